@@ -1,0 +1,17 @@
+"""Shared test setup: headless matplotlib, a bounded thread count, and seeded tiny models."""
+
+from __future__ import annotations
+
+import matplotlib
+import pytest
+import torch
+
+matplotlib.use("Agg")
+torch.set_num_threads(2)
+
+
+@pytest.fixture()
+def tiny():
+    from tests.tiny import tiny_net
+
+    return tiny_net()

@@ -1,0 +1,7 @@
+"""``python -m visualiser``: the command-line interface."""
+
+import sys
+
+from visualiser.cli import main
+
+sys.exit(main())

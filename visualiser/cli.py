@@ -1,0 +1,168 @@
+"""Command-line front end: ``python -m visualiser <command>``.
+
+Uses the same pipeline as the app. A user mistake (bad file, unknown model, missing weights)
+prints one ``error: ...`` line and exits with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from visualiser.errors import VisualiserError
+
+CLIP_SUFFIXES = {".mp4", ".webm", ".mov", ".mkv", ".avi", ".m4v", ".mpg", ".mpeg"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m visualiser", description="See what SE / CBAM / ECA attention does."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("analyse", aliases=["analyze"], help="analyse images or clips and write results")
+    p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument("--model", default=None, help="registry name (default: the embedded model for the input kind)")
+    p.add_argument("--out", type=Path, default=Path("attention_out"), help="output folder")
+    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--frames", type=int, default=16, help="frames to sample from a clip")
+    p.add_argument("--gradcam", action="store_true", help="also compute Grad-CAM of the top-1 class")
+    p.add_argument("--no-figures", action="store_true", help="write only JSON + NPZ")
+
+    p = sub.add_parser("models", help="list the model zoo")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("fetch", help="download a model's weights into the cache (needs internet)")
+    p.add_argument("name")
+
+    p = sub.add_parser("animate", help="write the 3D-convolution sliding animation of a clip")
+    p.add_argument("clip", type=Path)
+    p.add_argument("--out", type=Path, default=Path("conv3d.mp4"))
+    p.add_argument("--kernel", default="teaching:temporal_difference",
+                   help="teaching:<name> | model:<registry name> (its first Conv3d)")
+    p.add_argument("--out-channel", type=int, default=0)
+    p.add_argument("--mode", choices=["3d", "2d_vs_3d"], default="3d")
+    p.add_argument("--gif", action="store_true", help="also write a GIF beside the MP4")
+
+    for name, help_text in (("train", "train an embedded model"), ("eval", "evaluate an embedded model"),
+                            ("stats", "class-mean channel excitation of a model")):
+        p = sub.add_parser(name, help=help_text, add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    p = sub.add_parser("bench", help="measure speed against the bare forward pass", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from visualiser.models.registry import list_specs
+    from visualiser.models.weights import weights_available
+
+    rows = []
+    for spec in list_specs():
+        rows.append({
+            "name": spec.name,
+            "task": spec.task,
+            "attention": spec.attention,
+            "source": spec.weights.kind + (f" {spec.weights.location}" if spec.weights.location else ""),
+            "size_mb": round(spec.weights.size_mb, 1),
+            "available": weights_available(spec),
+            "title": spec.title,
+        })
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    header = f"{'name':24} {'task':5} {'attn':5} {'size':>8} {'here':5} source"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        size = f"{r['size_mb']:.1f} MB"
+        here = "yes" if r["available"] else "no"
+        print(f"{r['name']:24} {r['task']:5} {r['attention']:5} {size:>8} {here:5} {r['source']}")
+    return 0
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from visualiser.models.registry import get_spec
+    from visualiser.models.weights import fetch_weights
+
+    path = fetch_weights(get_spec(args.name), allow_download=True)
+    print(f"{args.name}: weights at {path}")
+    return 0
+
+
+def _cmd_analyse(args: argparse.Namespace) -> int:
+    from visualiser import pipeline
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    for path in args.paths:
+        if not path.is_file():
+            raise VisualiserError(f"{path}: no such file")
+        target = args.out / path.stem
+        if path.suffix.lower() in CLIP_SUFFIXES:
+            clip_result = pipeline.analyse_clip(path, model=args.model, max_frames=args.frames, top_k=args.top_k)
+            written = clip_result.save(target)
+            if not args.no_figures:
+                from visualiser.render.bundle import write_clip_figures
+
+                written += write_clip_figures(clip_result, target)
+            top = clip_result.predictions[0]
+        else:
+            result = pipeline.analyse_image(path, model=args.model, top_k=args.top_k, gradcam=args.gradcam)
+            written = result.save(target)
+            if not args.no_figures:
+                from visualiser.render.bundle import write_image_figures
+
+                written += write_image_figures(result, target)
+            top = result.predictions[0]
+        print(f"{path}: {top.label} ({top.probability:.1%}) -> {target} ({len(written)} files)")
+    return 0
+
+
+def _cmd_animate(args: argparse.Namespace) -> int:
+    from visualiser.animate import animate_clip
+
+    written = animate_clip(args.clip, args.out, kernel=args.kernel, out_channel=args.out_channel,
+                           mode=args.mode, gif=args.gif)
+    for path in written:
+        print(path)
+    return 0
+
+
+def _delegate(module: str, command: str, rest: list[str]) -> int:
+    import importlib
+
+    entry = importlib.import_module(module)
+    return int(entry.main([command, *rest]) or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "models":
+            return _cmd_models(args)
+        if args.command == "fetch":
+            return _cmd_fetch(args)
+        if args.command in ("analyse", "analyze"):
+            return _cmd_analyse(args)
+        if args.command == "animate":
+            return _cmd_animate(args)
+        if args.command in ("train", "eval", "stats"):
+            return _delegate("visualiser.training.__main__", args.command, args.rest)
+        if args.command == "bench":
+            return _delegate("visualiser.bench", "bench", args.rest)
+    except VisualiserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""The model zoo: named, typed entries that say how to build, load, feed and cite each model.
+
+Entries are registered by ``visualiser.models.zoo`` (published ImageNet / Kinetics networks)
+and ``visualiser.models.embedded`` (the small models this project trains and ships). The
+registry only stores specs; building and loading weights happens in ``create_model``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from torch import nn
+
+from visualiser.errors import ModelNotFoundError
+
+Task = Literal["image", "clip"]
+WeightsKind = Literal["embedded", "hub", "url", "none"]
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """How an input becomes the tensor the network was trained on.
+
+    Images: resize the short side to ``input_size / crop_pct``, centre-crop ``input_size``.
+    Clips (``frames`` set): resize every frame to ``resize_hw`` (H, W), centre-crop ``input_size``.
+    """
+
+    input_size: int = 224
+    crop_pct: float = 0.875
+    interpolation: Literal["bilinear", "bicubic"] = "bilinear"
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    frames: int | None = None
+    resize_hw: tuple[int, int] | None = None
+    antialias: bool = True
+
+
+@dataclass(frozen=True)
+class WeightsSource:
+    """Where the weights live and how their keys map onto our modules.
+
+    ``location`` is a path under ``assets/`` (embedded), a hub repo id (hub) or a URL (url).
+    ``checksum`` is ``"sha1:<hex>"`` or ``"sha256:<hex or prefix>"`` of the downloaded payload
+    (the .pth inside a zip for imgclsmob). ``key_map`` names a remapper in ``weights.py``.
+    """
+
+    kind: WeightsKind
+    location: str = ""
+    filename: str | None = None
+    checksum: str | None = None
+    key_map: str = "identity"
+    size_mb: float = 0.0
+    archive: Literal["none", "zip"] = "none"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything the app needs to know about one named model."""
+
+    name: str
+    title: str
+    task: Task
+    builder: Callable[[], nn.Module]
+    weights: WeightsSource
+    preprocess: Preprocess
+    labels: str  # "imagenet1k", "kinetics400", or "file:<path under assets/>"
+    attention: str  # "se", "cbam", "eca", "none" (what its blocks carry)
+    citation: str = ""
+    license: str = ""
+    description: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    embedded: bool = False
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    """Add a spec; names are unique."""
+    if spec.name in _REGISTRY:
+        raise ValueError(f"model {spec.name!r} is registered twice")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def _load_entries() -> None:
+    # Imported for their side effect of registering entries; kept lazy to avoid import cycles.
+    from visualiser.models import embedded, zoo  # noqa: F401
+
+
+def list_specs(task: Task | None = None) -> list[ModelSpec]:
+    """All registered models (optionally of one task), embedded ones first."""
+    _load_entries()
+    specs = [s for s in _REGISTRY.values() if task is None or s.task == task]
+    return sorted(specs, key=lambda s: (not s.embedded, s.name))
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The spec called ``name``, or a ModelNotFoundError listing the known names."""
+    _load_entries()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise ModelNotFoundError(f"unknown model {name!r}; known models: {known}") from None

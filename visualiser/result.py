@@ -1,0 +1,236 @@
+"""Frozen results: the only hand-off from computation to display.
+
+Everything here is numpy arrays and plain Python values, captured during one forward pass.
+Renderers, the UI and the CLI read these objects and never touch the network again, so
+what they draw is what the network computed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One class score."""
+
+    index: int
+    label: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class CropGeometry:
+    """How the model input maps back onto the original image.
+
+    The original (``original_size`` = (W, H)) was resized to ``resized_size`` and then the box
+    ``crop_box`` = (left, top, right, bottom), in resized pixels, was cut out and fed to the model.
+    """
+
+    original_size: tuple[int, int]
+    resized_size: tuple[int, int]
+    crop_box: tuple[int, int, int, int]
+
+    def crop_in_original(self) -> tuple[float, float, float, float]:
+        """The model's field of view as (left, top, right, bottom) in original-image pixels."""
+        sx = self.original_size[0] / self.resized_size[0]
+        sy = self.original_size[1] / self.resized_size[1]
+        left, top, right, bottom = self.crop_box
+        return (left * sx, top * sy, right * sx, bottom * sy)
+
+
+@dataclass(frozen=True)
+class BlockAttention:
+    """What one attention module computed for one input (batch element).
+
+    Arrays are ``None`` where the module kind has no such quantity. Channel vectors are (C,);
+    spatial maps are (H, W) for 2-D models and (T, H, W) for 3-D models.
+    """
+
+    name: str  # qualified module name, e.g. "layer3.1.se"
+    stage: int  # 1-based ResNet stage
+    block: int  # 0-based block index within the stage
+    kind: str  # "se" | "cbam" | "eca"
+    channels: int
+    channel_gate: np.ndarray | None = None
+    squeeze: np.ndarray | None = None
+    avg_logits: np.ndarray | None = None
+    max_logits: np.ndarray | None = None
+    spatial_gate: np.ndarray | None = None
+    spatial_logits: np.ndarray | None = None
+    mean_map: np.ndarray | None = None
+    max_map: np.ndarray | None = None
+    spatial_kernel: np.ndarray | None = None  # learned (2, k, k[, k]) weights, channel order as ``spatial_order``
+    spatial_order: str | None = None  # "max_mean" | "mean_max"
+
+    @property
+    def label(self) -> str:
+        """Short display label, e.g. "S3·B1 cbam"."""
+        return f"S{self.stage}·B{self.block} {self.kind}"
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """The full analysis of one image by one model."""
+
+    model: str
+    model_title: str
+    predictions: tuple[Prediction, ...]
+    probabilities: np.ndarray  # (num_classes,)
+    input_image: np.ndarray  # (h, w, 3) uint8: the crop the model saw, before normalisation
+    original_image: np.ndarray  # (H, W, 3) uint8: the decoded upload
+    geometry: CropGeometry
+    blocks: tuple[BlockAttention, ...]
+    timings: Mapping[str, float] = field(default_factory=dict)
+    gradcam: np.ndarray | None = None  # (h', w') Grad-CAM of the top-1 class at the last stage, in [0, 1]
+    gradcam_class: int | None = None
+
+    def block(self, name: str) -> BlockAttention:
+        """The block called ``name`` (KeyError lists the names if absent)."""
+        for b in self.blocks:
+            if b.name == name:
+                return b
+        raise KeyError(f"no attention block {name!r}; blocks: {[b.name for b in self.blocks]}")
+
+    @property
+    def spatial_blocks(self) -> tuple[BlockAttention, ...]:
+        """Blocks that carry a spatial gate (CBAM)."""
+        return tuple(b for b in self.blocks if b.spatial_gate is not None)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready summary (scalars, predictions, shapes); arrays go to the NPZ in ``save``."""
+        return {
+            "model": self.model,
+            "model_title": self.model_title,
+            "predictions": [vars(p) for p in self.predictions],
+            "geometry": {
+                "original_size": list(self.geometry.original_size),
+                "resized_size": list(self.geometry.resized_size),
+                "crop_box": list(self.geometry.crop_box),
+            },
+            "blocks": [_block_summary(b) for b in self.blocks],
+            "timings": dict(self.timings),
+            "gradcam_class": self.gradcam_class,
+        }
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array, keyed ``<block name>/<field>`` (plus image-level arrays)."""
+        out: dict[str, np.ndarray] = {"probabilities": self.probabilities, "input_image": self.input_image}
+        if self.gradcam is not None:
+            out["gradcam"] = self.gradcam
+        for b in self.blocks:
+            for f in fields(b):
+                value = getattr(b, f.name)
+                if isinstance(value, np.ndarray):
+                    out[f"{b.name}/{f.name}"] = value
+        return out
+
+    def save(self, directory: str | Path, stem: str = "result") -> list[Path]:
+        """Write ``<stem>.json`` and ``<stem>.npz`` into ``directory``; returns the paths."""
+        return _save(directory, stem, self.to_json(), self.arrays())
+
+
+@dataclass(frozen=True)
+class ClipResult:
+    """The analysis of a clip: per-frame results for 2-D models, one spatio-temporal record for 3-D ones."""
+
+    model: str
+    model_title: str
+    frames: np.ndarray  # (T, H, W, 3) uint8 sampled frames
+    timestamps: np.ndarray  # (T,) seconds
+    predictions: tuple[Prediction, ...]  # clip level (3-D) or mean over frames (2-D)
+    probabilities: np.ndarray  # (num_classes,)
+    per_frame: tuple[ImageResult, ...] = ()  # 2-D models: one per sampled frame
+    blocks: tuple[BlockAttention, ...] = ()  # 3-D models: spatial maps are (T', H', W')
+    input_frames: np.ndarray | None = None  # 3-D models: (T, h, w, 3) uint8 crop the model saw
+    geometry: CropGeometry | None = None
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def is_3d(self) -> bool:
+        """True when one 3-D network saw the whole clip."""
+        return not self.per_frame
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready summary."""
+        return {
+            "model": self.model,
+            "model_title": self.model_title,
+            "timestamps": [float(t) for t in self.timestamps],
+            "predictions": [vars(p) for p in self.predictions],
+            "is_3d": self.is_3d,
+            "per_frame": [
+                {"timestamp": float(t), "predictions": [vars(p) for p in r.predictions[:3]]}
+                for t, r in zip(self.timestamps, self.per_frame, strict=False)
+            ],
+            "blocks": [_block_summary(b) for b in self.blocks],
+            "timings": dict(self.timings),
+        }
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array; per-frame ones are prefixed ``frame<i>/``."""
+        out: dict[str, np.ndarray] = {"probabilities": self.probabilities, "timestamps": self.timestamps}
+        for i, r in enumerate(self.per_frame):
+            for k, v in r.arrays().items():
+                out[f"frame{i}/{k}"] = v
+        for b in self.blocks:
+            for f in fields(b):
+                value = getattr(b, f.name)
+                if isinstance(value, np.ndarray):
+                    out[f"{b.name}/{f.name}"] = value
+        return out
+
+    def save(self, directory: str | Path, stem: str = "result") -> list[Path]:
+        """Write ``<stem>.json`` and ``<stem>.npz`` into ``directory``."""
+        return _save(directory, stem, self.to_json(), self.arrays())
+
+
+@dataclass(frozen=True)
+class InterventionResult:
+    """Predictions before and after forcing some gates, from two real forward passes."""
+
+    model: str
+    description: str  # e.g. "layer4.2.se: gate set to 1 (identity)"
+    before: tuple[Prediction, ...]
+    after: tuple[Prediction, ...]
+    probabilities_before: np.ndarray
+    probabilities_after: np.ndarray
+
+
+def _block_summary(b: BlockAttention) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "name": b.name,
+        "stage": b.stage,
+        "block": b.block,
+        "kind": b.kind,
+        "channels": b.channels,
+    }
+    if b.channel_gate is not None:
+        g = b.channel_gate
+        summary["channel_gate"] = {
+            "mean": float(g.mean()),
+            "std": float(g.std()),
+            "share_above_0_9": float((g > 0.9).mean()),
+            "share_below_0_1": float((g < 0.1).mean()),
+        }
+    if b.spatial_gate is not None:
+        s = b.spatial_gate
+        summary["spatial_gate"] = {"shape": list(s.shape), "min": float(s.min()), "max": float(s.max())}
+    return summary
+
+
+def _save(directory: str | Path, stem: str, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> list[Path]:
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / f"{stem}.json"
+    npz_path = out / f"{stem}.npz"
+    manifest = dict(manifest, arrays={k: list(v.shape) for k, v in arrays.items()})
+    json_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    np.savez_compressed(npz_path, **arrays)
+    return [json_path, npz_path]
