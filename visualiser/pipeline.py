@@ -97,12 +97,23 @@ def analyse_image(
 
     ``gradcam=True`` also runs a backward pass from the top-1 class through that same forward pass.
     """
-    timings: dict[str, float] = {}
     t0 = time.perf_counter()
     pixels = load_image(image)
-    timings["decode_s"] = time.perf_counter() - t0
+    decode_s = time.perf_counter() - t0
     loaded = get_model(model or default_model("image"))
     _check_task(loaded, "image")
+    return analyse_pixels(pixels, loaded, top_k=top_k, gradcam=gradcam, timings={"decode_s": decode_s})
+
+
+def analyse_pixels(
+    pixels: np.ndarray,
+    loaded: LoadedModel,
+    top_k: int = 5,
+    gradcam: bool = False,
+    timings: dict[str, float] | None = None,
+) -> ImageResult:
+    """The image analysis proper, for decoded (H, W, 3) uint8 pixels and a ready model."""
+    timings = dict(timings or {})
     t1 = time.perf_counter()
     x, crop, geometry = preprocess_image(pixels, loaded.spec.preprocess)
     timings["preprocess_s"] = time.perf_counter() - t1
@@ -169,7 +180,7 @@ def analyse_clip(
     t1 = time.perf_counter()
     n = len(decoded.frames)
     for i, frame in enumerate(decoded.frames):
-        per_frame.append(analyse_image(frame, model=loaded.spec.name, top_k=top_k))
+        per_frame.append(analyse_pixels(frame, loaded, top_k=top_k))
         if progress:
             progress(0.1 + 0.9 * (i + 1) / n, f"frame {i + 1}/{n}")
     timings["forward_s"] = time.perf_counter() - t1

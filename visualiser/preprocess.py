@@ -40,7 +40,7 @@ def image_geometry(width: int, height: int, pre: Preprocess) -> CropGeometry:
 
 def normalise(pixels: np.ndarray, pre: Preprocess) -> torch.Tensor:
     """(..., H, W, 3) uint8 → float tensor (..., 3, H, W) scaled to [0, 1] and standardised."""
-    x = torch.from_numpy(np.ascontiguousarray(pixels)).float().div_(255.0)
+    x = torch.from_numpy(np.array(pixels, dtype=np.float32, copy=True)).div_(255.0)
     x = x.movedim(-1, -3)
     mean = torch.tensor(pre.mean).view(3, 1, 1)
     std = torch.tensor(pre.std).view(3, 1, 1)
@@ -68,7 +68,7 @@ def preprocess_clip(frames: np.ndarray, pre: Preprocess) -> tuple[torch.Tensor, 
     size = pre.input_size
     if pre.resize_hw is not None:
         rh, rw = pre.resize_hw
-        x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()  # (T, 3, H, W)
+        x = torch.from_numpy(np.array(frames, dtype=np.float32, copy=True)).permute(0, 3, 1, 2)  # (T, 3, H, W)
         x = F.interpolate(x, size=(rh, rw), mode="bilinear", align_corners=False, antialias=pre.antialias)
         box = _centre_box(rw, rh, size)
         x = x[:, :, box[1] : box[3], box[0] : box[2]]
