@@ -1,0 +1,20 @@
+"""Decoding user images and clips safely: limits first, then pixels, always (H, W, 3) / (T, H, W, 3) uint8 RGB."""
+
+from visualiser.media.clip import Clip, load_clip, probe_clip, select_evenly, write_test_clip
+from visualiser.media.image import SUPPORTED_FORMATS, NotAnImageError, image_to_rgb, load_image, open_image
+from visualiser.media.limits import DEFAULT_LIMITS, MediaLimits
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "SUPPORTED_FORMATS",
+    "Clip",
+    "MediaLimits",
+    "NotAnImageError",
+    "image_to_rgb",
+    "load_clip",
+    "load_image",
+    "open_image",
+    "probe_clip",
+    "select_evenly",
+    "write_test_clip",
+]
