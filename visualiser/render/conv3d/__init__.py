@@ -1,0 +1,36 @@
+"""3D convolution sliding over the user's own clip, drawn with numpy + Pillow and encoded with PyAV.
+
+Typical use::
+
+    spec = teaching_kernel("temporal_difference")          # or kernel_from_conv3d(model.stem[0])
+    plan = plan_animation(clip_uint8, spec, cells=(8, 16, 16))
+    render_mp4(plan, "conv3d.mp4")
+"""
+
+from visualiser.render.conv3d.animate import frame_at
+from visualiser.render.conv3d.arithmetic import output_shape, parameter_counts, parameter_text, shape_formula_text
+from visualiser.render.conv3d.encode import render_gif, render_mp4
+from visualiser.render.conv3d.grid import prepare_grid
+from visualiser.render.conv3d.kernels import TEACHING_KERNELS, teaching_kernel
+from visualiser.render.conv3d.plan import AnimationPlan, StepTerms, current_cell, plan_animation, step_terms
+from visualiser.render.conv3d.spec import Conv3dSpec, kernel_from_conv3d
+
+__all__ = [
+    "TEACHING_KERNELS",
+    "AnimationPlan",
+    "Conv3dSpec",
+    "StepTerms",
+    "current_cell",
+    "frame_at",
+    "kernel_from_conv3d",
+    "output_shape",
+    "parameter_counts",
+    "parameter_text",
+    "plan_animation",
+    "prepare_grid",
+    "render_gif",
+    "render_mp4",
+    "shape_formula_text",
+    "step_terms",
+    "teaching_kernel",
+]

@@ -1,0 +1,81 @@
+"""Frames of the animation: a background drawn once per plan and size, then cheap per-step layers.
+
+Speed is the point of this module: matplotlib voxels + FuncAnimation draw ~3 frames/s, while a
+copied numpy background plus a few ImageDraw calls per step runs far above the 60 frames/s
+(encoding included) that makes scrubbing and exporting feel instant (see ``bench.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from visualiser.errors import VisualiserError
+from visualiser.render.conv3d import draw as dr
+from visualiser.render.conv3d.colours import MUTED_RGB, PANEL_RGB, symmetric_limit
+from visualiser.render.conv3d.layout import check_size, layout_3d, layout_compare
+from visualiser.render.conv3d.panel import Panel
+from visualiser.render.conv3d.plan import AnimationPlan
+
+
+class Scene:
+    """The drawn state of one plan at one frame size: background pixels and the panels that draw on it."""
+
+    def __init__(self, plan: AnimationPlan, size: tuple[int, int]) -> None:
+        self.plan = plan
+        self.size = check_size(size)
+        width, height = self.size
+        if plan.mode == "3d":
+            limit = symmetric_limit(plan.output)
+            self.panels = [Panel(plan, "3d", layout_3d(self.size, plan.grid.shape[0]), limit, self.size)]
+        else:
+            limit = symmetric_limit(plan.output, plan.side("2d")[1])
+            self.panels = [
+                Panel(plan, "2d", layout_compare(self.size, right=False), limit, self.size),
+                Panel(plan, "3d", layout_compare(self.size, right=True), limit, self.size),
+            ]
+        image = Image.new("RGB", self.size, PANEL_RGB)
+        for panel in self.panels:
+            panel.paint_static(image)
+        canvas = ImageDraw.Draw(image)
+        font = self.panels[0].layout.font
+        if plan.mode == "3d":
+            spec = plan.spec
+            title = f"3D convolution · {spec.source} · kernel group k = {plan.out_channel} of K = {spec.out_channels}"
+            dr.text(canvas, (8, self.panels[0].layout.header_y), title, dr.fit_text(title, font, width - 90))
+        else:
+            canvas.line([(width / 2, 4), (width / 2, height - 4)], fill=MUTED_RGB)
+        self.background = np.asarray(image).copy()  # (H, W, 3) uint8, never modified
+        for panel in self.panels:
+            panel.precompose(self.background)
+
+    def draw(self, step: int) -> np.ndarray:
+        """``(H, W, 3)`` uint8 frame for ``step``."""
+        if not 0 <= step < self.plan.steps:
+            raise VisualiserError(f"step must be between 0 and {self.plan.steps - 1}; got {step}.")
+        frame = self.background.copy()
+        for panel in self.panels:
+            panel.composite_output(frame, step)
+        image = Image.fromarray(frame)
+        canvas = ImageDraw.Draw(image)
+        for panel in self.panels:
+            panel.paint_step(canvas, step)
+        last = self.panels[-1].layout
+        counter = f"step {step + 1}/{self.plan.steps}"
+        dr.text(canvas, (self.size[0] - 6, last.header_y), counter, last.small_font, MUTED_RGB, "ra")
+        return np.asarray(image)
+
+
+def scene_for(plan: AnimationPlan, size: tuple[int, int]) -> Scene:
+    """The plan's cached scene for this size, built on first use."""
+    key = tuple(int(v) for v in size)
+    scene = plan.scenes.get(key)
+    if scene is None:
+        scene = Scene(plan, key)  # type: ignore[arg-type]
+        plan.scenes[key] = scene
+    return scene
+
+
+def frame_at(plan: AnimationPlan, step: int, size: tuple[int, int] = (640, 360)) -> np.ndarray:
+    """The frame shown at ``step`` as ``(height, width, 3)`` uint8; any step, in any order."""
+    return scene_for(plan, size).draw(step)

@@ -1,0 +1,99 @@
+"""Small Pillow ImageDraw helpers: dashed outlines, emphasised outlines, a colorbar, number formatting."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import ImageDraw
+
+from visualiser.render.conv3d.colours import MUTED_RGB, OUTLINE_RGB, TEXT_RGB, diverging_lut
+from visualiser.render.conv3d.fonts import load_font, printable
+from visualiser.render.conv3d.projection import Point
+
+RGB = tuple[int, int, int]
+
+
+def dashed_line(draw: ImageDraw.ImageDraw, a: Point, b: Point, fill: RGB, dash: float = 4.0, width: int = 1) -> None:
+    """A dashed segment from a to b (Pillow has no dash style)."""
+    length = math.dist(a, b)
+    if length == 0:
+        return
+    n = max(1, int(length // (2 * dash)))
+    for i in range(n + 1):
+        s0, s1 = (2 * i * dash) / length, min(1.0, (2 * i + 1) * dash / length)
+        if s0 >= 1.0:
+            break
+        start = (a[0] + (b[0] - a[0]) * s0, a[1] + (b[1] - a[1]) * s0)
+        end = (a[0] + (b[0] - a[0]) * s1, a[1] + (b[1] - a[1]) * s1)
+        draw.line([start, end], fill=fill, width=width)
+
+
+def dashed_polygon(draw: ImageDraw.ImageDraw, points: Sequence[Point], fill: RGB, dash: float = 4.0) -> None:
+    """Closed dashed outline."""
+    for i, a in enumerate(points):
+        dashed_line(draw, a, points[(i + 1) % len(points)], fill, dash)
+
+
+def emphasised_lines(
+    draw: ImageDraw.ImageDraw, segments: Sequence[tuple[Point, Point]], colour: RGB, width: int
+) -> None:
+    """Lines in ``colour`` over a darker, wider copy, so they stand out on any background."""
+    for a, b in segments:
+        draw.line([a, b], fill=OUTLINE_RGB, width=width + 2)
+    for a, b in segments:
+        draw.line([a, b], fill=colour, width=width)
+
+
+def emphasised_polygon(draw: ImageDraw.ImageDraw, points: Sequence[Point], colour: RGB, width: int) -> None:
+    """Closed outline drawn like :func:`emphasised_lines`."""
+    emphasised_lines(draw, [(a, points[(i + 1) % len(points)]) for i, a in enumerate(points)], colour, width)
+
+
+def text(draw: ImageDraw.ImageDraw, xy: Point, value: str, size: int, fill: RGB = TEXT_RGB, anchor: str = "la") -> None:
+    """Draw text with the bundled font, in ASCII if the font lacks the maths symbols."""
+    draw.text(xy, printable(value), font=load_font(size), fill=fill, anchor=anchor)
+
+
+def fit_text(value: str, size: int, max_width: float) -> int:
+    """The largest font size ≤ size (down to 7) at which ``value`` fits in ``max_width`` px."""
+    while size > 7 and load_font(size).getlength(printable(value)) > max_width:
+        size -= 1
+    return size
+
+
+def colorbar(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], limit: float, size: int) -> None:
+    """Horizontal colorbar of the diverging map with −limit, 0 and +limit written under it."""
+    x0, y0, x1, y1 = box
+    lut = diverging_lut()
+    for x in range(x0, x1):
+        colour = lut[round((x - x0) / max(x1 - x0 - 1, 1) * 255)]
+        draw.line([(x, y0), (x, y1)], fill=tuple(int(c) for c in colour))
+    draw.rectangle(box, outline=MUTED_RGB)
+    below = y1 + 2
+    text(draw, (x0, below), number(-limit), size, MUTED_RGB, "la")
+    text(draw, ((x0 + x1) / 2, below), "0", size, MUTED_RGB, "ma")
+    text(draw, (x1, below), number(limit), size, MUTED_RGB, "ra")
+
+
+def number(value: float) -> str:
+    """Three decimals for everyday magnitudes, 3 significant digits for huge or tiny ones; true minus sign."""
+    magnitude = abs(value)
+    body = f"{magnitude:.3f}" if magnitude == 0 or 1e-3 <= magnitude < 1e4 else f"{magnitude:.3g}"
+    return ("−" if value < 0 and float(body) != 0 else "") + body
+
+
+def signed_term(value: float) -> str:
+    """A sum term: negative values in parentheses, as in ``0.412 + (−0.133)``."""
+    return f"({number(value)})" if value < 0 else number(value)
+
+
+def polygon_fill(draw: ImageDraw.ImageDraw, points: Sequence[Point], fill: RGB) -> None:
+    """Filled polygon without outline."""
+    draw.polygon([tuple(p) for p in points], fill=fill)
+
+
+def as_rgb(values: np.ndarray) -> RGB:
+    """numpy colour to a Pillow tuple."""
+    return int(values[0]), int(values[1]), int(values[2])
