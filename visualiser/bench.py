@@ -65,7 +65,7 @@ def deterministic_weights(model: torch.nn.Module) -> torch.nn.Module:
     return model.eval()
 
 
-def _loaded(name: str):  # noqa: ANN202 - returns pipeline.LoadedModel
+def _loaded(name: str):  # returns pipeline.LoadedModel (imported lazily)
     from visualiser.labels import load_labels
     from visualiser.models.registry import get_spec
     from visualiser.models.weights import weights_available
@@ -114,7 +114,9 @@ def bench_image(names: Sequence[str], repeats: int) -> dict[str, dict[str, float
         forward_s = median_time(forward, repeats)
         full_s = median_time(full, repeats)
         result = analyse_pixels(pixels, loaded)
-        views = {view: median_time(lambda fn=fn: fn(result), repeats) for view, fn in eager_views().items()}
+        views = {
+            view: median_time(lambda fn=fn, result=result: fn(result), repeats) for view, fn in eager_views().items()
+        }
         out[name] = {"forward_ms": forward_s * 1e3, "full_ms": full_s * 1e3, "ratio": full_s / forward_s}
         out[name].update({f"view_{k}_ms": v * 1e3 for k, v in views.items()})
     return out
@@ -179,7 +181,7 @@ def bench_clip(names: Sequence[str], frames: int) -> dict[str, float]:
         loaded = _loaded(name)
         with tempfile.TemporaryDirectory() as tmp:
 
-            def run(loaded: object = loaded, tmp: str = tmp) -> None:
+            def run(loaded: object = loaded, tmp: str = tmp, name: str = name) -> None:
                 per_frame = tuple(analyse_pixels(f, loaded) for f in clip.frames)  # type: ignore[arg-type]
                 result = ClipResult(
                     model=name, model_title=name, frames=clip.frames, timestamps=clip.timestamps,
@@ -204,7 +206,9 @@ def _free_port() -> int:
 def bench_app(repeats: int) -> dict[str, float]:
     """Cold start of ``python app.py`` to a served page, and the client round trip over a direct call."""
     port = _free_port()
-    env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False")
+    env = dict(
+        os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False"
+    )
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

@@ -236,7 +236,7 @@ def intervene(
         if gate is None:
             raise InputError(f"block {block!r} has no channel gate to mute")
         if mute_top:
-            chosen = [int(i) for i in np.argsort(-gate, kind="stable")[:mute_top]]
+            chosen = sorted(int(i) for i in np.argsort(-gate, kind="stable")[:mute_top])
         bad = [c for c in chosen if not 0 <= c < gate.shape[0]]
         if bad or not chosen:
             raise InputError(f"channels to mute must be within 0..{gate.shape[0] - 1}; got {chosen}")

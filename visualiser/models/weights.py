@@ -342,7 +342,8 @@ def _fetch_hub(spec: ModelSpec, allow_download: bool) -> Path:
         pass
     if not allow_download:
         raise _unavailable(spec, where, "downloads are turned off")
-    if getattr(constants, "HF_HUB_OFFLINE", False):
+    offline_env = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    if getattr(constants, "HF_HUB_OFFLINE", False) or offline_env:
         raise _unavailable(spec, where, "HF_HUB_OFFLINE is set and the file is not in the Hugging Face cache")
     try:
         return Path(hf_hub_download(source.location, filename))

@@ -1,0 +1,111 @@
+"""The orchestrator end to end on real (randomly initialised) networks: images, clips, interventions, saving."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from tests.fakes import fake_inputs, fake_models  # noqa: F401 - pytest fixtures
+from visualiser import pipeline
+from visualiser.errors import InputError, ModelNotFoundError
+
+
+def test_image_result_is_complete_and_consistent(fake_models, fake_inputs):  # noqa: F811
+    r = pipeline.analyse_image(fake_inputs.image, model="fake_cbam", top_k=5)
+    assert len(r.predictions) == 5
+    probs = [p.probability for p in r.predictions]
+    assert probs == sorted(probs, reverse=True)
+    np.testing.assert_allclose(r.probabilities.sum(), 1.0, rtol=1e-5)
+    assert r.predictions[0].index == int(np.argmax(r.probabilities))
+    assert r.original_image.shape == (96, 128, 3) and r.input_image.shape == (64, 64, 3)
+    assert [b.stage for b in r.blocks] == [1, 2, 3, 4]
+    for b in r.blocks:
+        assert b.kind == "cbam" and b.channel_gate.shape == (b.channels,)
+        assert b.spatial_gate.ndim == 2 and 0 < b.spatial_gate.min() <= b.spatial_gate.max() < 1
+    assert {"decode_s", "preprocess_s", "forward_s"} <= set(r.timings)
+
+
+def test_same_input_gives_identical_results(fake_models, fake_inputs):  # noqa: F811
+    a = pipeline.analyse_image(fake_inputs.image, model="fake_se")
+    b = pipeline.analyse_image(fake_inputs.image.read_bytes(), model="fake_se")
+    for x, y in zip(a.blocks, b.blocks, strict=True):
+        np.testing.assert_array_equal(x.channel_gate, y.channel_gate)
+
+
+def test_gates_are_the_ones_the_forward_pass_used(fake_models, fake_inputs):  # noqa: F811
+    """The last SE gate times its input is what the block passed on: compare with an independent hook."""
+    loaded = pipeline.get_model("fake_se")
+    seen = {}
+    module = loaded.model.get_submodule("layer4.0.se")
+    h1 = module.register_forward_pre_hook(lambda _m, a: seen.__setitem__("in", a[0].detach().clone()))
+    h2 = module.register_forward_hook(lambda _m, _a, o: seen.__setitem__("out", o.detach().clone()))
+    try:
+        r = pipeline.analyse_image(fake_inputs.image, model="fake_se")
+    finally:
+        h1.remove()
+        h2.remove()
+    gate = torch.from_numpy(r.block("layer4.0.se").channel_gate).view(1, -1, 1, 1)
+    torch.testing.assert_close(seen["in"] * gate, seen["out"])
+
+
+def test_gradcam_is_a_normalised_map_of_the_top_class(fake_models, fake_inputs):  # noqa: F811
+    r = pipeline.analyse_image(fake_inputs.image, model="fake_cbam", gradcam=True)
+    assert r.gradcam is not None and r.gradcam.ndim == 2
+    assert r.gradcam.min() >= 0 and r.gradcam.max() == pytest.approx(1.0)
+    assert r.gradcam_class == r.predictions[0].index
+
+
+def test_save_writes_json_and_npz_with_every_gate(fake_models, fake_inputs, tmp_path):  # noqa: F811
+    r = pipeline.analyse_image(fake_inputs.image, model="fake_cbam")
+    json_path, npz_path = r.save(tmp_path)
+    manifest = json.loads(json_path.read_text())
+    assert manifest["predictions"][0]["label"] == r.predictions[0].label
+    with np.load(npz_path) as arrays:
+        for b in r.blocks:
+            np.testing.assert_array_equal(arrays[f"{b.name}/channel_gate"], b.channel_gate)
+            np.testing.assert_array_equal(arrays[f"{b.name}/spatial_gate"], b.spatial_gate)
+
+
+def test_identity_intervention_changes_predictions_like_a_second_forward(fake_models, fake_inputs):  # noqa: F811
+    out = pipeline.intervene(fake_inputs.image, "layer4.0.se", mode="identity", model="fake_se")
+    plain = pipeline.analyse_image(fake_inputs.image, model="fake_se")
+    np.testing.assert_allclose(out.probabilities_before, plain.probabilities, rtol=1e-6)
+    assert not np.allclose(out.probabilities_after, out.probabilities_before)
+    np.testing.assert_allclose(out.probabilities_after.sum(), 1.0, rtol=1e-5)
+
+
+def test_mute_top_channels_picks_the_largest_gates(fake_models, fake_inputs):  # noqa: F811
+    plain = pipeline.analyse_image(fake_inputs.image, model="fake_se")
+    gate = plain.block("layer3.0.se").channel_gate
+    out = pipeline.intervene(fake_inputs.image, "layer3.0.se", mode="mute", mute_top=3, model="fake_se")
+    top3 = sorted(int(i) for i in np.argsort(-gate)[:3])
+    assert str(top3) in out.description
+
+
+def test_bad_requests_raise_clear_errors(fake_models, fake_inputs):  # noqa: F811
+    with pytest.raises(ModelNotFoundError, match="unknown model"):
+        pipeline.analyse_image(fake_inputs.image, model="no_such_model")
+    with pytest.raises(InputError):
+        pipeline.analyse_image(fake_inputs.corrupt_image, model="fake_se")
+    with pytest.raises(InputError, match="no attention block"):
+        pipeline.intervene(fake_inputs.image, "layer9.0.se", model="fake_se")
+    with pytest.raises(InputError, match="clips, not images"):
+        pipeline.analyse_image(fake_inputs.image, model="fake_motion3d")
+
+
+def test_clip_through_a_2d_model_gives_one_result_per_frame(fake_models, fake_inputs):  # noqa: F811
+    r = pipeline.analyse_clip(fake_inputs.clip, model="fake_cbam", max_frames=4)
+    assert not r.is_3d and len(r.per_frame) == 4 == len(r.frames) == len(r.timestamps)
+    assert np.all(np.diff(r.timestamps) > 0)
+    np.testing.assert_allclose(r.probabilities, np.mean([f.probabilities for f in r.per_frame], axis=0), rtol=1e-6)
+
+
+def test_clip_through_a_3d_model_gives_spatiotemporal_gates(fake_models, fake_inputs):  # noqa: F811
+    r = pipeline.analyse_clip(fake_inputs.clip, model="fake_motion3d")
+    assert r.is_3d and r.input_frames.shape[0] == 8
+    np.testing.assert_allclose(r.probabilities.sum(), 1.0, rtol=1e-5)
+    spatial = [b for b in r.blocks if b.spatial_gate is not None]
+    assert spatial and all(b.spatial_gate.ndim == 3 for b in spatial)
