@@ -1,0 +1,89 @@
+"""Export bundle: the zip opens, every picture decodes, the manifest lists every file, the arrays round-trip."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.render_fixtures import clip_result_3d, small_result
+from tests.test_render_reference import _stats_for
+from visualiser.render.bundle import BundleOptions, write_bundle, write_image_figures
+
+
+def _check_zip(path) -> tuple[zipfile.ZipFile, dict]:
+    archive = zipfile.ZipFile(path)
+    assert archive.testzip() is None
+    manifest = json.loads(archive.read("manifest.json"))
+    listed = {f["path"] for f in manifest["files"]}
+    assert listed == set(archive.namelist()) - {"manifest.json"}
+    for entry in manifest["files"]:
+        assert archive.getinfo(entry["path"]).file_size == entry["bytes"]
+        if entry["path"].endswith(".png"):
+            with Image.open(io.BytesIO(archive.read(entry["path"]))) as image:
+                image.load()
+                assert image.size[0] > 0 and image.size[1] > 0
+    return archive, manifest
+
+
+def test_image_bundle(tmp_path):
+    result = small_result("cbam", gradcam=True)
+    options = BundleOptions(alpha=0.4, cmap="magma", normalise="shared", per_block=False)
+    path = write_bundle(result, tmp_path, options, stats=_stats_for(result))
+    assert path.parent == tmp_path and path.suffix == ".zip"
+    archive, manifest = _check_zip(path)
+    names = set(archive.namelist())
+    assert {
+        "result.json",
+        "result.npz",
+        "predictions.png",
+        "channel_overview.png",
+        "spatial_grid.png",
+        "reference.png",
+        "blocks/layer3.0.se/overlay.png",
+        "blocks/layer3.0.se/sam_internals.png",
+    } <= names
+    assert manifest["options"] == {
+        "alpha": 0.4,
+        "cmap": "magma",
+        "normalise": "shared",
+        "sort_channels": True,
+        "per_block": False,
+        "reference_stats": True,
+    }
+    assert set(manifest["agreement"]) == {b.name for b in result.spatial_blocks}
+    with np.load(io.BytesIO(archive.read("result.npz"))) as arrays:
+        np.testing.assert_array_equal(arrays["layer2.0.se/spatial_gate"], result.block("layer2.0.se").spatial_gate)
+    assert json.loads(archive.read("result.json"))["model"] == result.model
+
+
+def test_clip_bundle_has_a_decodable_video(tmp_path):
+    clip = clip_result_3d(frames=6, gate_frames=3)
+    archive, manifest = _check_zip(write_bundle(clip, tmp_path))
+    assert manifest["kind"] == "clip"
+    assert sum(n.startswith("frames/") for n in archive.namelist()) == 6
+    video = tmp_path / "check.mp4"
+    video.write_bytes(archive.read("attention.mp4"))
+    with av.open(str(video)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 6
+
+
+@pytest.mark.slow
+def test_per_block_figures_cover_every_block(tmp_path):
+    result = small_result("cbam", gradcam=True)
+    written = write_image_figures(result, tmp_path)
+    for block in result.blocks:
+        folder = tmp_path / "blocks" / block.name
+        assert {p.name for p in folder.iterdir()} == {
+            "channel_bars.png",
+            "cam_branches.png",
+            "sam_internals.png",
+            "overlay.png",
+            "gradcam_vs_attention.png",
+        }
+    assert all(p.is_file() for p in written)

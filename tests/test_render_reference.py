@@ -1,0 +1,108 @@
+"""SE-paper Fig. 6 view: the statistics file layout, its loader, channel sampling and the drawn curves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.render_fixtures import resnet50_like_result
+from visualiser.errors import VisualiserError
+from visualiser.render import reference
+from visualiser.render.reference import ALL_CLASSES, ReferenceStats
+
+
+def _stats_for(result, classes=("goldfish", "pug", "plane", "cliff")) -> ReferenceStats:
+    rng = np.random.default_rng(0)
+    curves = {
+        b.name: {c: rng.random(b.channels).astype(np.float32) for c in (*classes, ALL_CLASSES)} for b in result.blocks
+    }
+    return ReferenceStats(curves)
+
+
+def test_save_and_load_round_trip_the_documented_layout(tmp_path):
+    result = resnet50_like_result("se", gradcam=False)
+    stats = _stats_for(result)
+    path = reference.save_reference_stats(stats, tmp_path / "m.stats.npz")
+    with np.load(path) as raw:
+        assert "layer4.2.se/goldfish" in raw.files and "layer1.0.se/__all__" in raw.files
+    loaded = reference.load_reference_stats(path)
+    assert set(loaded.blocks()) == set(stats.blocks())
+    assert loaded.classes("layer2.0.se") == ("goldfish", "pug", "plane", "cliff")
+    np.testing.assert_array_equal(loaded.curves["layer3.5.se"]["pug"], stats.curves["layer3.5.se"]["pug"])
+
+
+def test_class_names_may_contain_slashes(tmp_path):
+    path = tmp_path / "s.npz"
+    np.savez(path, **{"layer1.0.se/cat/dog": np.ones(4, np.float32)})
+    assert reference.load_reference_stats(path).classes("layer1.0.se") == ("cat/dog",)
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({"noslash": np.ones(3, np.float32)}, "is not '<block>/<class>'"),
+        ({"b/c": np.ones((2, 3), np.float32)}, "1-D float"),
+        ({"b/c": np.ones(3, np.float32), "b/d": np.ones(4, np.float32)}, "different lengths"),
+    ],
+)
+def test_malformed_statistics_are_rejected(tmp_path, arrays, message):
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(VisualiserError, match=message):
+        reference.load_reference_stats(path)
+
+
+def test_missing_or_corrupt_files_are_user_facing_errors(tmp_path):
+    with pytest.raises(VisualiserError, match="not found"):
+        reference.load_reference_stats(tmp_path / "absent.npz")
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(b"PK\x03\x04 definitely not a zip")
+    with pytest.raises(VisualiserError, match="cannot be read"):
+        reference.load_reference_stats(corrupt)
+
+
+def test_channel_sample_is_uniform_and_shared():
+    index = reference.sample_channels(2048, 50)
+    assert len(index) == 50 and index[0] == 0 and index[-1] == 2047
+    assert np.all(np.diff(index) > 0)
+    assert np.ptp(np.diff(index)) <= 1  # evenly spaced
+    np.testing.assert_array_equal(reference.sample_channels(16, 50), np.arange(16))
+
+
+def test_default_blocks_are_the_papers_choice():
+    result = resnet50_like_result("se", gradcam=False)
+    # SE_2_3, SE_3_4, SE_4_6, SE_5_1, SE_5_2, SE_5_3 in the paper's 1-based stage numbering
+    assert reference.default_blocks(result.blocks) == [
+        "layer1.2.se",
+        "layer2.3.se",
+        "layer3.5.se",
+        "layer4.0.se",
+        "layer4.1.se",
+        "layer4.2.se",
+    ]
+
+
+def test_figure_draws_this_input_and_the_class_means_at_the_same_channels():
+    result = resnet50_like_result("se", gradcam=False)
+    stats = _stats_for(result)
+    fig = reference.reference_figure(result, stats, channels_per_block=50)
+    panels = [ax for ax in fig.axes if ax.lines]
+    assert len(panels) == 6
+    ax = panels[-1]
+    block = result.block("layer4.2.se")
+    index = reference.sample_channels(2048, 50)
+    lines = {line.get_label(): line for line in ax.lines}
+    np.testing.assert_allclose(lines["this input"].get_ydata(), block.channel_gate[index])
+    np.testing.assert_allclose(lines["pug"].get_ydata(), stats.curves["layer4.2.se"]["pug"][index])
+    np.testing.assert_allclose(lines["all classes"].get_ydata(), stats.curves["layer4.2.se"][ALL_CLASSES][index])
+    assert ax.get_ylim() == (0.0, 1.0)
+    assert ax.get_xticklabels()[0].get_text() == "0"
+
+
+def test_statistics_of_another_model_are_refused():
+    result = resnet50_like_result("se", gradcam=False)
+    wrong = ReferenceStats({"layer4.2.se": {"pug": np.ones(512, np.float32)}})
+    with pytest.raises(VisualiserError, match="do not fit"):
+        reference.reference_figure(result, wrong, blocks=["layer4.2.se"])
+    with pytest.raises(VisualiserError, match="no curves"):
+        reference.reference_figure(result, ReferenceStats({"other.se": {"pug": np.ones(3, np.float32)}}))

@@ -1,0 +1,251 @@
+"""Spatial heatmaps sit on the pixels they came from; honest ranges; Grad-CAM agreement scores."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.render_fixtures import make_block, make_image_result, resnet50_like_result, small_result
+from visualiser.errors import VisualiserError
+from visualiser.render import agreement, spatial
+from visualiser.render._common import figure_to_rgb, lut
+from visualiser.result import BlockAttention, CropGeometry, ImageResult
+
+# Original 200×100, resized ×2 to 400×200, crop (220, 40)-(380, 200): in the original (110, 20)-(190, 100),
+# i.e. off-centre, touching the bottom edge. A 4×4 gate has 20×20-pixel cells there.
+OFF_CENTRE = CropGeometry((200, 100), (400, 200), (220, 40, 380, 200))
+HOT = (1, 2)  # gate row, column
+HOT_CELL_X = (110 + 2 * 20, 110 + 3 * 20)
+HOT_CELL_Y = (20 + 1 * 20, 20 + 2 * 20)
+
+
+def _one_hot_result(original: np.ndarray | None = None, gates: tuple[np.ndarray, ...] | None = None) -> ImageResult:
+    if gates is None:
+        gate = np.zeros((4, 4), np.float32)
+        gate[HOT] = 1.0
+        gates = (gate,)
+    blocks = tuple(
+        BlockAttention(
+            f"layer{i + 1}.0.se", i + 1, 0, "cbam", 8, channel_gate=np.full(8, 0.5, np.float32), spatial_gate=g
+        )
+        for i, g in enumerate(gates)
+    )
+    result = make_image_result(blocks, OFF_CENTRE)
+    if original is not None:
+        result = ImageResult(**{**vars(result), "original_image": original})
+    return result
+
+
+def test_gate_on_original_covers_exactly_the_crop_and_peaks_in_the_hot_cell():
+    gate = np.zeros((4, 4), np.float32)
+    gate[HOT] = 1.0
+    values, inside = spatial.gate_on_original(gate, OFF_CENTRE)
+    assert values.shape == inside.shape == (100, 200)
+    ys, xs = np.nonzero(inside)
+    assert (xs.min(), xs.max() + 1, ys.min(), ys.max() + 1) == (110, 190, 20, 100)
+    y, x = np.unravel_index(np.argmax(np.where(inside, values, -1)), values.shape)
+    assert HOT_CELL_X[0] <= x < HOT_CELL_X[1] and HOT_CELL_Y[0] <= y < HOT_CELL_Y[1]
+
+
+def test_hottest_overlay_pixel_lies_where_the_gate_is_largest():
+    black = np.zeros((100, 200, 3), np.uint8)
+    image = spatial.overlay(_one_hot_result(black), "layer1.0.se", alpha=1.0, with_colorbar=False)
+    assert image.shape == (100, 200, 3)
+    table = lut("viridis")
+    index_of = {tuple(int(v) for v in c): i for i, c in enumerate(table)}  # viridis colours are distinct
+    indices = np.array([[index_of.get(tuple(int(v) for v in px), -1) for px in row] for row in image])
+    assert indices.max() > 200  # bilinear: the peak sits between pixel centres, just under the top colour
+    ys, xs = np.nonzero(indices == indices.max())
+    assert np.all((xs >= HOT_CELL_X[0]) & (xs < HOT_CELL_X[1]))
+    assert np.all((ys >= HOT_CELL_Y[0]) & (ys < HOT_CELL_Y[1]))
+
+
+def test_outside_the_crop_is_dimmed_and_rgb_order_is_kept():
+    red = np.zeros((100, 200, 3), np.uint8)
+    red[..., 0] = 255
+    image = spatial.overlay(_one_hot_result(red), "layer1.0.se", alpha=0.5, with_colorbar=False)
+    outside = image[5, 5]  # far left of the crop
+    assert outside[0] < 255 * 0.5 and outside[0] > outside[1] and outside[0] > outside[2]  # still red, darker
+    inside = image[60, 120]  # inside the crop: half red, half colormap
+    assert inside[0] >= 255 // 2
+
+
+def test_colorbar_strip_is_added_below_the_image():
+    result = _one_hot_result(np.zeros((100, 200, 3), np.uint8))
+    plain = spatial.overlay(result, "layer1.0.se", with_colorbar=False)
+    with_bar = spatial.overlay(result, "layer1.0.se")
+    assert with_bar.shape[1] == plain.shape[1] and with_bar.shape[0] > plain.shape[0]
+    np.testing.assert_array_equal(with_bar[: plain.shape[0]], plain)
+
+
+def test_normalisations_use_the_block_the_shared_or_the_fixed_range():
+    low = np.full((4, 4), 0.2, np.float32)
+    low[0, 0] = 0.0
+    high = np.full((4, 4), 0.8, np.float32)
+    high[3, 3] = 1.0
+    black = np.zeros((100, 200, 3), np.uint8)
+    result = _one_hot_result(black, (low, high))
+    table = lut("viridis")
+
+    def colour_at(block: str, how: str, y: int, x: int) -> np.ndarray:
+        image = spatial.overlay(result, block, alpha=1.0, normalise=how, with_colorbar=False)
+        return image[y, x]
+
+    centre_of_last_cell = (20 + 70, 110 + 70)  # cell (3, 3)
+    # block: the block's own max gets the top colour; shared: 1.0 is the max over both blocks too
+    np.testing.assert_array_equal(colour_at("layer2.0.se", "block", *centre_of_last_cell), table[255])
+    np.testing.assert_array_equal(colour_at("layer2.0.se", "shared", *centre_of_last_cell), table[255])
+    # the low block's 0.2 plateau: top colour under its own range? no: its own range is 0..0.2 -> top colour
+    np.testing.assert_array_equal(colour_at("layer1.0.se", "block", 60, 150), table[255])
+    # shared range 0..1: 0.2 -> index 51; fixed01 likewise
+    np.testing.assert_array_equal(colour_at("layer1.0.se", "shared", 60, 150), table[51])
+    np.testing.assert_array_equal(colour_at("layer1.0.se", "fixed01", 60, 150), table[51])
+
+
+def test_invalid_options_are_rejected():
+    result = small_result("cbam")
+    with pytest.raises(ValueError, match="alpha"):
+        spatial.overlay(result, "layer2.0.se", alpha=1.5)
+    with pytest.raises(ValueError, match="normalise"):
+        spatial.overlay(result, "layer2.0.se", normalise="global")  # type: ignore[arg-type]
+    with pytest.raises(VisualiserError, match="no attention block"):
+        spatial.overlay(result, "layer9.0.se")
+    se_only = small_result("se")
+    with pytest.raises(VisualiserError, match="no spatial gate"):
+        spatial.overlay(se_only, "layer2.0.se")
+
+
+def test_overlay_figure_places_the_gate_on_the_crop_extent():
+    result = _one_hot_result(np.zeros((100, 200, 3), np.uint8))
+    fig = spatial.overlay_figure(result, "layer1.0.se")
+    images = fig.axes[0].images
+    left, right, bottom, top = images[1].get_extent()
+    assert (left, top, right, bottom) == pytest.approx(OFF_CENTRE.crop_in_original())
+    assert images[1].colorbar is not None
+    assert figure_to_rgb(fig).ndim == 3
+
+
+def test_spatial_grid_has_one_tile_per_cbam_block():
+    result = resnet50_like_result("cbam", gradcam=False)
+    grid = spatial.spatial_grid(result, columns=4, tile_width=200)
+    assert grid.dtype == np.uint8
+    assert grid.shape[1] == 4 * 200 + 3 * 6  # 640×480 original -> 200-wide tiles
+    shared = spatial.spatial_grid(result, normalise="shared", columns=4, tile_width=200)
+    assert shared.shape == grid.shape
+
+
+def test_spatial_grid_without_spatial_attention_says_so():
+    image = spatial.spatial_grid(small_result("se"))
+    assert image.ndim == 3 and image.dtype == np.uint8
+
+
+def _spearman_reference(a: list[float], b: list[float]) -> float:
+    """Textbook formula for distinct values: 1 − 6 Σd² / (n (n² − 1))."""
+    rank_a = {v: i for i, v in enumerate(sorted(a))}
+    rank_b = {v: i for i, v in enumerate(sorted(b))}
+    n = len(a)
+    d2 = sum((rank_a[x] - rank_b[y]) ** 2 for x, y in zip(a, b, strict=True))
+    return 1 - 6 * d2 / (n * (n * n - 1))
+
+
+def test_spearman_matches_the_textbook_formula_and_the_extremes():
+    rng = np.random.default_rng(4)
+    a, b = rng.random((6, 6)), rng.random((6, 6))
+    assert agreement.spearman(a, b) == pytest.approx(_spearman_reference(a.ravel().tolist(), b.ravel().tolist()))
+    assert agreement.spearman(a, a) == pytest.approx(1.0)
+    assert agreement.spearman(a, -a) == pytest.approx(-1.0)
+    assert agreement.spearman(a, a**3 + 2) == pytest.approx(1.0)  # ranks only
+    assert math.isnan(agreement.spearman(a, np.ones_like(a)))
+
+
+def test_average_ranks_share_ties():
+    np.testing.assert_array_equal(agreement.average_ranks(np.array([3.0, 1.0, 2.0, 2.0])), [3.0, 0.0, 1.5, 1.5])
+
+
+def test_top_region_iou():
+    a = np.arange(10, dtype=float)
+    assert agreement.top_region_iou(a, a) == 1.0
+    assert agreement.top_region_iou(a, -a) == 0.0
+    b = a.copy()
+    b[[7, 8]] = b[[8, 7]]  # top two: {8, 9} vs {7, 9}
+    assert agreement.top_region_iou(a, b) == pytest.approx(1 / 3)
+
+
+def test_map_agreement_on_a_common_grid():
+    coarse = np.random.default_rng(2).random((7, 7)).astype(np.float32)
+    fine = np.kron(coarse, np.ones((2, 2), np.float32))  # same map at 14×14
+    scores = agreement.map_agreement(coarse, fine)
+    assert scores["resolution"] == [14, 14]
+    assert scores["spearman"] > 0.9
+    assert agreement.map_agreement(coarse, coarse)["iou_top"] == 1.0
+    assert agreement.map_agreement(coarse, np.ones_like(coarse))["spearman"] is None
+
+
+def test_gradcam_vs_attention_scores_identical_maps_as_one():
+    gate = np.random.default_rng(9).random((7, 7)).astype(np.float32)
+    block = BlockAttention("layer4.2.se", 4, 2, "cbam", 8, channel_gate=np.full(8, 0.5, np.float32), spatial_gate=gate)
+    result = make_image_result((block,), gradcam=(gate - gate.min()) / (gate.max() - gate.min()))
+    image, scores = spatial.gradcam_vs_attention(result, "layer4.2.se")
+    assert scores["spearman"] == pytest.approx(1.0) and scores["iou_top"] == 1.0
+    assert image.ndim == 3 and image.dtype == np.uint8
+    inverted = make_image_result((block,), gradcam=1.0 - (gate - gate.min()) / (gate.max() - gate.min()))
+    assert spatial.gradcam_vs_attention(inverted, "layer4.2.se")[1]["spearman"] == pytest.approx(-1.0)
+
+
+def test_gradcam_missing_gives_a_message_not_an_error():
+    result = small_result("cbam", gradcam=False)
+    image, scores = spatial.gradcam_vs_attention(result, "layer3.0.se")
+    assert image.ndim == 3
+    assert scores["spearman"] is None and scores["iou_top"] is None
+
+
+def test_mixed_block_kinds_in_shared_range():
+    blocks = (make_block("layer1.0.se", 1, 0, "se", 16), make_block("layer2.0.se", 2, 0, "cbam", 32, (5, 5)))
+    result = make_image_result(blocks)
+    assert spatial.overlay(result, "layer2.0.se", normalise="shared").ndim == 3
+
+
+@pytest.mark.parametrize("size", [(56, 56), (50, 30)])
+def test_upsampling_matches_torch_bilinear_without_corner_alignment(size):
+    import torch
+    import torch.nn.functional as F
+
+    from visualiser.render._common import map_onto_canvas
+
+    grid = np.random.default_rng(6).random((7, 5)).astype(np.float32)
+    width, height = size
+    values, inside = map_onto_canvas(grid, (0.0, 0.0, float(width), float(height)), (width, height))
+    expected = F.interpolate(
+        torch.from_numpy(grid)[None, None], size=(height, width), mode="bilinear", align_corners=False
+    )[0, 0].numpy()
+    np.testing.assert_allclose(values, expected, atol=1e-5)
+    assert inside.all()
+
+
+@given(
+    size=st.tuples(st.integers(60, 300), st.integers(60, 300)),
+    scale=st.floats(0.5, 2.5),
+    box=st.tuples(st.floats(0, 1), st.floats(0, 1), st.floats(0.3, 1), st.floats(0.3, 1)),
+    grid=st.tuples(st.integers(1, 9), st.integers(1, 9)),
+    data=st.data(),
+)
+@settings(max_examples=40, deadline=None)
+def test_one_hot_gate_peaks_in_its_own_cell_for_any_crop(size, scale, box, grid, data):
+    width, height = size
+    rw, rh = max(8, round(width * scale)), max(8, round(height * scale))
+    cw, ch = max(4, round(box[2] * rw * 0.8)), max(4, round(box[3] * rh * 0.8))
+    left, top = round(box[0] * (rw - cw)), round(box[1] * (rh - ch))
+    geometry = CropGeometry((width, height), (rw, rh), (left, top, left + cw, top + ch))
+    i, j = data.draw(st.integers(0, grid[0] - 1)), data.draw(st.integers(0, grid[1] - 1))
+    gate = np.zeros(grid, np.float32)
+    gate[i, j] = 1.0
+    values, inside = spatial.gate_on_original(gate, geometry)
+    y, x = np.unravel_index(np.argmax(np.where(inside, values, -1.0)), values.shape)
+    ol, ot, orr, ob = geometry.crop_in_original()
+    cell_w, cell_h = (orr - ol) / grid[1], (ob - ot) / grid[0]
+    assert ol + j * cell_w - 1.0 <= x + 0.5 <= ol + (j + 1) * cell_w + 1.0
+    assert ot + i * cell_h - 1.0 <= y + 0.5 <= ot + (i + 1) * cell_h + 1.0

@@ -1,0 +1,275 @@
+"""Channel attention: the gate of every channel as bars, per block and for all blocks at once.
+
+``channel_bars`` is the detailed per-block chart (matplotlib, rendered when a block is selected);
+all bars are one ``PolyCollection``, so 2048 channels cost one artist, not 2048.
+``channel_overview`` (small multiples) and ``channel_barcode_image`` (block × channel heatmap) are
+the eager views, drawn straight into numpy arrays in milliseconds. When a block has more channels
+than pixel columns, each column shows the mean of its channels (and a pale bar up to their max):
+the panels say how many channels one column holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
+from matplotlib.figure import Figure
+from PIL import Image
+
+from visualiser.errors import VisualiserError
+from visualiser.render._common import (
+    BACKGROUND,
+    DEFAULT_CMAP,
+    MUTED,
+    colorbar_strip,
+    draw_text,
+    hstack,
+    lut,
+    new_figure,
+    vstack,
+)
+from visualiser.result import BlockAttention, ClipResult, ImageResult
+
+BARS_GID = "channel-bars"  # lets tests and callers find the bar collection
+
+
+def channel_gate(block: BlockAttention) -> np.ndarray:
+    """The block's (C,) channel gate, or a user-facing error for blocks that have none."""
+    if block.channel_gate is None:
+        raise VisualiserError(f"block {block.name!r} ({block.kind}) has no channel gate")
+    return block.channel_gate
+
+
+def saturation(gate: np.ndarray) -> dict[str, float]:
+    """The saturation meter (idea 2): mean, std and the shares of channels above 0.9 and below 0.1.
+
+    A block with most channels above 0.9 is close to identity (SE paper, SE_5_2).
+    """
+    return {
+        "mean": float(gate.mean()),
+        "std": float(gate.std()),
+        "above_0_9": float((gate > 0.9).mean()),
+        "below_0_1": float((gate < 0.1).mean()),
+    }
+
+
+def summary_line(gate: np.ndarray) -> str:
+    """One-line summary used as a chart title."""
+    s = saturation(gate)
+    return (
+        f"mean {s['mean']:.2f}, std {s['std']:.2f}, "
+        f"saturated >0.9: {100 * s['above_0_9']:.0f}%, shut <0.1: {100 * s['below_0_1']:.0f}%"
+    )
+
+
+def channel_bars(
+    block: BlockAttention,
+    sort: bool = False,
+    top_k: int = 5,
+    ax: Axes | None = None,
+    cmap: str = DEFAULT_CMAP,
+) -> Figure:
+    """Bar chart of one block's channel gates (lazy: rendered when the block is selected).
+
+    Bars are in channel order, or sorted descending (``sort``); y is fixed to [0, 1], the gate's range,
+    so blocks can be compared by eye. The ``top_k`` largest channels are labelled by index. Draws on
+    ``ax`` when given (its figure is returned), otherwise on a new Figure.
+    """
+    gate = channel_gate(block)
+    channels = gate.shape[0]
+    order = np.argsort(-gate, kind="stable") if sort else np.arange(channels)
+    heights = gate[order]
+    own_figure = ax is None
+    if ax is None:
+        # Fixed margins instead of constrained layout: half the drawing time of this often-redrawn chart.
+        fig = new_figure(9.0, 3.4, layout=None)
+        ax = fig.add_axes((0.07, 0.15, 0.83, 0.62))
+    else:
+        fig = ax.get_figure()  # type: ignore[assignment]
+    x = np.arange(channels, dtype=np.float64)
+    half = 0.42 if channels <= 256 else 0.5  # wide bars touch when there are more bars than pixels
+    verts = np.empty((channels, 4, 2))  # (C, corners, xy)
+    verts[:, :, 0] = x[:, None] + np.array([-half, -half, half, half])
+    verts[:, 0, 1] = verts[:, 3, 1] = 0.0
+    verts[:, 1, 1] = verts[:, 2, 1] = heights
+    bars = PolyCollection(verts, array=heights, cmap=cmap, linewidths=0, gid=BARS_GID)
+    bars.set_clim(0.0, 1.0)
+    ax.add_collection(bars)
+    ax.set_xlim(-0.5, channels - 0.5)
+    ax.set_ylim(0.0, 1.0)
+    ax.set_ylabel("gate")
+    ax.set_xlabel("channels sorted by gate (rank)" if sort else "channel index")
+    _label_top(ax, gate, order, top_k, sort)
+    ax.set_title(f"{block.label}, {channels} channels: {summary_line(gate)}", fontsize=9, pad=8 + 8 * min(top_k, 4))
+    if own_figure:
+        bar = fig.colorbar(bars, cax=fig.add_axes((0.915, 0.15, 0.015, 0.62)))
+    else:
+        bar = fig.colorbar(bars, ax=ax, pad=0.01)
+    bar.set_label("gate (0..1, fixed)")
+    return fig
+
+
+def _label_top(ax: Axes, gate: np.ndarray, order: np.ndarray, top_k: int, sort: bool) -> None:
+    """Name the ``top_k`` largest channels: above their bars, or as a list where sorted bars leave room."""
+    top = np.argsort(-gate, kind="stable")[: max(0, min(top_k, gate.shape[0]))]
+    if not len(top):
+        return
+    if sort:
+        listing = "\n".join(f"#{c}: {gate[c]:.3f}" for c in top)
+        ax.text(
+            0.985,
+            0.96,
+            f"top {len(top)} channels\n{listing}",
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=7,
+            family="monospace",
+            bbox={"facecolor": "white", "edgecolor": "0.7", "linewidth": 0.5},
+        )
+        return
+    positions = np.argsort(order)[top]  # where each top channel's bar is drawn
+    ax.plot(positions, np.full(len(top), 1.0), linestyle="none", marker="v", markersize=4, color="0.2", clip_on=False)
+    gap = 0.04 * gate.shape[0]  # about one label width, in channels
+    last_x: list[float] = []  # right-most label per text row
+    for position, channel in sorted(zip(positions, top, strict=True)):
+        row = next((i for i, x in enumerate(last_x) if position - x > gap), len(last_x))
+        if row == len(last_x):
+            last_x.append(position)
+        last_x[row] = position
+        ax.annotate(
+            f"#{channel}",
+            xy=(position, 1.0),
+            xytext=(0, 5 + 8 * row),
+            textcoords="offset points",
+            ha="center",
+            fontsize=7,
+            annotation_clip=False,
+        )
+
+
+def channel_columns(values: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Resample a (C,) vector to ``columns``: per-column mean and max of its channels, and channels per column.
+
+    More channels than columns: contiguous bins (every bin non-empty). Fewer: each channel is repeated.
+    """
+    channels = values.shape[0]
+    if channels >= columns:
+        edges = (np.arange(columns + 1) * channels) // columns
+        mean = np.add.reduceat(values, edges[:-1]) / np.diff(edges)
+        return mean.astype(np.float32), np.maximum.reduceat(values, edges[:-1]), channels / columns
+    index = (np.arange(columns) * channels) // columns
+    return values[index], values[index], channels / columns
+
+
+def channel_panel(block: BlockAttention, width: int, plot_height: int = 56, cmap: str = DEFAULT_CMAP) -> np.ndarray:
+    """One small-multiple: bars over a [0, 1] axis, a saturation strip, and two lines of text."""
+    gate = channel_gate(block)
+    mean, high, per_column = channel_columns(gate, width)
+    rows = np.arange(plot_height, dtype=np.float32)[:, None]
+    top_mean = np.round((1.0 - mean) * plot_height)[None, :]
+    top_high = np.round((1.0 - high) * plot_height)[None, :]
+    colours = lut(cmap)[np.round(mean * 255).astype(np.uint8)]  # (W, 3)
+    pale = (0.35 * colours + 0.65 * 255.0).astype(np.uint8)
+    plot = np.full((plot_height, width, 3), 255, dtype=np.uint8)
+    for level in (0.5, 0.9, 0.1):
+        plot[round((1.0 - level) * (plot_height - 1))] = 225
+    plot = np.where((rows >= top_high)[..., None], pale[None], plot)
+    plot = np.where((rows >= top_mean)[..., None], colours[None], plot)
+    plot[[0, -1], :] = 160
+    plot[:, [0, -1]] = 160
+    meter = _saturation_strip(gate, width, cmap)
+    stats = saturation(gate)
+    text = Image.new("RGB", (width, 34), BACKGROUND)
+    density = f"{per_column:.3g} ch/col" if per_column >= 1 else f"{1 / per_column:.3g} col/ch"
+    draw_text(text, (2, 1), f"{block.label}  C={gate.shape[0]} ({density})", 12)
+    draw_text(
+        text,
+        (2, 17),
+        f"mean {stats['mean']:.2f}  >0.9 {100 * stats['above_0_9']:.0f}%  <0.1 {100 * stats['below_0_1']:.0f}%",
+        12,
+        MUTED,
+    )
+    return vstack([np.asarray(text), plot, meter], gap=2)
+
+
+def _saturation_strip(gate: np.ndarray, width: int, cmap: str) -> np.ndarray:
+    """Stacked meter: share < 0.1 in the colormap's low colour, share > 0.9 in its high colour, rest grey."""
+    low = round(float((gate < 0.1).mean()) * width)
+    high = round(float((gate > 0.9).mean()) * width)
+    strip = np.full((5, width, 3), 210, dtype=np.uint8)
+    table = lut(cmap)
+    strip[:, :low] = table[0]
+    strip[:, width - high :] = table[255]
+    return strip
+
+
+def channel_overview(
+    result: ImageResult,
+    columns: int = 4,
+    panel_width: int = 256,
+    plot_height: int = 56,
+    cmap: str = DEFAULT_CMAP,
+) -> np.ndarray:
+    """Every block's channel gates as small multiples with saturation meters (eager view, numpy + Pillow).
+
+    Each panel's y axis is the fixed gate range [0, 1] (grey lines at 0.1, 0.5, 0.9). Bars show the
+    mean gate of the channels in each pixel column, the pale bar above them their max; the strip
+    below is the saturation meter (low colour: share < 0.1, high colour: share > 0.9).
+    """
+    blocks = [b for b in result.blocks if b.channel_gate is not None]
+    if not blocks:
+        raise VisualiserError(f"{result.model_title} has no channel gates to show")
+    panels = [channel_panel(b, panel_width, plot_height, cmap) for b in blocks]
+    rows = [hstack(panels[i : i + columns], gap=10) for i in range(0, len(panels), columns)]
+    grid = vstack(rows, gap=8)
+    label = "bar colour and height: gate (pale: max of the channels in a column)"
+    return vstack([grid, colorbar_strip(grid.shape[1], 0.0, 1.0, label, cmap)], gap=6)
+
+
+def barcode_matrix(blocks: Sequence[BlockAttention], width: int = 256) -> np.ndarray:
+    """(blocks, width) matrix of channel gates, each block resampled to ``width`` columns by bin mean."""
+    return np.stack([channel_columns(channel_gate(b), width)[0] for b in blocks])
+
+
+def _barcode_axis_text(blocks: Sequence[BlockAttention], width: int) -> str:
+    counts = sorted({b.channels for b in blocks})
+    return f"channel position: each block's C ({'/'.join(map(str, counts))}) resampled to {width} columns (bin mean)"
+
+
+def channel_barcode_image(
+    result: ImageResult, width: int = 256, row_height: int = 14, cmap: str = DEFAULT_CMAP
+) -> np.ndarray:
+    """Block × channel heatmap of gates (SE paper Fig. 6 as one picture; eager view, numpy + Pillow)."""
+    blocks = [b for b in result.blocks if b.channel_gate is not None]
+    if not blocks:
+        raise VisualiserError(f"{result.model_title} has no channel gates to show")
+    matrix = barcode_matrix(blocks, width)
+    cells = lut(cmap)[np.round(np.clip(matrix, 0, 1) * 255).astype(np.intp)]  # (B, width, 3)
+    cells = np.repeat(np.repeat(cells, row_height, axis=0), 2, axis=1)
+    label_w = 96
+    canvas = Image.new("RGB", (label_w + cells.shape[1] + 4, cells.shape[0] + 24), BACKGROUND)
+    canvas.paste(Image.fromarray(cells), (label_w, 2))
+    for i, block in enumerate(blocks):
+        draw_text(canvas, (label_w - 6, 2 + i * row_height + row_height / 2), block.label, 11, anchor="rm")
+    draw_text(canvas, (label_w, cells.shape[0] + 6), _barcode_axis_text(blocks, width), 11, MUTED)
+    picture = np.asarray(canvas)
+    return vstack([picture, colorbar_strip(picture.shape[1], 0.0, 1.0, "channel gate (fixed 0..1)", cmap)])
+
+
+def channel_barcode(result: ImageResult | ClipResult, width: int = 256, cmap: str = DEFAULT_CMAP) -> Figure:
+    """Block × channel heatmap as a matplotlib Figure with a colorbar (for export; rendered on demand)."""
+    blocks = [b for b in result.blocks if b.channel_gate is not None]
+    if not blocks:
+        raise VisualiserError(f"{result.model_title} has no channel gates to show")
+    matrix = barcode_matrix(blocks, width)
+    fig = new_figure(9.0, 1.2 + 0.22 * len(blocks))
+    ax = fig.add_subplot()
+    shown = ax.imshow(matrix, aspect="auto", cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_yticks(np.arange(len(blocks)), [b.label for b in blocks], fontsize=8)
+    ax.set_xlabel(_barcode_axis_text(blocks, width), fontsize=8)
+    ax.set_title(f"{result.model_title}: channel gates of every block", fontsize=10)
+    fig.colorbar(shown, ax=ax, pad=0.01).set_label("gate")
+    return fig

@@ -1,0 +1,324 @@
+"""Clip views: the spatial-attention overlay frame by frame (scrubber and MP4), the channel timeline,
+and how stable attention is from one frame to the next (feature idea 8).
+
+2-D models saw each sampled frame on its own, so frame ``i`` shows ``per_frame[i]``'s gate. 3-D models
+produce one (T', H', W') gate for the whole clip; its time axis spans the same frames, so frame ``i``
+(of T) reads the gate at time ``(i + 0.5)·T'/T − 0.5``, linearly interpolated between neighbouring
+slices (edges clamped): the same half-pixel rule as the spatial mapping.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from itertools import pairwise
+from pathlib import Path
+from typing import Literal
+
+import av
+import numpy as np
+from matplotlib.figure import Figure
+
+from visualiser.errors import VisualiserError
+from visualiser.render._common import (
+    DEFAULT_CMAP,
+    caption,
+    colorbar_strip,
+    find_block,
+    fit_size,
+    new_figure,
+    outline,
+    pad_even,
+    resize_rgb,
+    scaled_box,
+    vstack,
+)
+from visualiser.render.channels import channel_panel
+from visualiser.render.spatial import paint_gate
+from visualiser.result import BlockAttention, ClipResult, CropGeometry
+
+ClipNormalise = Literal["clip", "frame", "fixed01"]
+_NORMALISE_TEXT = {
+    "clip": "colours span this block's min..max over the whole clip",
+    "frame": "colours span each frame's own min..max",
+    "fixed01": "colours span the full gate range 0..1",
+}
+
+
+def clip_blocks(clip: ClipResult) -> tuple[BlockAttention, ...]:
+    """The blocks of a clip result (those of the first frame for 2-D models)."""
+    if clip.is_3d:
+        return clip.blocks
+    return clip.per_frame[0].blocks if clip.per_frame else ()
+
+
+def default_spatial_block(clip: ClipResult) -> str:
+    """The deepest block with a spatial gate (the one closest to the decision), else the deepest block."""
+    blocks = clip_blocks(clip)
+    if not blocks:
+        raise VisualiserError(f"{clip.model_title} has no attention blocks to show")
+    spatial = [b for b in blocks if b.spatial_gate is not None]
+    return (spatial or list(blocks))[-1].name
+
+
+def _check_index(clip: ClipResult, index: int) -> None:
+    if not 0 <= index < len(clip.frames):
+        raise VisualiserError(f"frame {index} is outside 0..{len(clip.frames) - 1}")
+
+
+def gate_time(frame: int, frames: int, gate_frames: int) -> float:
+    """Where frame ``frame`` of ``frames`` falls on a gate with ``gate_frames`` time slices."""
+    return float(np.clip((frame + 0.5) * gate_frames / frames - 0.5, 0.0, gate_frames - 1))
+
+
+def frame_gate(clip: ClipResult, index: int, block_name: str) -> tuple[np.ndarray, CropGeometry, BlockAttention]:
+    """The 2-D gate that belongs to frame ``index``, the geometry it maps through, and its block."""
+    _check_index(clip, index)
+    if not clip.is_3d:
+        result = clip.per_frame[index]
+        block = find_block(result.blocks, block_name)
+        if block.spatial_gate is None:
+            raise VisualiserError(f"block {block_name!r} ({block.kind}) has no spatial gate")
+        return block.spatial_gate, result.geometry, block
+    block = find_block(clip.blocks, block_name)
+    if block.spatial_gate is None or block.spatial_gate.ndim != 3:
+        raise VisualiserError(f"block {block_name!r} ({block.kind}) has no spatio-temporal gate")
+    if clip.geometry is None:
+        raise VisualiserError("this clip result has no crop geometry to place the gate with")
+    gates = block.spatial_gate  # (T', H', W')
+    tau = gate_time(index, len(clip.frames), gates.shape[0])
+    lower = math.floor(tau)
+    upper = min(lower + 1, gates.shape[0] - 1)
+    weight = np.float32(tau - lower)
+    return (1.0 - weight) * gates[lower] + weight * gates[upper], clip.geometry, block
+
+
+def _all_gates(clip: ClipResult, block_name: str) -> list[np.ndarray]:
+    if clip.is_3d:
+        gate = find_block(clip.blocks, block_name).spatial_gate
+        return [] if gate is None else [gate]
+    gates = [find_block(r.blocks, block_name).spatial_gate for r in clip.per_frame]
+    return [g for g in gates if g is not None]
+
+
+def clip_range(clip: ClipResult, block_name: str, normalise: ClipNormalise, own: np.ndarray) -> tuple[float, float]:
+    """Colour range: the block over the whole clip (no flicker), the frame's own, or [0, 1]."""
+    if normalise == "fixed01":
+        return 0.0, 1.0
+    if normalise == "frame":
+        return float(own.min()), float(own.max())
+    if normalise == "clip":
+        gates = _all_gates(clip, block_name)
+        return float(min(g.min() for g in gates)), float(max(g.max() for g in gates))
+    raise VisualiserError(f"normalise must be 'clip', 'frame' or 'fixed01', not {normalise!r}")
+
+
+def attention_frame(
+    clip: ClipResult,
+    index: int,
+    block_name: str | None = None,
+    alpha: float = 0.5,
+    cmap: str = DEFAULT_CMAP,
+    normalise: ClipNormalise = "clip",
+    max_side: int | None = 640,
+) -> np.ndarray:
+    """Frame ``index`` with its spatial-attention overlay, a caption and a colorbar (for a scrubber).
+
+    For a block without a spatial gate (SE, ECA) the frame is shown with the crop outlined and the
+    block's channel gates at that frame as bars below it: what attention there is, honestly drawn.
+    """
+    name = block_name or default_spatial_block(clip)
+    _check_index(clip, index)
+    frame = _display_frame(clip.frames[index], max_side)
+    when = f"frame {index + 1}/{len(clip.frames)}, t = {float(clip.timestamps[index]):.2f} s"
+    blocks = clip.blocks if clip.is_3d else clip.per_frame[index].blocks
+    if find_block(blocks, name).spatial_gate is None:
+        return _channel_frame(clip, index, name, frame, when, cmap)
+    gate, geometry, block = frame_gate(clip, index, name)
+    lo, hi = clip_range(clip, name, normalise, gate)
+    painted = paint_gate(frame, gate, geometry, lo, hi, alpha, cmap)
+    if clip.is_3d:
+        slices = block.spatial_gate.shape[0]  # type: ignore[union-attr]
+        detail = f"3-D gate: time slice {gate_time(index, len(clip.frames), slices):.2f} of 0..{slices - 1}"
+    else:
+        detail = "2-D model: this frame's own gate"
+    text = caption(painted.shape[1], [f"{block.label}  {when}", detail], 12)
+    bar = colorbar_strip(painted.shape[1], lo, hi, _NORMALISE_TEXT[normalise], cmap)
+    return vstack([painted, text, bar])
+
+
+MIN_WIDTH = 320  # narrower frames are enlarged so that captions and colorbars stay readable
+
+
+def _display_frame(frame: np.ndarray, max_side: int | None) -> np.ndarray:
+    """The frame at display size: at most ``max_side`` on its long side, at least ``MIN_WIDTH`` wide."""
+    size = (frame.shape[1], frame.shape[0])
+    if max_side is not None:
+        size = fit_size(size, max_side, max_side)
+    if size[0] < MIN_WIDTH:
+        size = (MIN_WIDTH, max(1, round(size[1] * MIN_WIDTH / size[0])))
+    return resize_rgb(frame, size)
+
+
+def _channel_frame(clip: ClipResult, index: int, name: str, frame: np.ndarray, when: str, cmap: str) -> np.ndarray:
+    """A frame of a channel-only block: the picture (crop outlined) above the block's gates at that frame."""
+    geometry = clip.geometry if clip.is_3d else clip.per_frame[index].geometry
+    if geometry is not None:
+        sx, sy = frame.shape[1] / geometry.original_size[0], frame.shape[0] / geometry.original_size[1]
+        frame = outline(frame, scaled_box(geometry.crop_in_original(), sx, sy))
+    blocks = clip.blocks if clip.is_3d else clip.per_frame[index].blocks
+    block = find_block(blocks, name)
+    scope = "one gate for the whole clip (3-D model)" if clip.is_3d else "this frame's channel gates"
+    text = caption(frame.shape[1], [f"{block.label}  {when}", f"no spatial gate in this block: {scope}"], 12)
+    panel = channel_panel(block, frame.shape[1], 64, cmap)
+    bar = colorbar_strip(frame.shape[1], 0.0, 1.0, "channel gate (fixed 0..1)", cmap)
+    return vstack([frame, text, panel, bar], gap=2)
+
+
+def attention_video(
+    clip: ClipResult,
+    path: str | os.PathLike,
+    block_name: str | None = None,
+    fps: int = 4,
+    alpha: float = 0.5,
+    cmap: str = DEFAULT_CMAP,
+    normalise: ClipNormalise = "clip",
+) -> Path:
+    """Every sampled frame with its overlay, written as MP4 (H.264, yuv420p, even size) via PyAV."""
+    if fps < 1:
+        raise VisualiserError(f"fps must be at least 1, got {fps}")
+    name = block_name or default_spatial_block(clip)
+    images = [pad_even(attention_frame(clip, i, name, alpha, cmap, normalise)) for i in range(len(clip.frames))]
+    height, width = images[0].shape[:2]
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(target), mode="w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": "20"}
+        for image in images:
+            frame = av.VideoFrame.from_ndarray(image[:height, :width], format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return target
+
+
+def channel_matrix(clip: ClipResult, block_name: str) -> np.ndarray:
+    """(T, C) channel gates of one block, frame by frame; a 3-D model has one row (one gate per clip)."""
+    if clip.is_3d:
+        gates = [find_block(clip.blocks, block_name).channel_gate]
+    else:
+        gates = [find_block(r.blocks, block_name).channel_gate for r in clip.per_frame]
+    if any(g is None for g in gates):
+        raise VisualiserError(f"block {block_name!r} has no channel gate")
+    return np.stack(gates)  # type: ignore[arg-type]
+
+
+def channel_timeline(clip: ClipResult, block_name: str, cmap: str = DEFAULT_CMAP) -> Figure:
+    """Frame × channel heatmap of one block's gates (fixed 0..1 colours); rendered on demand.
+
+    A 3-D model computes one channel gate for the whole clip: the chart then has one row and says so.
+    """
+    matrix = channel_matrix(clip, block_name)
+    block = find_block(clip_blocks(clip), block_name)
+    fig = new_figure(9.0, 1.6 + 0.22 * matrix.shape[0])
+    ax = fig.add_subplot()
+    shown = ax.imshow(matrix, aspect="auto", cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+    if clip.is_3d:
+        ax.set_yticks([0], ["whole clip"], fontsize=7)
+        ax.set_ylabel("3-D model: one gate")
+    else:
+        step = max(1, matrix.shape[0] // 12)
+        rows = np.arange(0, matrix.shape[0], step)
+        ax.set_yticks(rows, [f"{float(clip.timestamps[i]):.2f} s" for i in rows], fontsize=7)
+        ax.set_ylabel("frame (time)")
+    ax.set_xlabel("channel index")
+    ax.set_title(f"{block.label} ({block_name}): channel gates over time", fontsize=10)
+    fig.colorbar(shown, ax=ax, pad=0.01).set_label("gate")
+    return fig
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    denom = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b / denom) if denom > 0 else float("nan")
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    x, y = a.ravel() - a.mean(), b.ravel() - b.mean()
+    denom = math.sqrt(float(x @ x) * float(y @ y))
+    return float(x @ y / denom) if denom > 0 else float("nan")
+
+
+def stability_scores(clip: ClipResult) -> dict[str, dict[str, np.ndarray]]:
+    """Frame-to-frame agreement per block: cosine similarity of channel gates, Pearson correlation of spatial gates.
+
+    ``{"channel_cosine": {block: (T−1,)}, "spatial_correlation": {block: (T−1,) or (T'−1,)}}``. 2-D models
+    compare consecutive frames; 3-D models have one channel gate per clip (no channel entry) and compare
+    consecutive time slices of the spatial gate. NaN where a map is constant.
+    """
+    channel: dict[str, np.ndarray] = {}
+    spatial: dict[str, np.ndarray] = {}
+    if clip.is_3d:
+        for b in clip.blocks:
+            if b.spatial_gate is not None and b.spatial_gate.ndim == 3:
+                g = b.spatial_gate
+                spatial[b.name] = np.array([_correlation(g[t], g[t + 1]) for t in range(g.shape[0] - 1)])
+        return {"channel_cosine": channel, "spatial_correlation": spatial}
+    frames = clip.per_frame
+    for block in frames[0].blocks:
+        pairs = list(pairwise(find_block(r.blocks, block.name) for r in frames))
+        if block.channel_gate is not None:
+            channel[block.name] = np.array([_cosine(a.channel_gate, b.channel_gate) for a, b in pairs])
+        if block.spatial_gate is not None:
+            spatial[block.name] = np.array([_correlation(a.spatial_gate, b.spatial_gate) for a, b in pairs])
+    return {"channel_cosine": channel, "spatial_correlation": spatial}
+
+
+def _nothing_to_compare(clip: ClipResult) -> str:
+    if len(clip.frames) < 2:
+        return "One frame only: there is nothing to compare it with."
+    return "A 3-D model without spatial attention has one channel gate per clip: nothing changes from frame to frame."
+
+
+def stability(clip: ClipResult) -> Figure:
+    """Heatmaps (block × consecutive pair) of the stability scores, each block's mean in its label (on demand)."""
+    scores = stability_scores(clip)
+    panels = [(k, v) for k, v in scores.items() if any(len(a) for a in v.values())]
+    if not panels:
+        fig = new_figure(7.0, 1.4)
+        fig.text(0.5, 0.5, _nothing_to_compare(clip), ha="center", va="center", fontsize=10, wrap=True)
+        return fig
+    labels = {b.name: b.label for b in clip_blocks(clip)}
+    rows = max(len(v) for _, v in panels)
+    fig = new_figure(9.0, 1.4 + 0.28 * rows * len(panels))
+    axes = np.atleast_1d(fig.subplots(len(panels), 1, squeeze=False)).ravel()
+    titles = {
+        "channel_cosine": ("channel gates: cosine similarity to the next frame", (None, 1.0), DEFAULT_CMAP),
+        "spatial_correlation": (
+            f"spatial gates: correlation with the next {'time slice' if clip.is_3d else 'frame'}",
+            (-1.0, 1.0),
+            "RdBu_r",
+        ),
+    }
+    for ax, (key, per_block) in zip(axes, panels, strict=True):
+        title, (lo, hi), cmap = titles[key]
+        width = max(len(v) for v in per_block.values())
+        padded = np.full((len(per_block), width), np.nan)  # 3-D blocks can have different T'
+        for row, values in enumerate(per_block.values()):
+            padded[row, : len(values)] = values
+        matrix = np.ma.masked_invalid(padded)
+        if lo is None:
+            lo = float(min(matrix.min(), 0.9)) if matrix.count() else 0.0
+        shown = ax.imshow(matrix, aspect="auto", cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
+        means = [np.nanmean(v) if np.isfinite(v).any() else float("nan") for v in per_block.values()]
+        ax.set_yticks(
+            np.arange(len(per_block)),
+            [f"{labels.get(n, n)} (mean {m:.2f})" for n, m in zip(per_block, means, strict=True)],
+            fontsize=7,
+        )
+        ax.set_xlabel("pair of consecutive frames (i -> i+1)" if not clip.is_3d else "pair of time slices (t -> t+1)")
+        ax.set_title(title, fontsize=9)
+        fig.colorbar(shown, ax=ax, pad=0.01).set_label(f"{lo:.2f}..{hi:.2f}")
+    fig.suptitle(f"{clip.model_title}: attention stability across the clip", fontsize=10)
+    return fig

@@ -1,0 +1,162 @@
+"""Inside one attention module: the intermediates the network computed on the way to its gate.
+
+All three views are detailed matplotlib Figures, rendered when the user selects a block (lazy).
+They draw only recorded quantities (squeeze, branch logits, pooled maps, learned kernel, logits,
+gate); the one arithmetic step shown, avg + max logits, is the sum the module feeds to its sigmoid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from mpl_toolkits.axes_grid1 import make_axes_locatable
+
+from visualiser.errors import VisualiserError
+from visualiser.render._common import DEFAULT_CMAP, new_figure
+from visualiser.render.agreement import spearman
+from visualiser.result import BlockAttention
+
+_DIVERGING = "RdBu_r"  # colour-blind-safe diverging map; symmetric limits keep white at zero
+
+
+def _need(block: BlockAttention, *names: str) -> list[np.ndarray]:
+    values = [getattr(block, n) for n in names]
+    missing = [n for n, v in zip(names, values, strict=True) if v is None]
+    if missing:
+        raise VisualiserError(f"block {block.name!r} ({block.kind}) did not record {', '.join(missing)}")
+    return values
+
+
+def _rho_text(a: np.ndarray, b: np.ndarray) -> str:
+    rho = spearman(a, b)
+    return "undefined" if np.isnan(rho) else f"{rho:.2f}"
+
+
+def se_internals(block: BlockAttention, cmap: str = DEFAULT_CMAP) -> Figure:
+    """Squeeze (pooled channel mean) against excitation (the gate), for SE and ECA blocks.
+
+    Left: one dot per channel. Right: both in channel order (squeeze on its own axis, gate on [0, 1]),
+    to see whether the gate follows the average activation or reweights it.
+    """
+    squeeze, gate = _need(block, "squeeze", "channel_gate")
+    fig = new_figure(10.0, 3.6, layout=None)  # fixed margins: constrained layout would double the drawing time
+    left = fig.add_axes((0.07, 0.15, 0.24, 0.68))
+    right = fig.add_axes((0.46, 0.15, 0.46, 0.68))
+    dots = left.scatter(squeeze, gate, c=gate, cmap=cmap, vmin=0.0, vmax=1.0, s=6, linewidths=0)
+    left.set_xlabel("squeeze (global average of the channel)")
+    left.set_ylabel("excitation (gate)")
+    left.set_ylim(0.0, 1.0)
+    left.set_title(f"Spearman rank correlation {_rho_text(squeeze, gate)}", fontsize=9)
+    x = np.arange(gate.shape[0])
+    right.fill_between(x, squeeze, step="mid", color="0.75", linewidth=0, label="squeeze")
+    right.set_xlim(-0.5, gate.shape[0] - 0.5)
+    right.set_xlabel("channel index")
+    right.set_ylabel("squeeze", color="0.4")
+    twin = right.twinx()
+    twin.plot(x, gate, color="#1f6feb", linewidth=0.6, label="gate")
+    twin.set_ylim(0.0, 1.0)
+    twin.set_ylabel("gate", color="#1f6feb")
+    right.set_title("grey: squeeze, blue: gate, in channel order", fontsize=9)
+    fig.colorbar(dots, cax=fig.add_axes((0.32, 0.15, 0.01, 0.68))).set_label("gate")
+    what = "SE: squeeze -> FC -> ReLU -> FC -> sigmoid" if block.kind == "se" else "ECA: squeeze -> 1-D conv -> sigmoid"
+    fig.suptitle(f"{block.label} ({block.name}), {what}", fontsize=10)
+    return fig
+
+
+def cam_branches(block: BlockAttention, cmap: str = DEFAULT_CMAP) -> Figure:
+    """CBAM channel gate: the average-pool and max-pool branch logits, and their sum against the gate.
+
+    Left: one dot per channel, avg-branch logit against max-branch logit (the diagonal: equal say).
+    Right: the summed logits against the recorded gate; the dots lie on the sigmoid because the
+    module computes ``gate = sigmoid(avg + max)``.
+    """
+    avg, mx, gate = _need(block, "avg_logits", "max_logits", "channel_gate")
+    fig = new_figure(10.0, 3.8, layout=None)
+    left = fig.add_axes((0.07, 0.15, 0.36, 0.68))
+    right = fig.add_axes((0.52, 0.15, 0.36, 0.68))
+    dots = left.scatter(avg, mx, c=gate, cmap=cmap, vmin=0.0, vmax=1.0, s=6, linewidths=0)
+    lo, hi = float(min(avg.min(), mx.min())), float(max(avg.max(), mx.max()))
+    left.plot([lo, hi], [lo, hi], color="0.5", linewidth=0.8, linestyle="--")
+    left.set_xlabel("avg-pool branch logit")
+    left.set_ylabel("max-pool branch logit")
+    share = float((mx > avg).mean())
+    left.set_title(f"max branch larger in {100 * share:.0f}% of channels", fontsize=9)
+    total = avg + mx  # the exact input of the module's sigmoid
+    right.scatter(total, gate, c=gate, cmap=cmap, vmin=0.0, vmax=1.0, s=6, linewidths=0)
+    curve = np.linspace(min(total.min(), -6.0), max(total.max(), 6.0), 200)
+    right.plot(curve, 0.5 * (1.0 + np.tanh(0.5 * curve)), color="0.5", linewidth=0.8, label="sigmoid")
+    right.set_ylim(0.0, 1.0)
+    right.set_xlabel("avg + max logits")
+    right.set_ylabel("gate")
+    right.legend(loc="upper left", fontsize=8, frameon=False)
+    right.set_title("gate = sigmoid(avg + max)", fontsize=9)
+    fig.colorbar(dots, cax=fig.add_axes((0.9, 0.15, 0.012, 0.68))).set_label("gate")
+    fig.suptitle(f"{block.label} ({block.name}), CBAM channel attention branches", fontsize=10)
+    return fig
+
+
+def _map_panel(ax: Axes, values: np.ndarray, title: str, cmap: str, **limits: float) -> None:
+    shown = ax.imshow(values, cmap=cmap, interpolation="nearest", **limits)
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    bar_axes = make_axes_locatable(ax).append_axes("right", size="6%", pad=0.05)  # hugs the square image
+    ax.get_figure().colorbar(shown, cax=bar_axes)
+
+
+def _kernel_names(order: str | None) -> tuple[str, str]:
+    if order == "max_mean":
+        return "max map", "mean map"
+    if order == "mean_max":
+        return "mean map", "max map"
+    raise VisualiserError(f"unknown spatial channel order {order!r}")
+
+
+def sam_internals(block: BlockAttention, t: int | None = None, cmap: str = DEFAULT_CMAP) -> Figure:
+    """CBAM spatial gate step by step: channel-mean and channel-max maps → learned k×k conv → logits → gate.
+
+    Top row: the two pooled maps, the pre-sigmoid logits and the gate, each with its own colorbar
+    (own range). Bottom row: the learned kernel, one panel per input map in the module's channel
+    order, on a symmetric diverging scale. 3-D blocks show time slice ``t`` of the (T, H, W) maps
+    (default: the middle one) and every temporal slice of the 2×k×k×k kernel.
+    """
+    mean_map, max_map, logits, gate, kernel = _need(
+        block, "mean_map", "max_map", "spatial_logits", "spatial_gate", "spatial_kernel"
+    )
+    when = ""
+    if gate.ndim == 3:
+        t = gate.shape[0] // 2 if t is None else t
+        if not 0 <= t < gate.shape[0]:
+            raise VisualiserError(f"time slice {t} is outside 0..{gate.shape[0] - 1}")
+        mean_map, max_map, logits, gate = mean_map[t], max_map[t], logits[t], gate[t]
+        when = f", time slice {t}"
+    names = _kernel_names(block.spatial_order)
+    depth = kernel.shape[1] if kernel.ndim == 4 else 1
+    fig = new_figure(max(10.0, 1.6 * 2 * depth), 6.2, layout=None)  # fixed grid: half the time of constrained
+    axes = fig.add_gridspec(1, 4, left=0.02, right=0.96, top=0.86, bottom=0.5, wspace=0.45).subplots()
+    _map_panel(axes[0], mean_map, "channel-mean map", cmap)
+    _map_panel(axes[1], max_map, "channel-max map", cmap)
+    _map_panel(axes[2], logits, "conv output (logits)", _DIVERGING, **_symmetric(logits))
+    _map_panel(axes[3], gate, "gate = sigmoid(logits)", cmap)
+    fig.text(0.5, 0.965, f"{block.label} ({block.name}) spatial attention{when}", ha="center", va="top", fontsize=10)
+    limit = _symmetric(kernel)
+    slices = [(c, d) for c in range(2) for d in range(depth)]
+    grid = fig.add_gridspec(1, len(slices), left=0.04, right=0.88, top=0.36, bottom=0.04, wspace=0.2)
+    kernel_axes = np.atleast_1d(grid.subplots())
+    shown = None
+    for ax, (c, d) in zip(kernel_axes, slices, strict=True):
+        weights = kernel[c, d] if kernel.ndim == 4 else kernel[c]
+        shown = ax.imshow(weights, cmap=_DIVERGING, interpolation="nearest", **limit)
+        ax.set_title(f"on {names[c]}" + (f", dt={d}" if kernel.ndim == 4 else ""), fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    size = "x".join(str(s) for s in kernel.shape)
+    fig.text(0.5, 0.44, f"learned kernel ({size}; input order: {names[0]}, {names[1]})", ha="center", fontsize=9)
+    fig.colorbar(shown, cax=fig.add_axes((0.91, 0.06, 0.012, 0.28))).set_label("weight")
+    return fig
+
+
+def _symmetric(values: np.ndarray) -> dict[str, float]:
+    bound = float(np.abs(values).max()) or 1.0
+    return {"vmin": -bound, "vmax": bound}

@@ -1,0 +1,50 @@
+"""Top-k predictions as horizontal probability bars, drawn with Pillow (a few ms; eager view)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from visualiser.render._common import BACKGROUND, MUTED, TEXT, ascii_text, draw_text, lut, text_width
+from visualiser.result import Prediction
+
+_BAR = tuple(int(v) for v in lut("viridis")[90])  # a mid-dark colormap colour, readable with black text beside it
+
+
+def _fit(text: str, width: float, size: int) -> str:
+    """Shorten ``text`` with "..." until it fits ``width`` pixels."""
+    text = ascii_text(text)
+    if text_width(text, size) <= width:
+        return text
+    while text and text_width(text + "...", size) > width:
+        text = text[:-1]
+    return text + "..."
+
+
+def topk_chart(
+    predictions: Sequence[Prediction], width: int = 460, row_height: int = 26, title: str | None = None
+) -> np.ndarray:
+    """Horizontal bars of the predictions' probabilities (axis 0..100 %), labels on the left, values on the right."""
+    header = 24 if title else 4
+    height = header + row_height * max(1, len(predictions)) + 6
+    canvas = Image.new("RGB", (width, height), BACKGROUND)
+    draw = ImageDraw.Draw(canvas)
+    if title:
+        draw_text(canvas, (6, 4), title, 14)
+    label_w = int(width * 0.42)
+    value_w = 58
+    bar_x0, bar_x1 = label_w + 6, width - value_w
+    if not predictions:
+        draw_text(canvas, (6, header + 4), "no predictions", 13, MUTED)
+    for i, p in enumerate(predictions):
+        top = header + i * row_height
+        middle = top + row_height / 2
+        draw_text(canvas, (label_w, middle), _fit(p.label, label_w - 8, 13), 13, TEXT, anchor="rm")
+        draw.rectangle((bar_x0, top + 4, bar_x1, top + row_height - 4), fill=(238, 238, 238))
+        end = bar_x0 + (bar_x1 - bar_x0) * min(max(p.probability, 0.0), 1.0)
+        if end > bar_x0:
+            draw.rectangle((bar_x0, top + 4, end, top + row_height - 4), fill=_BAR)
+        draw_text(canvas, (width - 4, middle), f"{100 * p.probability:.1f}%", 13, TEXT, anchor="rm")
+    return np.asarray(canvas)

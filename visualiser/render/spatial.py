@@ -1,0 +1,252 @@
+"""Spatial attention heatmaps on the pixels they were computed from.
+
+A CBAM spatial gate is an (h, w) grid over the model's *crop*, not over the uploaded image. Each
+gate is therefore mapped through ``result.geometry`` onto the original image: the heatmap fills
+exactly the crop region, the rest of the image (never seen by the model) is dimmed and the crop
+box is outlined. Every heatmap states its colour range and normalisation (idea 11, honest colour).
+
+``overlay``, ``spatial_grid`` and ``gradcam_vs_attention`` draw with numpy and Pillow (milliseconds);
+``overlay_figure`` is the matplotlib variant for export and is rendered only when asked for.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from visualiser.errors import VisualiserError
+from visualiser.render._common import (
+    DEFAULT_CMAP,
+    Normalise,
+    blend_region,
+    caption,
+    colorbar_strip,
+    colourise,
+    dim,
+    dim_outside,
+    find_block,
+    fit_size,
+    hstack,
+    map_onto_canvas,
+    message_image,
+    new_figure,
+    outline,
+    pixel_span,
+    resize_rgb,
+    scaled_box,
+    value_range,
+    vstack,
+)
+from visualiser.render.agreement import map_agreement
+from visualiser.result import BlockAttention, CropGeometry, ImageResult
+
+NORMALISE_TEXT = {
+    "block": "colours span this block's own min..max",
+    "shared": "colours span the min..max over all blocks",
+    "fixed01": "colours span the full gate range 0..1",
+}
+
+
+def gate_on_original(
+    gate: np.ndarray, geometry: CropGeometry, canvas_size: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A 2-D gate resampled onto the original image (or a resized copy of it, ``canvas_size`` = (W, H)).
+
+    Returns ``(values, inside)``: the bilinear values (H, W) and the mask of the crop region they are
+    defined on. The gate's cells tile the crop box exactly.
+    """
+    if np.ndim(gate) != 2:
+        raise ValueError(f"expected a 2-D (H, W) gate, got shape {np.shape(gate)}")
+    width, height = canvas_size or geometry.original_size
+    box = scaled_box(geometry.crop_in_original(), width / geometry.original_size[0], height / geometry.original_size[1])
+    return map_onto_canvas(gate, box, (width, height))  # type: ignore[arg-type]
+
+
+def paint_gate(
+    image: np.ndarray,
+    gate: np.ndarray,
+    geometry: CropGeometry,
+    lo: float,
+    hi: float,
+    alpha: float = 0.5,
+    cmap: str = DEFAULT_CMAP,
+) -> np.ndarray:
+    """``image`` (the original or a resized copy) with the gate blended over the crop region.
+
+    Same mapping as ``gate_on_original``, evaluated only on the crop's pixels (they are a rectangle);
+    the rest is dimmed and the crop box outlined.
+    """
+    if np.ndim(gate) != 2:
+        raise ValueError(f"expected a 2-D (H, W) gate, got shape {np.shape(gate)}")
+    height, width = image.shape[:2]
+    sx, sy = width / geometry.original_size[0], height / geometry.original_size[1]
+    box = scaled_box(geometry.crop_in_original(), sx, sy)
+    painted = dim(image)
+    x0, x1 = pixel_span(box[0], box[2], width)
+    y0, y1 = pixel_span(box[1], box[3], height)
+    if x1 > x0 and y1 > y0:
+        values, _ = map_onto_canvas(gate, box, (width, height), rows=(y0, y1), columns=(x0, x1))  # type: ignore[arg-type]
+        painted[y0:y1, x0:x1] = blend_region(image[y0:y1, x0:x1], colourise(values, lo, hi, cmap), alpha)
+    return outline(painted, box)
+
+
+def _spatial_gate(block: BlockAttention) -> np.ndarray:
+    if block.spatial_gate is None:
+        raise VisualiserError(f"block {block.name!r} ({block.kind}) has no spatial gate; only CBAM blocks have one")
+    if block.spatial_gate.ndim != 2:
+        raise VisualiserError(f"block {block.name!r} has a {block.spatial_gate.ndim}-D gate; see the clip views")
+    return block.spatial_gate
+
+
+def _range(result: ImageResult, gate: np.ndarray, normalise: Normalise) -> tuple[float, float]:
+    return value_range([b.spatial_gate for b in result.spatial_blocks], normalise, gate)  # type: ignore[misc]
+
+
+def overlay(
+    result: ImageResult,
+    block_name: str,
+    alpha: float = 0.5,
+    cmap: str = DEFAULT_CMAP,
+    normalise: Normalise = "block",
+    with_colorbar: bool = True,
+    max_side: int | None = 1024,
+) -> np.ndarray:
+    """The block's spatial gate on the original image, with a colorbar stating range and normalisation.
+
+    ``max_side`` caps the longer side (large uploads are shown downscaled; the mapping is unchanged).
+    """
+    block = find_block(result.blocks, block_name)
+    gate = _spatial_gate(block)
+    lo, hi = _range(result, gate, normalise)
+    image = result.original_image
+    if max_side is not None:
+        image = resize_rgb(image, fit_size((image.shape[1], image.shape[0]), max_side, max_side))
+    painted = paint_gate(image, gate, result.geometry, lo, hi, alpha, cmap)
+    if not with_colorbar:
+        return painted
+    label = f"{block.label} spatial gate {gate.shape[0]}x{gate.shape[1]}: {NORMALISE_TEXT[normalise]}"
+    return vstack([painted, colorbar_strip(painted.shape[1], lo, hi, label, cmap)])
+
+
+def overlay_figure(
+    result: ImageResult,
+    block_name: str,
+    alpha: float = 0.5,
+    cmap: str = DEFAULT_CMAP,
+    normalise: Normalise = "block",
+) -> Figure:
+    """Matplotlib variant of ``overlay`` with a real colorbar (for export; rendered on demand)."""
+    block = find_block(result.blocks, block_name)
+    gate = _spatial_gate(block)
+    lo, hi = _range(result, gate, normalise)
+    left, top, right, bottom = result.geometry.crop_in_original()
+    width, height = result.geometry.original_size
+    _, inside = gate_on_original(np.zeros((1, 1), np.float32), result.geometry)
+    fig = new_figure(6.4, 5.2)
+    ax = fig.add_subplot()
+    ax.imshow(dim_outside(result.original_image, inside).astype(np.uint8), extent=(0, width, height, 0))
+    shown = ax.imshow(
+        gate, cmap=cmap, vmin=lo, vmax=hi, alpha=alpha, interpolation="bilinear", extent=(left, right, bottom, top)
+    )
+    ax.add_patch(Rectangle((left, top), right - left, bottom - top, fill=False, edgecolor="white", linewidth=1.5))
+    ax.set_xlim(0, width)
+    ax.set_ylim(height, 0)
+    ax.set_axis_off()
+    ax.set_title(f"{result.model_title}: {block.label} spatial gate ({gate.shape[0]}x{gate.shape[1]})", fontsize=10)
+    bar = fig.colorbar(shown, ax=ax, shrink=0.8)
+    bar.set_label(NORMALISE_TEXT[normalise])
+    bar.set_ticks([lo, hi])
+    return fig
+
+
+def spatial_grid(
+    result: ImageResult,
+    normalise: Normalise = "block",
+    alpha: float = 0.5,
+    cmap: str = DEFAULT_CMAP,
+    tile_width: int = 200,
+    columns: int = 4,
+) -> np.ndarray:
+    """Every CBAM block's spatial gate on a thumbnail of the original, in a labelled grid (eager view)."""
+    blocks = result.spatial_blocks
+    if not blocks:
+        return message_image(
+            f"{result.model_title} has no spatial attention: its {blocks_kinds(result)} blocks gate channels only. "
+            "See the channel views."
+        )
+    original = result.original_image
+    size = fit_size((original.shape[1], original.shape[0]), tile_width, tile_width)
+    thumb = resize_rgb(original, size)
+    tiles = []
+    for block in blocks:
+        gate = _spatial_gate(block)
+        lo, hi = _range(result, gate, normalise)
+        painted = paint_gate(thumb, gate, result.geometry, lo, hi, alpha, cmap)
+        lines = [block.label, f"{gate.shape[0]}x{gate.shape[1]}  range {gate.min():.2f}..{gate.max():.2f}"]
+        tiles.append(vstack([painted, caption(size[0], lines, size=12)]))
+    rows = [hstack(tiles[i : i + columns], gap=6) for i in range(0, len(tiles), columns)]
+    grid = vstack(rows, gap=6)
+    if normalise == "block":
+        bar = colorbar_strip(grid.shape[1], "min", "max", "each tile: its own min..max (printed under it)", cmap)
+    else:
+        lo, hi = _range(result, blocks[0].spatial_gate, normalise)  # type: ignore[arg-type]
+        bar = colorbar_strip(grid.shape[1], lo, hi, NORMALISE_TEXT[normalise], cmap)
+    return vstack([grid, bar], gap=4)
+
+
+def blocks_kinds(result: ImageResult) -> str:
+    """The attention kinds present, e.g. "se" or "se/eca"."""
+    return "/".join(sorted({b.kind for b in result.blocks})) or "no"
+
+
+def _class_label(result: ImageResult) -> str:
+    index = result.gradcam_class
+    for p in result.predictions:
+        if p.index == index:
+            return p.label
+    return str(index)
+
+
+def gradcam_vs_attention(
+    result: ImageResult,
+    block_name: str,
+    alpha: float = 0.5,
+    cmap: str = DEFAULT_CMAP,
+    panel_width: int = 320,
+    top_fraction: float = 0.2,
+) -> tuple[np.ndarray, dict]:
+    """Grad-CAM and the block's spatial gate side by side on the original, with their agreement.
+
+    Agreement (see ``render.agreement``): Spearman rank correlation and IoU of the top-``top_fraction``
+    regions, at a common resolution over the crop. Grad-CAM is class-discriminative (top-1 class, last
+    stage); the gate is what the block applied, so low agreement is a finding, not an error.
+    Without a Grad-CAM in the result, the image says so and the scores are None.
+    """
+    block = find_block(result.blocks, block_name)
+    gate = _spatial_gate(block)
+    if result.gradcam is None:
+        text = "Grad-CAM was not computed for this result. Analyse again with Grad-CAM switched on to compare it."
+        empty = {"spearman": None, "iou_top": None, "top_fraction": top_fraction, "resolution": None}
+        return message_image(text, 2 * panel_width + 6, 200), empty
+    scores = map_agreement(result.gradcam, gate, top_fraction)
+    original = result.original_image
+    size = fit_size((original.shape[1], original.shape[0]), panel_width, panel_width)
+    thumb = resize_rgb(original, size)
+    lo, hi = float(gate.min()), float(gate.max())
+    cam_panel = paint_gate(thumb, result.gradcam, result.geometry, 0.0, 1.0, alpha, cmap)
+    gate_panel = paint_gate(thumb, gate, result.geometry, lo, hi, alpha, cmap)
+    cam_text = [f"Grad-CAM: class {_class_label(result)!r}", "last stage; colours 0..1 (scaled to its max)"]
+    gate_text = [f"{block.label} spatial gate", f"colours span its own range {lo:.2f}..{hi:.2f}"]
+    panels = hstack(
+        [vstack([cam_panel, caption(size[0], cam_text, 12)]), vstack([gate_panel, caption(size[0], gate_text, 12)])],
+        gap=6,
+    )
+    rho = "undefined (a map is constant)" if scores["spearman"] is None else f"{scores['spearman']:.2f}"
+    res = scores["resolution"]
+    summary = [
+        f"Agreement at {res[0]}x{res[1]}: Spearman rank correlation {rho}, "  # type: ignore[index]
+        f"IoU of top {round(100 * top_fraction)}% regions {scores['iou_top']:.2f}",
+    ]
+    bar = colorbar_strip(panels.shape[1], "low", "high", "colour: low -> high (ranges under each panel)", cmap)
+    return vstack([panels, caption(panels.shape[1], summary, 13), bar]), scores
