@@ -15,3 +15,7 @@ def tiny():
     from tests.tiny import tiny_net
 
     return tiny_net()
+
+
+# Small randomly initialised networks registered under fake names, and example files (tests/fakes.py).
+pytest_plugins = ["tests.fakes"]

@@ -8,7 +8,6 @@ import av
 import numpy as np
 from PIL import Image
 
-from tests.fakes import fake_inputs, fake_models  # noqa: F401 - pytest fixtures
 from visualiser.cli import main
 
 
@@ -24,7 +23,7 @@ def test_models_lists_the_zoo_with_availability(capsys):
     assert "seresnet50.a1_in1k" in capsys.readouterr().out
 
 
-def test_analyse_image_writes_result_and_figures(fake_models, fake_inputs, tmp_path, capsys):  # noqa: F811
+def test_analyse_image_writes_result_and_figures(fake_models, fake_inputs, tmp_path, capsys):
     assert main(["analyse", str(fake_inputs.image), "--model", "fake_cbam", "--out", str(tmp_path)]) == 0
     line = capsys.readouterr().out.strip()
     target = tmp_path / fake_inputs.image.stem
@@ -40,7 +39,7 @@ def test_analyse_image_writes_result_and_figures(fake_models, fake_inputs, tmp_p
             im.verify()
 
 
-def test_analyse_clip_writes_the_attention_video(fake_models, fake_inputs, tmp_path):  # noqa: F811
+def test_analyse_clip_writes_the_attention_video(fake_models, fake_inputs, tmp_path):
     code = main(["analyse", str(fake_inputs.clip), "--model", "fake_cbam", "--frames", "4", "--out", str(tmp_path)])
     assert code == 0
     videos = sorted((tmp_path / fake_inputs.clip.stem).glob("*.mp4"))
@@ -49,14 +48,14 @@ def test_analyse_clip_writes_the_attention_video(fake_models, fake_inputs, tmp_p
         assert sum(1 for _ in container.decode(video=0)) == 4
 
 
-def test_corrupt_file_is_one_error_line_and_status_2(fake_models, fake_inputs, tmp_path, capsys):  # noqa: F811
+def test_corrupt_file_is_one_error_line_and_status_2(fake_models, fake_inputs, tmp_path, capsys):
     code = main(["analyse", str(fake_inputs.corrupt_image), "--model", "fake_se", "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_missing_file_and_unknown_model(fake_models, fake_inputs, tmp_path, capsys):  # noqa: F811
+def test_missing_file_and_unknown_model(fake_models, fake_inputs, tmp_path, capsys):
     assert main(["analyse", str(tmp_path / "nope.png"), "--out", str(tmp_path)]) == 2
     assert "no such file" in capsys.readouterr().err
     assert main(["analyse", str(fake_inputs.image), "--model", "nope", "--out", str(tmp_path)]) == 2
@@ -71,7 +70,7 @@ def test_fetch_without_internet_says_what_to_do(tmp_path, monkeypatch, capsys):
     assert "seresnet50.a1_in1k" in err and "embedded model" in err
 
 
-def test_animate_writes_mp4_and_gif(fake_inputs, tmp_path):  # noqa: F811
+def test_animate_writes_mp4_and_gif(fake_inputs, tmp_path):
     out = tmp_path / "conv.mp4"
     assert main(["animate", str(fake_inputs.clip), "--out", str(out), "--gif"]) == 0
     with av.open(str(out)) as container:

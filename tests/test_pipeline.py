@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from tests.fakes import fake_inputs, fake_models  # noqa: F401 - pytest fixtures
 from visualiser import pipeline
 from visualiser.errors import InputError, ModelNotFoundError
 
 
-def test_image_result_is_complete_and_consistent(fake_models, fake_inputs):  # noqa: F811
+def test_image_result_is_complete_and_consistent(fake_models, fake_inputs):
     r = pipeline.analyse_image(fake_inputs.image, model="fake_cbam", top_k=5)
     assert len(r.predictions) == 5
     probs = [p.probability for p in r.predictions]
@@ -28,14 +27,14 @@ def test_image_result_is_complete_and_consistent(fake_models, fake_inputs):  # n
     assert {"decode_s", "preprocess_s", "forward_s"} <= set(r.timings)
 
 
-def test_same_input_gives_identical_results(fake_models, fake_inputs):  # noqa: F811
+def test_same_input_gives_identical_results(fake_models, fake_inputs):
     a = pipeline.analyse_image(fake_inputs.image, model="fake_se")
     b = pipeline.analyse_image(fake_inputs.image.read_bytes(), model="fake_se")
     for x, y in zip(a.blocks, b.blocks, strict=True):
         np.testing.assert_array_equal(x.channel_gate, y.channel_gate)
 
 
-def test_gates_are_the_ones_the_forward_pass_used(fake_models, fake_inputs):  # noqa: F811
+def test_gates_are_the_ones_the_forward_pass_used(fake_models, fake_inputs):
     """The last SE gate times its input is what the block passed on: compare with an independent hook."""
     loaded = pipeline.get_model("fake_se")
     seen = {}
@@ -51,14 +50,14 @@ def test_gates_are_the_ones_the_forward_pass_used(fake_models, fake_inputs):  # 
     torch.testing.assert_close(seen["in"] * gate, seen["out"])
 
 
-def test_gradcam_is_a_normalised_map_of_the_top_class(fake_models, fake_inputs):  # noqa: F811
+def test_gradcam_is_a_normalised_map_of_the_top_class(fake_models, fake_inputs):
     r = pipeline.analyse_image(fake_inputs.image, model="fake_cbam", gradcam=True)
     assert r.gradcam is not None and r.gradcam.ndim == 2
     assert r.gradcam.min() >= 0 and r.gradcam.max() == pytest.approx(1.0)
     assert r.gradcam_class == r.predictions[0].index
 
 
-def test_save_writes_json_and_npz_with_every_gate(fake_models, fake_inputs, tmp_path):  # noqa: F811
+def test_save_writes_json_and_npz_with_every_gate(fake_models, fake_inputs, tmp_path):
     r = pipeline.analyse_image(fake_inputs.image, model="fake_cbam")
     json_path, npz_path = r.save(tmp_path)
     manifest = json.loads(json_path.read_text())
@@ -69,7 +68,7 @@ def test_save_writes_json_and_npz_with_every_gate(fake_models, fake_inputs, tmp_
             np.testing.assert_array_equal(arrays[f"{b.name}/spatial_gate"], b.spatial_gate)
 
 
-def test_identity_intervention_changes_predictions_like_a_second_forward(fake_models, fake_inputs):  # noqa: F811
+def test_identity_intervention_changes_predictions_like_a_second_forward(fake_models, fake_inputs):
     out = pipeline.intervene(fake_inputs.image, "layer4.0.se", mode="identity", model="fake_se")
     plain = pipeline.analyse_image(fake_inputs.image, model="fake_se")
     np.testing.assert_allclose(out.probabilities_before, plain.probabilities, rtol=1e-6)
@@ -77,7 +76,7 @@ def test_identity_intervention_changes_predictions_like_a_second_forward(fake_mo
     np.testing.assert_allclose(out.probabilities_after.sum(), 1.0, rtol=1e-5)
 
 
-def test_mute_top_channels_picks_the_largest_gates(fake_models, fake_inputs):  # noqa: F811
+def test_mute_top_channels_picks_the_largest_gates(fake_models, fake_inputs):
     plain = pipeline.analyse_image(fake_inputs.image, model="fake_se")
     gate = plain.block("layer3.0.se").channel_gate
     out = pipeline.intervene(fake_inputs.image, "layer3.0.se", mode="mute", mute_top=3, model="fake_se")
@@ -85,7 +84,7 @@ def test_mute_top_channels_picks_the_largest_gates(fake_models, fake_inputs):  #
     assert str(top3) in out.description
 
 
-def test_bad_requests_raise_clear_errors(fake_models, fake_inputs):  # noqa: F811
+def test_bad_requests_raise_clear_errors(fake_models, fake_inputs):
     with pytest.raises(ModelNotFoundError, match="unknown model"):
         pipeline.analyse_image(fake_inputs.image, model="no_such_model")
     with pytest.raises(InputError):
@@ -96,14 +95,14 @@ def test_bad_requests_raise_clear_errors(fake_models, fake_inputs):  # noqa: F81
         pipeline.analyse_image(fake_inputs.image, model="fake_motion3d")
 
 
-def test_clip_through_a_2d_model_gives_one_result_per_frame(fake_models, fake_inputs):  # noqa: F811
+def test_clip_through_a_2d_model_gives_one_result_per_frame(fake_models, fake_inputs):
     r = pipeline.analyse_clip(fake_inputs.clip, model="fake_cbam", max_frames=4)
     assert not r.is_3d and len(r.per_frame) == 4 == len(r.frames) == len(r.timestamps)
     assert np.all(np.diff(r.timestamps) > 0)
     np.testing.assert_allclose(r.probabilities, np.mean([f.probabilities for f in r.per_frame], axis=0), rtol=1e-6)
 
 
-def test_clip_through_a_3d_model_gives_spatiotemporal_gates(fake_models, fake_inputs):  # noqa: F811
+def test_clip_through_a_3d_model_gives_spatiotemporal_gates(fake_models, fake_inputs):
     r = pipeline.analyse_clip(fake_inputs.clip, model="fake_motion3d")
     assert r.is_3d and r.input_frames.shape[0] == 8
     np.testing.assert_allclose(r.probabilities.sum(), 1.0, rtol=1e-5)

@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, default=16, help="frames to sample from a clip")
     p.add_argument("--gradcam", action="store_true", help="also compute Grad-CAM of the top-1 class")
     p.add_argument("--no-figures", action="store_true", help="write only JSON + NPZ")
+    p.add_argument("--all-blocks", action="store_true",
+                   help="detailed figures for every block, not only the deepest (slower: ~1 s per block)")
 
     p = sub.add_parser("models", help="list the model zoo")
     p.add_argument("--json", action="store_true")
@@ -114,12 +116,22 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
             result = pipeline.analyse_image(path, model=args.model, top_k=args.top_k, gradcam=args.gradcam)
             written = result.save(target)
             if not args.no_figures:
-                from visualiser.render.bundle import write_image_figures
+                from visualiser.render.bundle import BundleOptions, write_image_figures
 
-                written += write_image_figures(result, target)
+                options = BundleOptions(per_block=args.all_blocks)
+                written += write_image_figures(result, target, options, _reference_stats(result.model))
             top = result.predictions[0]
         print(f"{path}: {top.label} ({top.probability:.1%}) -> {target} ({len(written)} files)")
     return 0
+
+
+def _reference_stats(model: str):
+    """The model's shipped class-mean excitation statistics, if it has any."""
+    from visualiser.labels import ASSETS_DIR
+    from visualiser.render.reference import load_reference_stats
+
+    path = ASSETS_DIR / "models" / f"{model}.stats.npz"
+    return load_reference_stats(path) if path.is_file() else None
 
 
 def _cmd_animate(args: argparse.Namespace) -> int:
