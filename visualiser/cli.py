@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="measure speed against the bare forward pass", add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)
+    p = sub.add_parser("loadtest", help="N clients x M requests against a local server", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -167,8 +169,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _delegate("visualiser.training.__main__", args.command, args.rest)
         if args.command == "bench":
             return _delegate("visualiser.bench", "bench", args.rest)
+        if args.command == "loadtest":
+            import visualiser.loadtest
+
+            return int(visualiser.loadtest.main(args.rest) or 0)
     except VisualiserError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # the file system said no: --out is a file, a folder cannot be created, the disk is full
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
