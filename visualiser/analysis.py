@@ -23,6 +23,8 @@ from visualiser.models.layers import CBAM, AttentionModule, SpatialAttention, Ta
 from visualiser.result import BlockAttention, Prediction
 
 _STAGE_RE = re.compile(r"layer(\d+)\.(\d+)\.")
+# The Grad-CAM feature hook sits on a model shared by concurrent requests; it keeps only its own context's tensor.
+_GRADCAM_OWNER: contextvars.ContextVar[object | None] = contextvars.ContextVar("gradcam_owner", default=None)
 
 
 def _stage_and_block(name: str, order: int) -> tuple[int, int]:
@@ -133,14 +135,18 @@ def recorded_forward(model: nn.Module, x: torch.Tensor, gradcam: bool = False) -
     """
     features: list[torch.Tensor] = []
     handle = None
+    token = None
     if gradcam:
         layer = _feature_layer(model)
+        owner = object()
 
         def keep(_m: nn.Module, _i: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
-            out.retain_grad()
+            if _GRADCAM_OWNER.get() is not owner:
+                return  # another request's pass through the shared model: not ours to keep
             features.append(out)
 
         handle = layer.register_forward_hook(keep)
+        token = _GRADCAM_OWNER.set(owner)
     try:
         with torch.set_grad_enabled(gradcam), AttentionRecorder(model) as recorder:
             logits = model(x)
@@ -149,10 +155,9 @@ def recorded_forward(model: nn.Module, x: torch.Tensor, gradcam: bool = False) -
         classes = None
         if gradcam:
             top = logits.argmax(dim=1)
-            model.zero_grad(set_to_none=True)
-            logits.gather(1, top[:, None]).sum().backward()
             fmap = features[-1]
-            grad = fmap.grad
+            # autograd.grad, not backward(): parameters' .grad is shared by concurrent requests and stays untouched
+            (grad,) = torch.autograd.grad(logits.gather(1, top[:, None]).sum(), fmap)
             weights = grad.mean(dim=tuple(range(2, grad.dim())), keepdim=True)
             cam = torch.relu((weights * fmap).sum(dim=1)).detach()  # (B, h, w)
             flat = cam.flatten(1)
@@ -160,8 +165,9 @@ def recorded_forward(model: nn.Module, x: torch.Tensor, gradcam: bool = False) -
             hi = flat.max(1).values.view(-1, *([1] * (cam.dim() - 1)))
             cams = ((cam - lo) / (hi - lo).clamp_min(1e-12)).numpy()
             classes = tuple(int(c) for c in top)
-            model.zero_grad(set_to_none=True)
     finally:
+        if token is not None:
+            _GRADCAM_OWNER.reset(token)
         if handle is not None:
             handle.remove()
     blocks = tuple(blocks_from_recording(model, recorder, i) for i in range(x.shape[0]))

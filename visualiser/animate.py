@@ -120,6 +120,8 @@ def animate_clip(
     frames = clip if isinstance(clip, np.ndarray) else load_clip(clip, num_frames=cells[0]).frames
     plan = plan_for_clip(frames, resolve_kernel(kernel), out_channel=out_channel, cells=cells, mode=mode)
     out_path = Path(out)
+    if out_path.name in ("", ".", ".."):
+        raise InputError(f"the output must be a file name such as conv3d.mp4, not {str(out)!r}")
     if out_path.suffix.lower() != ".mp4":
         out_path = out_path.with_suffix(".mp4")
     out_path.parent.mkdir(parents=True, exist_ok=True)

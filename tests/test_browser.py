@@ -1,0 +1,165 @@
+"""The app in a real browser (Debian's chromium through Playwright): what a user does, start to finish.
+
+Open the app, pick an example (or upload one), see the predictions, charts and heatmap, move the alpha
+slider and watch the overlay change, run the 3D-convolution animation and scrub it, download the bundle,
+and switch the interface to Chinese. Screenshots go to ``artifacts/screenshots/`` and the first one to
+``docs/screenshot.png`` for the README.
+
+Skipped when chromium is missing, unless ``VISUALISER_REQUIRE_BROWSER=1`` (CI), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "artifacts" / "screenshots"
+README_SHOT = ROOT / "docs" / "screenshot.png"
+TIMEOUT_MS = 30_000
+
+
+def _require_browser() -> None:
+    required = os.environ.get("VISUALISER_REQUIRE_BROWSER") == "1"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        if required:
+            pytest.fail("playwright is not installed but VISUALISER_REQUIRE_BROWSER=1")
+        pytest.skip("playwright is not installed")
+    if not CHROMIUM.is_file():
+        if required:
+            pytest.fail(f"{CHROMIUM} is missing but VISUALISER_REQUIRE_BROWSER=1")
+        pytest.skip(f"{CHROMIUM} is missing")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(fake_models) -> Iterator[str]:
+    _require_browser()
+    from visualiser.ui import build_demo, launch_kwargs
+
+    demo = build_demo()
+    kwargs = launch_kwargs() | {"server_port": _free_port(), "server_name": "127.0.0.1", "quiet": True}
+    _, url, _ = demo.launch(prevent_thread_lock=True, **kwargs)
+    try:
+        yield url
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def page(app_url) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--no-first-run"],
+        )  # fmt: skip
+        context = browser.new_context(locale="en-US", viewport={"width": 1360, "height": 900}, accept_downloads=True)
+        tab = context.new_page()
+        tab.set_default_timeout(TIMEOUT_MS)
+        tab.goto(app_url)
+        tab.locator("#image-run").wait_for()
+        try:
+            yield tab
+        finally:
+            browser.close()
+
+
+def _image_src(page, selector: str) -> str:
+    return page.locator(f"{selector} img").first.get_attribute("src") or ""
+
+
+def _shot(page, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def test_a_user_session_end_to_end(page, fake_inputs, tmp_path):
+    # 1. an example (or an upload when the project ships none), then the analysis
+    examples = page.locator("#tab-image button.gallery-item")
+    if examples.count():
+        examples.first.click()
+    else:
+        page.locator("input[type=file]").first.set_input_files(str(fake_inputs.image))
+        page.locator("#image-run").click()
+    page.locator("#image-predictions .output-class, #image-predictions h2").first.wait_for()
+    for selector in ("#image-overview img", "#image-overlay img", "#image-grid img", "#image-chart img"):
+        page.locator(selector).first.wait_for()
+    page.wait_for_timeout(500)
+    first = _shot(page, "01-image-analysed")
+    README_SHOT.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(first, README_SHOT)
+
+    # 2. alpha: a redraw from the stored result changes the overlay
+    before = _image_src(page, "#image-overlay")
+    slider = page.locator("#image-alpha input[type=range]")
+    slider.focus()
+    for _ in range(6):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "old => { const i = document.querySelector('#image-overlay img'); return i && i.src !== old; }", arg=before
+    )
+    _shot(page, "02-alpha-moved")
+
+    # 3. the bundle download
+    page.locator("#image-bundle-prepare").click()
+    download_button = page.locator("#image-bundle-download")
+    download_button.wait_for(state="visible")
+    with page.expect_download() as info:
+        download_button.click()
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    with zipfile.ZipFile(saved) as archive:
+        assert {"manifest.json", "result.json", "result.npz"} <= set(archive.namelist())
+
+    # 4. the 3D convolution: animate the clip and scrub to another step
+    page.locator("button[role=tab]").nth(2).click()
+    page.locator("#conv3d-input input[type=file]").set_input_files(str(fake_inputs.clip))
+    page.wait_for_timeout(500)
+    page.locator("#conv3d-run").click()
+    page.locator("#conv3d-step-image img").wait_for()
+    page.locator("#conv3d-parameters").get_by_text("params").first.wait_for()
+    step_before = _image_src(page, "#conv3d-step-image")
+    page.locator("#conv3d-step input[type=range]").focus()
+    page.keyboard.press("Home")
+    page.wait_for_function(
+        "old => { const i = document.querySelector('#conv3d-step-image img'); return i && i.src !== old; }",
+        arg=step_before,
+    )
+    _shot(page, "03-conv3d")
+
+    # 5. switch the interface to Chinese in Settings, and the Learn text with its own switch
+    page.get_by_text("Settings").first.click()
+    page.get_by_role("combobox", name="Language").click()
+    page.get_by_role("option", name="简体中文").click()
+    page.keyboard.press("Escape")  # closes the option list; the panel has its own close button
+    page.locator("[role=dialog] .banner-wrap button").first.click()
+    page.locator("[role=dialog]").wait_for(state="detached")
+    page.get_by_role("button", name="生成动画").wait_for()
+    page.locator("button[role=tab]").nth(4).click()
+    page.locator("#learn-language").get_by_text("中文").click()
+    page.locator("#learn-0").get_by_text("挤压").first.wait_for()
+    _shot(page, "04-chinese")
+    page.locator("button[role=tab]").nth(0).click()
+    assert page.locator("#image-run").inner_text().strip() == "分析"

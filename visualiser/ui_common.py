@@ -1,0 +1,107 @@
+"""Pieces every tab of the Gradio UI shares: the error boundary and an image input that keeps the raw file.
+
+The error boundary is the one place where exceptions meet the browser. A ``VisualiserError`` carries a
+sentence meant for the user and is shown as it is; anything else is a bug, so it is logged with its
+traceback and the user sees a fixed sentence that leaks nothing about the server.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import gradio as gr
+
+from visualiser.errors import VisualiserError
+
+logger = logging.getLogger("visualiser.ui")
+
+INTERNAL_ERROR = "internal error; the server log has details"
+ERROR_DURATION_S = 12
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(fn: F) -> F:
+    """Wrap a handler so that every failure reaches the user as ``gr.Error`` with a safe message.
+
+    ``functools.wraps`` keeps the signature visible to Gradio (it looks for ``gr.Progress`` defaults).
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except VisualiserError as err:
+            raise gr.Error(err.message, duration=ERROR_DURATION_S) from None
+        except Exception:  # the boundary: log the bug, show a fixed sentence
+            logger.exception("handler %s failed", getattr(fn, "__name__", fn))
+            raise gr.Error(INTERNAL_ERROR, duration=ERROR_DURATION_S) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def image_source(payload: Any) -> str | bytes | None:
+    """The uploaded image as our decoder wants it: the file's server path, or the bytes of a data URL.
+
+    Image events run with ``preprocess=False``: the stock component opens every upload with Pillow
+    before our code runs, so a corrupt file or a decompression bomb would fail inside Gradio with a
+    generic message, while ``visualiser.media.load_image`` checks limits first and explains what is
+    wrong. Gradio still checks, before this point, that the path is an upload or a cached file.
+    (A ``gr.Image`` subclass would do the same, but Gradio writes a ``.pyi`` stub next to any module
+    that defines a component class.)
+    """
+    if payload is None or isinstance(payload, str | bytes):
+        return payload
+    data = payload if isinstance(payload, dict) else payload.model_dump()
+    url = data.get("url") or ""
+    if not data.get("path") and url.startswith("data:"):
+        return base64.b64decode(url.partition(",")[2])
+    if not data.get("path"):
+        raise VisualiserError("the image upload arrived without a file; please upload it again")
+    return str(data["path"])
+
+
+def image_input(label: Any, height: int) -> gr.Image:
+    """An image input (upload, webcam, clipboard) whose events must use ``preprocess=False``."""
+    return gr.Image(label=label, type="filepath", sources=["upload", "webcam", "clipboard"], height=height)
+
+
+LATEX_DELIMITERS = [
+    {"left": "$$", "right": "$$", "display": True},
+    {"left": "$", "right": "$", "display": False},
+]
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "examples"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+CLIP_SUFFIXES = (".mp4", ".webm", ".mov")
+HEAVY = "heavy"  # events that run a network or encode video share one pool sized for 2 CPUs
+LIGHT = "light"  # redraws from a stored result
+
+
+def _example_files(suffixes: tuple[str, ...]) -> list[str]:
+    if not EXAMPLES_DIR.is_dir():
+        return []
+    return [str(p) for p in sorted(EXAMPLES_DIR.rglob("*")) if p.suffix.lower() in suffixes and p.is_file()]
+
+
+def image_examples() -> list[str]:
+    """Example images shipped under ``assets/examples`` (generated shapes first, then photos)."""
+    return _example_files(IMAGE_SUFFIXES)
+
+
+def clip_examples() -> list[str]:
+    """Example clips shipped under ``assets/examples``."""
+    return _example_files(CLIP_SUFFIXES)
+
+
+def png_image(label: Any, **kwargs: Any) -> gr.Image:
+    """An output image sent as PNG (Gradio's default WebP would blur heatmap colours)."""
+    kwargs.setdefault("buttons", ["download", "fullscreen"])
+    return gr.Image(label=label, type="numpy", format="png", interactive=False, **kwargs)
