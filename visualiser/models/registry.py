@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
-
-from torch import nn
+from typing import TYPE_CHECKING, Literal
 
 from visualiser.errors import ModelNotFoundError
+
+if TYPE_CHECKING:  # torch is imported only when a model is built, which keeps the app's cold start short
+    from torch import nn
 
 Task = Literal["image", "clip"]
 WeightsKind = Literal["embedded", "hub", "url", "none"]
