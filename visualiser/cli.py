@@ -155,7 +155,13 @@ def _delegate(module: str, command: str, rest: list[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    # REMAINDER does not take a leading option (`bench --quick`), so options before the first word are handed on too.
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        if not hasattr(args, "rest"):
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.rest = [*unknown, *args.rest]
     try:
         if args.command == "models":
             return _cmd_models(args)
@@ -166,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "animate":
             return _cmd_animate(args)
         if args.command in ("train", "eval", "stats"):
-            return _delegate("visualiser.training.__main__", args.command, args.rest)
+            return _delegate("visualiser.training.cli", args.command, args.rest)
         if args.command == "bench":
             return _delegate("visualiser.bench", "bench", args.rest)
         if args.command == "loadtest":

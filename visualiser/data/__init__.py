@@ -1,0 +1,1 @@
+"""Procedural datasets for the embedded models: shapes in clutter (images) and moving shapes (clips)."""

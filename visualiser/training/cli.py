@@ -1,0 +1,115 @@
+"""``python -m visualiser.training train | eval | stats | cards | examples``.
+
+``train``, ``eval`` and ``stats`` are also reachable as ``python -m visualiser train`` etc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from visualiser.errors import VisualiserError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m visualiser.training", description="Train and score the embedded models."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train an embedded model and write assets/models/<name>.*")
+    p.add_argument("name")
+    p.add_argument("--minutes", type=float, default=None, help="wall-clock budget instead of the recipe's step count")
+    p.add_argument("--steps", type=int, default=None, help="train exactly this many steps instead")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--workers", type=int, default=1, choices=[0, 1], help="processes drawing batches ahead")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: assets/models)")
+    p.add_argument("--checkpoint-dir", type=Path, default=None)
+    p.add_argument("--eval-samples", type=int, default=None)
+
+    p = sub.add_parser("eval", help="score the shipped weights on fresh held-out data")
+    p.add_argument("name")
+    p.add_argument("--samples", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=None, help="held-out stream (default: one training never used)")
+    p.add_argument("--json", action="store_true", help="print the full result as JSON")
+
+    p = sub.add_parser("stats", help="class-mean channel excitation per block")
+    p.add_argument("name")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--folder", type=Path, help="folder/<class name>/<images or clips>")
+    src.add_argument("--generated", action="store_true", help="the embedded model's own held-out data")
+    p.add_argument("--samples", type=int, default=1000, help="generated samples (with --generated)")
+    p.add_argument("--out", type=Path, required=True, help="output .npz")
+
+    p = sub.add_parser("cards", help="render docs/MODEL_CARDS.md from the JSON cards")
+    p.add_argument("--out", type=Path, default=Path("docs/MODEL_CARDS.md"))
+
+    p = sub.add_parser("examples", help="regenerate the generated example images and clips")
+    p.add_argument("--out", type=Path, default=None, help="default: assets/examples")
+    p.add_argument("--photos", type=Path, nargs="*", default=[], help="real photos to copy (check their licence)")
+    return parser
+
+
+def _print_eval(result: dict) -> None:
+    print(f"accuracy: {result['accuracy']:.4f} on {result['samples']} samples (seed {result['seed']})")
+    for cls, acc in result["per_class_accuracy"].items():
+        print(f"  {cls:>12}: {acc:.4f}")
+    if "pointing_game" in result:
+        print(f"pointing game ({result['pointing_game_block']}): {result['pointing_game']:.4f}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a user mistake prints ``error: ...`` and returns 2."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
+    try:
+        if args.command == "train":
+            from visualiser.training.loop import train
+
+            card = train(
+                args.name,
+                minutes=args.minutes,
+                seed=args.seed,
+                out_dir=args.out,
+                threads=args.threads,
+                steps=args.steps,
+                checkpoint_dir=args.checkpoint_dir,
+                workers=args.workers,
+                evaluate_samples=args.eval_samples,
+            )
+            _print_eval(card["metrics"])
+        elif args.command == "eval":
+            from visualiser.training.evaluation import evaluate
+
+            result = evaluate(args.name, samples=args.samples, seed=args.seed)
+            if args.json:
+                print(json.dumps(result, indent=2))
+            else:
+                _print_eval(result)
+        elif args.command == "cards":
+            from visualiser.training.model_cards import write_model_cards
+
+            print(f"wrote {write_model_cards(args.out)}")
+        elif args.command == "examples":
+            from visualiser.models.weights import ASSETS_DIR
+            from visualiser.training.examples import write_motion_examples, write_photos, write_shape_examples
+
+            out = args.out or ASSETS_DIR / "examples"
+            paths = write_shape_examples(out) + write_motion_examples(out) + write_photos(out, args.photos)
+            print(f"wrote {len(paths)} files under {out}")
+        else:
+            from visualiser.training.statistics import class_statistics, save_statistics
+
+            source = "generated" if args.generated else args.folder
+            stats = class_statistics(args.name, source, samples=args.samples)
+            path = save_statistics(stats, args.out)
+            print(f"wrote {path}: {len(stats['blocks'])} blocks x {len(stats['classes'])} classes")
+    except VisualiserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
