@@ -73,7 +73,7 @@ def page(app_url) -> Iterator[object]:
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                   "--no-first-run"],
         )  # fmt: skip
-        context = browser.new_context(locale="en-US", viewport={"width": 1360, "height": 900}, accept_downloads=True)
+        context = browser.new_context(locale="en-US", viewport={"width": 1360, "height": 2400}, accept_downloads=True)
         tab = context.new_page()
         tab.set_default_timeout(TIMEOUT_MS)
         tab.goto(app_url)

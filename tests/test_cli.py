@@ -14,8 +14,14 @@ from visualiser.cli import main
 def test_models_lists_the_zoo_with_availability(capsys):
     assert main(["models", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
-    for name in ("seresnet50.a1_in1k", "ecaresnet50d.miil_in1k", "legacy_seresnet50", "legacy_seresnet18",
-                 "cbam_resnet50", "r3d_18"):
+    for name in (
+        "seresnet50.a1_in1k",
+        "ecaresnet50d.miil_in1k",
+        "legacy_seresnet50",
+        "legacy_seresnet18",
+        "cbam_resnet50",
+        "r3d_18",
+    ):
         assert name in rows
     assert rows["cbam_resnet50"]["source"].startswith("url https://github.com/osmr/imgclsmob/")
     assert rows["seresnet50.a1_in1k"]["size_mb"] > 50

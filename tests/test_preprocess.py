@@ -48,8 +48,15 @@ def test_bicubic_and_crop_pct_one():
 
 
 def test_video_recipe_resizes_to_fixed_size_without_antialias_and_crops_112():
-    pre = Preprocess(input_size=112, crop_pct=1.0, frames=4, resize_hw=(128, 171), antialias=False,
-                     mean=(0.43216, 0.394666, 0.37645), std=(0.22803, 0.22145, 0.216989))
+    pre = Preprocess(
+        input_size=112,
+        crop_pct=1.0,
+        frames=4,
+        resize_hw=(128, 171),
+        antialias=False,
+        mean=(0.43216, 0.394666, 0.37645),
+        std=(0.22803, 0.22145, 0.216989),
+    )
     frames = np.stack([_gradient(320, 240) for _ in range(4)])
     x, crops, g = preprocess_clip(frames, pre)
     assert x.shape == (1, 3, 4, 112, 112) and crops.shape == (4, 112, 112, 3)

@@ -106,3 +106,30 @@ def test_statistics_of_another_model_are_refused():
         reference.reference_figure(result, wrong, blocks=["layer4.2.se"])
     with pytest.raises(VisualiserError, match="no curves"):
         reference.reference_figure(result, ReferenceStats({"other.se": {"pug": np.ones(3, np.float32)}}))
+
+
+@pytest.mark.parametrize("model", ["shapes_se", "shapes_cbam"])
+def test_shipped_statistics_load_and_match_their_model(model):
+    """The statistics command's matrix layout (what ships in assets/) reads as per-class curves."""
+    from visualiser.handlers import reference_stats_path
+    from visualiser.labels import load_labels
+    from visualiser.models.registry import get_spec
+
+    path = reference_stats_path(model)
+    assert path is not None and path.is_file()
+    with np.load(path) as raw:
+        matrix = raw["layer4.0.se/class_mean"]
+        labels = [str(c) for c in raw["classes"]]
+        overall = raw["layer4.0.se/all_mean"]
+    stats = reference.load_reference_stats(path)
+    assert stats.classes("layer4.0.se") == tuple(labels) == load_labels(get_spec(model).labels)
+    np.testing.assert_array_equal(stats.curves["layer4.0.se"][labels[2]], matrix[2])
+    np.testing.assert_array_equal(stats.curves["layer4.0.se"][ALL_CLASSES], overall)
+    assert all(((c >= 0) & (c <= 1)).all() for per in stats.curves.values() for c in per.values())  # sigmoid gates
+
+
+def test_matrix_layout_with_wrong_row_count_is_rejected(tmp_path):
+    path = tmp_path / "m.npz"
+    np.savez(path, classes=np.array(["a", "b"]), **{"b1/class_mean": np.ones((3, 4), np.float32)})
+    with pytest.raises(VisualiserError, match=r"expected \(2, C\)"):
+        reference.load_reference_stats(path)

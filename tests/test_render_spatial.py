@@ -249,3 +249,18 @@ def test_one_hot_gate_peaks_in_its_own_cell_for_any_crop(size, scale, box, grid,
     cell_w, cell_h = (orr - ol) / grid[1], (ob - ot) / grid[0]
     assert ol + j * cell_w - 1.0 <= x + 0.5 <= ol + (j + 1) * cell_w + 1.0
     assert ot + i * cell_h - 1.0 <= y + 0.5 <= ot + (i + 1) * cell_h + 1.0
+
+
+def test_small_inputs_are_enlarged_for_screens_only_when_asked():
+    result = _one_hot_result(np.zeros((100, 200, 3), np.uint8))
+    assert spatial.overlay(result, "layer1.0.se", with_colorbar=False).shape == (100, 200, 3)
+    enlarged = spatial.overlay(result, "layer1.0.se", alpha=1.0, with_colorbar=False, min_side=400)
+    assert enlarged.shape == (200, 400, 3)  # aspect kept
+    table = lut("viridis")
+    index_of = {tuple(int(v) for v in c): i for i, c in enumerate(table)}
+    indices = np.array([[index_of.get(tuple(int(v) for v in px), -1) for px in row] for row in enlarged])
+    assert indices.max() > 200
+    ys, xs = np.nonzero(indices == indices.max())
+    # the peak moves with the scale: same cell, in doubled coordinates
+    assert np.all((xs >= 2 * HOT_CELL_X[0]) & (xs < 2 * HOT_CELL_X[1]))
+    assert np.all((ys >= 2 * HOT_CELL_Y[0]) & (ys < 2 * HOT_CELL_Y[1]))

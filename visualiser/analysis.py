@@ -54,9 +54,7 @@ def _spatial_part(module: AttentionModule) -> SpatialAttention | None:
     return None
 
 
-def blocks_from_recording(
-    model: nn.Module, recorder: AttentionRecorder, index: int = 0
-) -> tuple[BlockAttention, ...]:
+def blocks_from_recording(model: nn.Module, recorder: AttentionRecorder, index: int = 0) -> tuple[BlockAttention, ...]:
     """One ``BlockAttention`` per attention module, for batch element ``index``, from recorded taps only."""
     blocks = []
     for order, (name, module) in enumerate(attention_modules(model)):
@@ -101,9 +99,7 @@ def top_predictions(probabilities: np.ndarray, labels: Sequence[str], k: int) ->
     """The ``k`` most probable classes, highest first."""
     k = max(1, min(k, probabilities.shape[0]))
     order = np.argsort(-probabilities, kind="stable")[:k]
-    return tuple(
-        Prediction(int(i), labels[i] if i < len(labels) else str(i), float(probabilities[i])) for i in order
-    )
+    return tuple(Prediction(int(i), labels[i] if i < len(labels) else str(i), float(probabilities[i])) for i in order)
 
 
 @dataclass(frozen=True)

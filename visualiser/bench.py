@@ -184,9 +184,14 @@ def bench_clip(names: Sequence[str], frames: int) -> dict[str, float]:
             def run(loaded: object = loaded, tmp: str = tmp, name: str = name) -> None:
                 per_frame = tuple(analyse_pixels(f, loaded) for f in clip.frames)  # type: ignore[arg-type]
                 result = ClipResult(
-                    model=name, model_title=name, frames=clip.frames, timestamps=clip.timestamps,
-                    predictions=per_frame[0].predictions, probabilities=per_frame[0].probabilities,
-                    per_frame=per_frame, geometry=per_frame[0].geometry,
+                    model=name,
+                    model_title=name,
+                    frames=clip.frames,
+                    timestamps=clip.timestamps,
+                    predictions=per_frame[0].predictions,
+                    probabilities=per_frame[0].probabilities,
+                    per_frame=per_frame,
+                    geometry=per_frame[0].geometry,
                 )
                 attention_video(result, Path(tmp) / "a.mp4")
 
@@ -210,8 +215,9 @@ def bench_app(repeats: int) -> dict[str, float]:
         os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False"
     )
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         cold = None
@@ -281,9 +287,11 @@ def markdown_table(report: dict) -> str:
     for name, fps in clip.items():
         key = "clip_fps_seresnet50" if name.startswith("seresnet50") else "clip_fps_embedded"
         row(f"clip analysis with overlays, {name}", key, fps, " fps")
-    for key, label, unit in (("api_overhead_ms", "gradio_client round trip − direct call", " ms"),
-                             ("cold_start_s", "cold start of app.py to ready", " s"),
-                             ("peak_rss_mb", "peak RSS, embedded + one ImageNet model", " MB")):
+    for key, label, unit in (
+        ("api_overhead_ms", "gradio_client round trip − direct call", " ms"),
+        ("cold_start_s", "cold start of app.py to ready", " s"),
+        ("peak_rss_mb", "peak RSS, embedded + one ImageNet model", " MB"),
+    ):
         if key in report:
             row(label, key, report[key], unit)
     refs = report.get("references", {})

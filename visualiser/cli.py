@@ -31,8 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, default=16, help="frames to sample from a clip")
     p.add_argument("--gradcam", action="store_true", help="also compute Grad-CAM of the top-1 class")
     p.add_argument("--no-figures", action="store_true", help="write only JSON + NPZ")
-    p.add_argument("--all-blocks", action="store_true",
-                   help="detailed figures for every block, not only the deepest (slower: ~1 s per block)")
+    p.add_argument(
+        "--all-blocks",
+        action="store_true",
+        help="detailed figures for every block, not only the deepest (slower: ~1 s per block)",
+    )
 
     p = sub.add_parser("models", help="list the model zoo")
     p.add_argument("--json", action="store_true")
@@ -43,14 +46,20 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("animate", help="write the 3D-convolution sliding animation of a clip")
     p.add_argument("clip", type=Path)
     p.add_argument("--out", type=Path, default=Path("conv3d.mp4"))
-    p.add_argument("--kernel", default="teaching:temporal_difference",
-                   help="teaching:<name> | model:<registry name> (its first Conv3d)")
+    p.add_argument(
+        "--kernel",
+        default="teaching:temporal_difference",
+        help="teaching:<name> | model:<registry name> (its first Conv3d)",
+    )
     p.add_argument("--out-channel", type=int, default=0)
     p.add_argument("--mode", choices=["3d", "2d_vs_3d"], default="3d")
     p.add_argument("--gif", action="store_true", help="also write a GIF beside the MP4")
 
-    for name, help_text in (("train", "train an embedded model"), ("eval", "evaluate an embedded model"),
-                            ("stats", "class-mean channel excitation of a model")):
+    for name, help_text in (
+        ("train", "train an embedded model"),
+        ("eval", "evaluate an embedded model"),
+        ("stats", "class-mean channel excitation of a model"),
+    ):
         p = sub.add_parser(name, help=help_text, add_help=False)
         p.add_argument("rest", nargs=argparse.REMAINDER)
 
@@ -67,15 +76,17 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
     rows = []
     for spec in list_specs():
-        rows.append({
-            "name": spec.name,
-            "task": spec.task,
-            "attention": spec.attention,
-            "source": spec.weights.kind + (f" {spec.weights.location}" if spec.weights.location else ""),
-            "size_mb": round(spec.weights.size_mb, 1),
-            "available": weights_available(spec),
-            "title": spec.title,
-        })
+        rows.append(
+            {
+                "name": spec.name,
+                "task": spec.task,
+                "attention": spec.attention,
+                "source": spec.weights.kind + (f" {spec.weights.location}" if spec.weights.location else ""),
+                "size_mb": round(spec.weights.size_mb, 1),
+                "available": weights_available(spec),
+                "title": spec.title,
+            }
+        )
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -139,8 +150,9 @@ def _reference_stats(model: str):
 def _cmd_animate(args: argparse.Namespace) -> int:
     from visualiser.animate import animate_clip
 
-    written = animate_clip(args.clip, args.out, kernel=args.kernel, out_channel=args.out_channel,
-                           mode=args.mode, gif=args.gif)
+    written = animate_clip(
+        args.clip, args.out, kernel=args.kernel, out_channel=args.out_channel, mode=args.mode, gif=args.gif
+    )
     for path in written:
         print(path)
     return 0

@@ -76,7 +76,7 @@ def build_clip_tab(i18n: gr.I18n) -> ClipTab:
             with gr.Row():
                 bundle_prepare = gr.Button(i18n("bundle_prepare"), elem_id="clip-bundle-prepare")
                 bundle_download = gr.DownloadButton(i18n("bundle_download"), visible=False)
-    examples = clip_examples()
+    examples = clip_examples(embedded_first=handlers.is_embedded(model.value))
     if examples:
         default_model, default_frames = model.value, int(frames.value)
 

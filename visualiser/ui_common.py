@@ -85,23 +85,33 @@ HEAVY = "heavy"  # events that run a network or encode video share one pool size
 LIGHT = "light"  # redraws from a stored result
 
 
-def _example_files(suffixes: tuple[str, ...]) -> list[str]:
+EMBEDDED_EXAMPLE_DIRS = ("shapes", "motion")  # what the embedded models were trained on
+
+
+def _example_files(suffixes: tuple[str, ...], embedded_first: bool) -> list[str]:
     if not EXAMPLES_DIR.is_dir():
         return []
-    return [str(p) for p in sorted(EXAMPLES_DIR.rglob("*")) if p.suffix.lower() in suffixes and p.is_file()]
+    files = [p for p in sorted(EXAMPLES_DIR.rglob("*")) if p.suffix.lower() in suffixes and p.is_file()]
+
+    def for_embedded(path: Path) -> bool:
+        return path.relative_to(EXAMPLES_DIR).parts[0] in EMBEDDED_EXAMPLE_DIRS
+
+    # stable sort: the inputs the default model understands come first, the rest keep their order
+    return [str(p) for p in sorted(files, key=lambda p: for_embedded(p) != embedded_first)]
 
 
-def image_examples() -> list[str]:
-    """Example images shipped under ``assets/examples`` (generated shapes first, then photos)."""
-    return _example_files(IMAGE_SUFFIXES)
+def image_examples(embedded_first: bool = True) -> list[str]:
+    """Example images under ``assets/examples``: generated shapes first for an embedded default, else photos."""
+    return _example_files(IMAGE_SUFFIXES, embedded_first)
 
 
-def clip_examples() -> list[str]:
-    """Example clips shipped under ``assets/examples``."""
-    return _example_files(CLIP_SUFFIXES)
+def clip_examples(embedded_first: bool = True) -> list[str]:
+    """Example clips under ``assets/examples``: generated motions first for an embedded default, else real clips."""
+    return _example_files(CLIP_SUFFIXES, embedded_first)
 
 
 def png_image(label: Any, **kwargs: Any) -> gr.Image:
     """An output image sent as PNG (Gradio's default WebP would blur heatmap colours)."""
     kwargs.setdefault("buttons", ["download", "fullscreen"])
+    kwargs.setdefault("elem_classes", ["figure-out"])  # CSS keeps the floating label off the figure
     return gr.Image(label=label, type="numpy", format="png", interactive=False, **kwargs)

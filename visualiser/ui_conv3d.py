@@ -94,7 +94,7 @@ def build_conv3d_tab(i18n: gr.I18n) -> Conv3dTab:
         video, kernel, kernel_t, kernel_hw, stride_t, stride_hw, padding_t, padding_hw, dilation_t, dilation_hw,
         out_channel, mode,
     ]  # fmt: skip
-    examples = clip_examples()
+    examples = clip_examples(embedded_first=False)  # a real scene shows the sliding kernel best
     if examples:
         controls = inputs[1:]
         defaults = [c.value for c in controls]

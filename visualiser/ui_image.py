@@ -58,7 +58,7 @@ def build_image_tab(i18n: gr.I18n) -> ImageTab:
             with gr.Accordion(i18n("raw_result"), open=False):
                 summary = gr.JSON(label=i18n("raw_result"), open=False)
     overlay = png_image(i18n("overlay"), elem_id="image-overlay", render=False)  # placed below, needed now
-    examples = image_examples()
+    examples = image_examples(embedded_first=handlers.is_embedded(model.value))
     if examples:
         default = model.value
 

@@ -162,6 +162,13 @@ def default_model(task: str) -> str | None:
         return specs[0].name if specs else None
 
 
+def is_embedded(name: str | None) -> bool:
+    """Whether ``name`` is one of the small embedded models (trained on generated shapes / motions)."""
+    from visualiser.models.registry import get_spec
+
+    return name is not None and get_spec(name).embedded
+
+
 def clip_model_choices() -> list[tuple[str, str]]:
     """Clip tab: 3-D clip models first, then image models (run frame by frame)."""
     frame_by_frame = [(f"{label} · per frame", name) for label, name in model_choices("image")]

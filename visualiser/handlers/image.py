@@ -85,7 +85,7 @@ def analyse_image(image: ImageInput | None, model: str | None) -> tuple[Label, n
     block = default_block(result)
     picture = None
     if block is not None and result.block(block).spatial_gate is not None:
-        picture = spatial.overlay(result, block)
+        picture = spatial.overlay(result, block, min_side=spatial.SCREEN_MIN_SIDE)
     return predictions_label(result.predictions), picture, result_summary(result)
 
 
@@ -165,7 +165,8 @@ def block_views(
     chart = channels.channel_bars(chosen, sort=bool(sort)) if chosen.channel_gate is not None else None
     picture = None
     if chosen.spatial_gate is not None:
-        picture = spatial.overlay(result, chosen.name, check_alpha(alpha), check_cmap(cmap), check_normalise(normalise))
+        a, c, n = check_alpha(alpha), check_cmap(cmap), check_normalise(normalise)
+        picture = spatial.overlay(result, chosen.name, a, c, n, min_side=spatial.SCREEN_MIN_SIDE)
     channel_side, spatial_side = internals_views(chosen)
     return chart, picture, channel_side, spatial_side
 
@@ -198,7 +199,9 @@ def overlay_view(
     require(result, "analyse an image")
     chosen = _find_block(result, block)
     a, c, n = check_alpha(alpha), check_cmap(cmap), check_normalise(normalise)
-    picture = spatial.overlay(result, chosen.name, a, c, n) if chosen.spatial_gate is not None else None
+    picture = None
+    if chosen.spatial_gate is not None:
+        picture = spatial.overlay(result, chosen.name, a, c, n, min_side=spatial.SCREEN_MIN_SIDE)
     return picture, spatial.spatial_grid(result, normalise=n, alpha=a, cmap=c)
 
 

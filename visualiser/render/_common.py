@@ -259,10 +259,14 @@ def resize_rgb(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0))
 
 
-def fit_size(size: tuple[int, int], max_width: int, max_height: int | None = None) -> tuple[int, int]:
-    """``(W, H)`` scaled down (never up) to fit the limits, keeping the aspect ratio."""
+def fit_size(
+    size: tuple[int, int], max_width: int, max_height: int | None = None, enlarge: bool = False
+) -> tuple[int, int]:
+    """``(W, H)`` scaled to fit the limits, keeping the aspect ratio; down only unless ``enlarge``."""
     width, height = size
-    scale = min(1.0, max_width / width, (max_height or height) / height)
+    scale = min(max_width / width, (max_height or height) / height)
+    if not enlarge:
+        scale = min(1.0, scale)
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from visualiser.render._common import message_image
 from visualiser.render.channels import channel_barcode_image, channel_overview
 from visualiser.render.predictions import topk_chart
-from visualiser.render.spatial import gradcam_vs_attention, overlay, spatial_grid
+from visualiser.render.spatial import SCREEN_MIN_SIDE, gradcam_vs_attention, overlay, spatial_grid
 from visualiser.result import ImageResult
 
 View = Callable[[ImageResult], np.ndarray]
@@ -39,7 +39,7 @@ def _barcode(result: ImageResult) -> np.ndarray:
 def _overlay(result: ImageResult) -> np.ndarray:
     if not result.spatial_blocks:
         return message_image(f"{result.model_title} has no spatial attention: nothing to overlay.")
-    return overlay(result, result.spatial_blocks[-1].name)
+    return overlay(result, result.spatial_blocks[-1].name, min_side=SCREEN_MIN_SIDE)
 
 
 def _gradcam(result: ImageResult) -> np.ndarray:

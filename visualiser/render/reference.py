@@ -15,6 +15,12 @@ the training/statistics command)::
 Block names are the model's qualified module names (``layerS.i.se``), which never contain "/";
 the key is split at its first "/", so class names may contain "/". Every curve of a block has the
 block's channel count C.
+
+The statistics command (``python -m visualiser stats``, ``visualiser.training``) writes a matrix
+layout that also keeps spreads and counts; it is read here too::
+
+    "classes" (K,) str, "counts" (K,) int, "blocks" (B,) str
+    "<block>/class_mean" (K, C), "<block>/class_std" (K, C), "<block>/all_mean" (C,)
 """
 
 from __future__ import annotations
@@ -65,7 +71,30 @@ def load_reference_stats(path: str | os.PathLike) -> ReferenceStats:
             items = {key: np.asarray(data[key]) for key in data.files}
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise VisualiserError(f"reference statistics {source} cannot be read: {exc}") from exc
+    if _MATRIX_MARKER in items:
+        items = _flatten_matrix_layout(items, str(source))
     return stats_from_arrays(items, str(source))
+
+
+_MATRIX_MARKER = "classes"
+
+
+def _flatten_matrix_layout(items: Mapping[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
+    """Turn the statistics command's ``<block>/class_mean`` (K, C) matrices into per-class curves."""
+    classes = [str(c) for c in np.asarray(items[_MATRIX_MARKER]).reshape(-1)]
+    flat: dict[str, np.ndarray] = {}
+    for key, value in items.items():
+        block, _, kind = key.partition("/")
+        if kind == "class_mean":
+            if value.ndim != 2 or value.shape[0] != len(classes):
+                raise VisualiserError(f"{source}: {key!r} has shape {value.shape}, expected ({len(classes)}, C)")
+            for label, row in zip(classes, value, strict=True):
+                flat[f"{block}/{label}"] = row
+        elif kind == "all_mean":
+            flat[f"{block}/{ALL_CLASSES}"] = value
+    if not flat:
+        raise VisualiserError(f"{source}: no '<block>/class_mean' matrices next to 'classes'")
+    return flat
 
 
 def stats_from_arrays(items: Mapping[str, np.ndarray], source: str = "reference statistics") -> ReferenceStats:

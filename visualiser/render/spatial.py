@@ -103,6 +103,9 @@ def _range(result: ImageResult, gate: np.ndarray, normalise: Normalise) -> tuple
     return value_range([b.spatial_gate for b in result.spatial_blocks], normalise, gate)  # type: ignore[misc]
 
 
+SCREEN_MIN_SIDE = 448  # front ends enlarge smaller inputs to this: 96 px shapes are unreadable as they are
+
+
 def overlay(
     result: ImageResult,
     block_name: str,
@@ -111,10 +114,12 @@ def overlay(
     normalise: Normalise = "block",
     with_colorbar: bool = True,
     max_side: int | None = 1024,
+    min_side: int | None = None,
 ) -> np.ndarray:
     """The block's spatial gate on the original image, with a colorbar stating range and normalisation.
 
-    ``max_side`` caps the longer side (large uploads are shown downscaled; the mapping is unchanged).
+    ``max_side`` caps the longer side (large uploads are shown downscaled; the mapping is unchanged);
+    ``min_side`` enlarges small inputs (a 96 px shape) so a screen shows the gate cells and a readable bar.
     """
     block = find_block(result.blocks, block_name)
     gate = _spatial_gate(block)
@@ -122,6 +127,8 @@ def overlay(
     image = result.original_image
     if max_side is not None:
         image = resize_rgb(image, fit_size((image.shape[1], image.shape[0]), max_side, max_side))
+    if min_side is not None and max(image.shape[:2]) < min_side:
+        image = resize_rgb(image, fit_size((image.shape[1], image.shape[0]), min_side, min_side, enlarge=True))
     painted = paint_gate(image, gate, result.geometry, lo, hi, alpha, cmap)
     if not with_colorbar:
         return painted
@@ -168,7 +175,10 @@ def spatial_grid(
     tile_width: int = 200,
     columns: int = 4,
 ) -> np.ndarray:
-    """Every CBAM block's spatial gate on a thumbnail of the original, in a labelled grid (eager view)."""
+    """Every CBAM block's spatial gate on a thumbnail of the original, in a labelled grid (eager view).
+
+    Thumbnails are scaled to ``tile_width`` both ways, so small inputs still get readable captions.
+    """
     blocks = result.spatial_blocks
     if not blocks:
         return message_image(
@@ -176,7 +186,7 @@ def spatial_grid(
             "See the channel views."
         )
     original = result.original_image
-    size = fit_size((original.shape[1], original.shape[0]), tile_width, tile_width)
+    size = fit_size((original.shape[1], original.shape[0]), tile_width, tile_width, enlarge=True)
     thumb = resize_rgb(original, size)
     tiles = []
     for block in blocks:
