@@ -1,8 +1,9 @@
 """The app in a real browser (Debian's chromium through Playwright): what a user does, start to finish.
 
 Open the app, pick an example (or upload one), see the predictions, charts and heatmap, move the alpha
-slider and watch the overlay change, run the 3D-convolution animation and scrub it, download the bundle,
-and switch the interface to Chinese. Screenshots go to ``artifacts/screenshots/`` and the first one to
+slider and watch the overlay change, download the bundle, analyse an example clip, compare the plain, SE
+and CBAM networks on one image, run the 3D-convolution animation and scrub it, and switch the interface to
+Chinese. Screenshots go to ``artifacts/screenshots/`` and the first one to
 ``docs/screenshot.png`` for the README.
 
 Skipped when chromium is missing, unless ``VISUALISER_REQUIRE_BROWSER=1`` (CI), where that is a failure.
@@ -133,7 +134,27 @@ def test_a_user_session_end_to_end(page, fake_inputs, tmp_path):
     with zipfile.ZipFile(saved) as archive:
         assert {"manifest.json", "result.json", "result.npz"} <= set(archive.namelist())
 
-    # 4. the 3D convolution: animate the clip and scrub to another step
+    # 4. the Clip tab: an example clip through the default clip model, its timeline and a frame's heatmap
+    page.locator("button[role=tab]").nth(1).click()
+    clip_examples = page.locator("#tab-clip button.gallery-item")
+    assert clip_examples.count() > 0
+    clip_examples.first.click()
+    page.locator("#clip-predictions .output-class, #clip-predictions h2").first.wait_for()
+    page.locator("#clip-frame-image img").first.wait_for()
+    page.locator("#clip-timeline img, #clip-timeline canvas, #clip-timeline svg").first.wait_for()
+    _shot(page, "03-clip")
+
+    # 5. Compare: one image through the plain, SE and CBAM networks side by side
+    page.locator("button[role=tab]").nth(3).click()
+    page.locator("#tab-compare button.gallery-item").first.click()
+    page.locator("#compare-run").click()
+    for i in range(3):
+        page.locator(f"#compare-overview-{i} img").first.wait_for()
+    sources = {_image_src(page, f"#compare-overview-{i}") for i in range(3)}
+    assert len(sources) == 3  # three networks, three different pictures
+    _shot(page, "04-compare")
+
+    # 6. the 3D convolution: animate the clip and scrub to another step
     page.locator("button[role=tab]").nth(2).click()
     page.locator("#conv3d-input input[type=file]").set_input_files(str(fake_inputs.clip))
     page.wait_for_timeout(500)
@@ -147,9 +168,9 @@ def test_a_user_session_end_to_end(page, fake_inputs, tmp_path):
         "old => { const i = document.querySelector('#conv3d-step-image img'); return i && i.src !== old; }",
         arg=step_before,
     )
-    _shot(page, "03-conv3d")
+    _shot(page, "05-conv3d")
 
-    # 5. switch the interface to Chinese in Settings, and the Learn text with its own switch
+    # 7. switch the interface to Chinese in Settings, and the Learn text with its own switch
     page.get_by_text("Settings").first.click()
     page.get_by_role("combobox", name="Language").click()
     page.get_by_role("option", name="简体中文").click()
@@ -160,6 +181,6 @@ def test_a_user_session_end_to_end(page, fake_inputs, tmp_path):
     page.locator("button[role=tab]").nth(4).click()
     page.locator("#learn-language").get_by_text("中文").click()
     page.locator("#learn-0").get_by_text("挤压").first.wait_for()
-    _shot(page, "04-chinese")
+    _shot(page, "06-chinese")
     page.locator("button[role=tab]").nth(0).click()
     assert page.locator("#image-run").inner_text().strip() == "分析"

@@ -30,7 +30,7 @@ CSS = """
 .mono textarea { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .timings { color: var(--body-text-color-subdued); font-size: var(--text-sm); }
 .learn { max-width: 60rem; }
-.figure-out .image-container { padding-top: 2.25rem; }
+.figure-out .image-container, div.matplotlib { padding-top: 2.25rem; }  /* labels float over the top */
 """
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from visualiser import handlers
-from visualiser.ui_common import HEAVY, guarded, image_examples, image_input, image_source, png_image
+from visualiser.ui_common import HEAVY, guarded, image_examples, image_input, image_source, png_files, png_image
 
 MAX_COLUMNS = 4
 GROUP_CHOICES = (("group_embedded", "embedded"), ("group_imagenet", "imagenet"))
@@ -48,7 +48,7 @@ def build_compare_tab(i18n: gr.I18n) -> CompareTab:
             with gr.Column(visible=False, min_width=220) as column:
                 titles.append(gr.Markdown())
                 labels.append(gr.Label(num_top_classes=5, label=i18n("predictions"), elem_id=f"compare-label-{i}"))
-                overviews.append(png_image(i18n("channel_overview")))
+                overviews.append(png_image(i18n("channel_overview"), elem_id=f"compare-overview-{i}"))
                 grids.append(png_image(i18n("spatial_grid")))
             columns.append(column)
 
@@ -58,7 +58,10 @@ def build_compare_tab(i18n: gr.I18n) -> CompareTab:
         for i in range(MAX_COLUMNS):
             if i < len(results):
                 r = results[i]
-                grid = gr.Image(value=r.spatial, visible=r.spatial is not None)
+                grid = gr.Image(
+                    value=None if r.spatial is None else str(handlers.write_png(r.spatial)),
+                    visible=r.spatial is not None,
+                )
                 out += [gr.Column(visible=True), f"**{r.title}**  \n`{r.name}`", r.label, r.overview, grid]
             else:
                 out += [gr.Column(visible=False), "", None, None, None]
@@ -68,7 +71,7 @@ def build_compare_tab(i18n: gr.I18n) -> CompareTab:
     for i in range(MAX_COLUMNS):
         outputs += [columns[i], titles[i], labels[i], overviews[i], grids[i]]
     run.click(
-        guarded(compare),
+        guarded(png_files(compare)),
         inputs=[image, group],
         outputs=outputs,
         api_visibility="private",

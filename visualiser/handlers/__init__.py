@@ -30,6 +30,7 @@ from visualiser.handlers.common import (
     new_output_path,
     output_dir,
     predictions_label,
+    write_png,
 )
 from visualiser.handlers.compare import CompareColumn, compare_models, compare_sets
 from visualiser.handlers.conv3d import Conv3dSettings, conv3d_animation, conv3d_plan, conv3d_step, kernel_choices
@@ -98,4 +99,5 @@ __all__ = [
     "reference_stats_path",
     "reference_view",
     "result_summary",
+    "write_png",
 ]

@@ -116,6 +116,18 @@ def new_output_path(stem: str, suffix: str) -> Path:
     return out / f"{stem}-{time.time_ns():x}{suffix}"
 
 
+PNG_COMPRESS_LEVEL = 1  # zlib level 1: ~4x faster than Pillow's default 6 on heatmaps, files ~10 % larger
+
+
+def write_png(image: np.ndarray, stem: str = "figure") -> Path:
+    """Save an RGB array as a PNG in the output folder, quickly (what the front ends send to browsers)."""
+    from PIL import Image
+
+    path = new_output_path(stem, ".png")
+    Image.fromarray(np.ascontiguousarray(image)).save(path, format="png", compress_level=PNG_COMPRESS_LEVEL)
+    return path
+
+
 def require(value: object, what: str) -> None:
     if value is None or (isinstance(value, str) and not value):
         raise InputError(f"please {what} first")
