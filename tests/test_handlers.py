@@ -275,3 +275,23 @@ def test_image_payloads_reach_the_decoder_untouched(fake_inputs):
     assert image_source(None) is None
     with pytest.raises(VisualiserError, match="without a file"):
         image_source({"path": None, "url": None})
+
+
+def test_png_files_turns_rgb_arrays_into_lossless_pngs_and_leaves_the_rest(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    picture = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    gates = np.linspace(0, 1, 5, dtype=np.float32)  # not an RGB image: passes through
+
+    @handlers.png_files
+    def views() -> tuple:
+        return picture, "text", gates, None
+
+    path, text, same_gates, nothing = views()
+    assert path.endswith(".png") and text == "text" and same_gates is gates and nothing is None
+    with Image.open(path) as decoded:
+        assert decoded.format == "PNG"
+        np.testing.assert_array_equal(np.asarray(decoded.convert("RGB")), picture)
+    as_list = handlers.png_files(lambda: [picture])()
+    assert isinstance(as_list, list) and as_list[0].endswith(".png")

@@ -42,6 +42,24 @@ def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> floa
     return statistics.median(times)
 
 
+def paired_median_times(
+    first: Callable[[], object], second: Callable[[], object], repeats: int, warmup: int = 1
+) -> tuple[float, float]:
+    """Median times of two functions called alternately, so machine-load drift hits both equally."""
+    for _ in range(warmup):
+        first()
+        second()
+    a, b = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        first()
+        t1 = time.perf_counter()
+        second()
+        a.append(t1 - t0)
+        b.append(time.perf_counter() - t1)
+    return statistics.median(a), statistics.median(b)
+
+
 def deterministic_weights(model: torch.nn.Module) -> torch.nn.Module:
     """The reference fixtures' recipe (seeded by key), so ImageNet architectures run without a download."""
     state = {}
@@ -114,8 +132,7 @@ def bench_image(names: Sequence[str], repeats: int) -> dict[str, dict[str, float
         def full(loaded: object = loaded) -> None:
             render_all(analyse_pixels(load_image(photo), loaded))  # type: ignore[arg-type]
 
-        forward_s = median_time(forward, repeats)
-        full_s = median_time(full, repeats)
+        forward_s, full_s = paired_median_times(forward, full, repeats)
         result = analyse_pixels(pixels, loaded)
         views = {
             view: median_time(lambda fn=fn, result=result: fn(result), repeats) for view, fn in eager_views().items()
@@ -211,53 +228,80 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def bench_app(repeats: int) -> dict[str, float]:
-    """Cold start of ``python app.py`` to a served page, and the client round trip over a direct call."""
+def _serve(module_args: list[str], timeout_s: float = 60) -> tuple[subprocess.Popen, str, float]:
+    """Start ``python <module_args>`` on a free loopback port; return it, its URL and the seconds to first answer."""
     port = _free_port()
     env = dict(
         os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False"
     )
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, *module_args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}/"
-    try:
-        cold = None
-        while time.perf_counter() - t0 < 60:
-            try:
-                with urllib.request.urlopen(url, timeout=1) as response:
-                    if response.status == 200:
-                        cold = time.perf_counter() - t0
-                        break
-            except OSError:
-                time.sleep(0.1)
-        if cold is None:
-            raise RuntimeError("the app did not answer within 60 s")
-        from gradio_client import Client, handle_file
+    while time.perf_counter() - t0 < timeout_s:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return proc, url, time.perf_counter() - t0
+        except OSError:
+            time.sleep(0.1)
+    proc.terminate()
+    raise RuntimeError(f"{' '.join(module_args)} did not answer within {timeout_s:.0f} s")
 
-        from visualiser import handlers
 
-        model = handlers.default_model("image")
-        variants = iter(range(1_000_000))
-        with tempfile.TemporaryDirectory() as tmp:
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    proc.wait(timeout=20)
 
-            def fresh_photo() -> str:
-                """A new file each call: both sides cache by content, and both should analyse for real."""
-                path = Path(tmp) / f"photo{next(variants)}.jpg"
-                path.write_bytes(_photo_bytes(variant=next(variants)))
-                return str(path)
 
+def bench_app(repeats: int) -> dict[str, float]:
+    """Cold start of ``python app.py`` to a served page; the client round trip over a direct call; the floor.
+
+    The floor is the same gradio_client call to ``visualiser.ui_echo``, an endpoint that does nothing: what
+    Gradio and gradio_client cost on this machine whatever the app does.
+    """
+    from gradio_client import Client, handle_file
+
+    from visualiser import handlers
+
+    model = handlers.default_model("image")
+    variants = iter(range(1, 1_000_000))
+    with tempfile.TemporaryDirectory() as tmp:
+
+        def fresh_photo() -> str:
+            """A new file each call: both sides cache by content, and both should analyse for real."""
+            path = Path(tmp) / f"photo{next(variants)}.jpg"
+            path.write_bytes(_photo_bytes(variant=next(variants)))
+            return str(path)
+
+        def round_trip(url: str) -> float:
             client = Client(url, verbose=False)
-            remote = median_time(
+            return median_time(
                 lambda: client.predict(handle_file(fresh_photo()), model, api_name="/analyse_image"), repeats
             )
-            direct = median_time(lambda: handlers.analyse_image(fresh_photo(), model), repeats)
-        rss = _rss_mb(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-    return {"cold_start_s": cold, "api_overhead_ms": (remote - direct) * 1e3, "server_rss_mb": rss}
+
+        proc, url, cold = _serve(["app.py"])
+        try:
+            remote = round_trip(url)
+            rss = _rss_mb(proc.pid)
+        finally:
+            _stop(proc)
+        endpoint = handlers.png_files(handlers.analyse_image)  # what /analyse_image runs, minus the error boundary
+        direct = median_time(lambda: endpoint(fresh_photo(), model), repeats)
+        echo, echo_url, _ = _serve(["-m", "visualiser.ui_echo"])
+        try:
+            floor = round_trip(echo_url)
+        finally:
+            _stop(echo)
+    return {
+        "cold_start_s": cold,
+        "api_overhead_ms": (remote - direct) * 1e3,
+        "api_floor_ms": floor * 1e3,
+        "api_round_trip_ms": remote * 1e3,
+        "api_direct_ms": direct * 1e3,
+        "server_rss_mb": rss,
+    }
 
 
 def rss_probe() -> None:
@@ -329,6 +373,9 @@ def markdown_table(report: dict) -> str:
     ):
         if key in report:
             row(label, key, report[key], unit)
+    if "api_floor_ms" in report:
+        floor = report["api_floor_ms"]
+        rows.append(f"| reference: gradio_client round trip, endpoint that does nothing | {floor:.0f} ms | – | – |")
     refs = report.get("references", {})
     for key, value in refs.items():
         rows.append(f"| reference: {key.replace('_', ' ')} | {value:.2f}× | – | – |")
@@ -341,7 +388,7 @@ def run(quick: bool) -> dict:
     from visualiser.models.weights import weights_available
 
     torch.manual_seed(0)
-    repeats = 2 if quick else 5
+    repeats = 3 if quick else 9
     embedded = [s.name for s in list_specs("image") if s.embedded and weights_available(s)]
     imagenet = [s.name for s in list_specs("image") if not s.embedded]
     image_models = embedded + (list(IMAGENET_ARCHS) if quick else imagenet)
@@ -359,7 +406,7 @@ def run(quick: bool) -> dict:
     report["conv3d_animation_speedup"] = conv["speedup"]
     clip_models = [m for m in ("shapes_cbam",) if m in embedded] + ["seresnet50.a1_in1k"]
     report["clip_fps"] = bench_clip(clip_models, 8 if quick else 16)
-    report.update(bench_app(2 if quick else 5))
+    report.update(bench_app(3 if quick else 15))
     report["peak_rss_mb"] = peak_rss_mb()
     return report
 

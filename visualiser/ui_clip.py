@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 
 from visualiser import handlers
-from visualiser.ui_common import HEAVY, LIGHT, clip_examples, guarded, png_files, png_image
+from visualiser.ui_common import HEAVY, LIGHT, clip_examples, guarded, png_image
 
 
 @dataclass
@@ -88,7 +88,7 @@ def build_clip_tab(i18n: gr.I18n) -> ClipTab:
             examples=[[path] for path in examples],
             inputs=[video],
             outputs=[predictions, attention_video, summary, model, frames],
-            fn=guarded(png_files(run_example)),
+            fn=guarded(handlers.png_files(run_example)),
             cache_examples=True,
             cache_mode="lazy",
             label=i18n("examples"),
@@ -132,14 +132,14 @@ def build_clip_tab(i18n: gr.I18n) -> ClipTab:
         )
 
     summary.change(
-        guarded(png_files(show_views)),
+        guarded(handlers.png_files(show_views)),
         inputs=[video, model, frames],
         outputs=[state, block, frame, frame_image, frame_chart, timeline, stability, timings, bundle_download],
         api_visibility="private",
         concurrency_id=LIGHT,
     )
     frame.input(
-        guarded(png_files(handlers.clip_frame_view)),
+        guarded(handlers.png_files(handlers.clip_frame_view)),
         inputs=[state, frame, block],
         outputs=[frame_image, frame_chart],
         api_visibility="private",
@@ -153,7 +153,7 @@ def build_clip_tab(i18n: gr.I18n) -> ClipTab:
         return picture, chart, handlers.clip_time_view(result, name)
 
     block.input(
-        guarded(png_files(on_block)),
+        guarded(handlers.png_files(on_block)),
         inputs=[state, frame, block],
         outputs=[frame_image, frame_chart, timeline],
         api_visibility="private",

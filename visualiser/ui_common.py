@@ -15,10 +15,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import gradio as gr
-import numpy as np
 
 from visualiser.errors import VisualiserError
-from visualiser.handlers import write_png
 
 logger = logging.getLogger("visualiser.ui")
 
@@ -45,29 +43,6 @@ def guarded(fn: F) -> F:
         except Exception:  # the boundary: log the bug, show a fixed sentence
             logger.exception("handler %s failed", getattr(fn, "__name__", fn))
             raise gr.Error(INTERNAL_ERROR, duration=ERROR_DURATION_S) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _as_png_file(value: Any) -> Any:
-    if isinstance(value, np.ndarray) and value.ndim == 3 and value.dtype == np.uint8:
-        return str(write_png(value))
-    return value
-
-
-def png_files(fn: F) -> F:
-    """Send the RGB arrays a handler returns as PNG files written at zlib level 1.
-
-    Gradio would encode them itself at Pillow's default level 6, which costs ~90 ms for a 640×520 overlay
-    (measured; level 1 takes ~20 ms). Other return values pass through unchanged.
-    """
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        out = fn(*args, **kwargs)
-        if isinstance(out, tuple | list):
-            return type(out)(_as_png_file(v) for v in out)
-        return _as_png_file(out)
 
     return wrapper  # type: ignore[return-value]
 

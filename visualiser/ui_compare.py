@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from visualiser import handlers
-from visualiser.ui_common import HEAVY, guarded, image_examples, image_input, image_source, png_files, png_image
+from visualiser.ui_common import HEAVY, guarded, image_examples, image_input, image_source, png_image
 
 MAX_COLUMNS = 4
 GROUP_CHOICES = (("group_embedded", "embedded"), ("group_imagenet", "imagenet"))
@@ -71,7 +71,7 @@ def build_compare_tab(i18n: gr.I18n) -> CompareTab:
     for i in range(MAX_COLUMNS):
         outputs += [columns[i], titles[i], labels[i], overviews[i], grids[i]]
     run.click(
-        guarded(png_files(compare)),
+        guarded(handlers.png_files(compare)),
         inputs=[image, group],
         outputs=outputs,
         api_visibility="private",

@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 
 from visualiser import handlers
-from visualiser.ui_common import HEAVY, LIGHT, clip_examples, guarded, png_files, png_image
+from visualiser.ui_common import HEAVY, LIGHT, clip_examples, guarded, png_image
 
 MODE_CHOICES = (("mode_3d", "3d"), ("mode_2d_vs_3d", "2d_vs_3d"))
 
@@ -107,7 +107,7 @@ def build_conv3d_tab(i18n: gr.I18n) -> Conv3dTab:
             examples=[[path] for path in examples],
             inputs=[video],
             outputs=[animation, formula, parameters, *controls],
-            fn=guarded(png_files(run_example)),
+            fn=guarded(handlers.png_files(run_example)),
             cache_examples=True,
             cache_mode="lazy",
             label=i18n("examples"),
@@ -134,14 +134,14 @@ def build_conv3d_tab(i18n: gr.I18n) -> Conv3dTab:
         return plan, gr.Slider(minimum=0, maximum=max(1, last), value=last, step=1), handlers.conv3d_step(plan, last)
 
     animation.change(
-        guarded(png_files(show_plan)),
+        guarded(handlers.png_files(show_plan)),
         inputs=inputs,
         outputs=[plan_state, step, step_image],
         api_visibility="private",
         concurrency_id=LIGHT,
     )
     step.input(
-        guarded(png_files(handlers.conv3d_step)),
+        guarded(handlers.png_files(handlers.conv3d_step)),
         inputs=[plan_state, step],
         outputs=[step_image],
         api_visibility="private",

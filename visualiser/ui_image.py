@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 
 from visualiser import handlers
-from visualiser.ui_common import HEAVY, LIGHT, guarded, image_examples, image_input, image_source, png_files, png_image
+from visualiser.ui_common import HEAVY, LIGHT, guarded, image_examples, image_input, image_source, png_image
 
 STALE_AFTER_NEW_RESULT = (None, "", None, None, "")  # Grad-CAM and intervention views of the previous result
 
@@ -34,7 +34,7 @@ class ImageTab:
     state: gr.State
 
 
-@png_files
+@handlers.png_files
 def analyse_image(image: Any, model: str | None) -> tuple:
     """The public image endpoint (the event runs with ``preprocess=False``, see ``image_source``)."""
     return handlers.analyse_image(image_source(image), model)
@@ -71,7 +71,7 @@ def build_image_tab(i18n: gr.I18n) -> ImageTab:
             examples=[[path] for path in examples],
             inputs=[image],
             outputs=[predictions, overlay, summary, model],
-            fn=guarded(png_files(run_example)),
+            fn=guarded(handlers.png_files(run_example)),
             cache_examples=True,
             cache_mode="lazy",
             label=i18n("examples"),
@@ -161,7 +161,7 @@ def build_image_tab(i18n: gr.I18n) -> ImageTab:
         )
 
     summary.change(
-        guarded(png_files(show_views)),
+        guarded(handlers.png_files(show_views)),
         inputs=[image, model, sort, alpha, cmap, normalise],
         outputs=[
             state,
@@ -189,7 +189,7 @@ def build_image_tab(i18n: gr.I18n) -> ImageTab:
     )
 
     block.input(
-        guarded(png_files(handlers.block_views)),
+        guarded(handlers.png_files(handlers.block_views)),
         inputs=[state, block, sort, alpha, cmap, normalise],
         outputs=[chart, overlay, channel_internals, spatial_internals],
         api_visibility="private",
@@ -204,7 +204,7 @@ def build_image_tab(i18n: gr.I18n) -> ImageTab:
     )
     for control in (alpha, cmap, normalise):
         control.input(
-            guarded(png_files(handlers.overlay_view)),
+            guarded(handlers.png_files(handlers.overlay_view)),
             inputs=[state, block, alpha, cmap, normalise],
             outputs=[overlay, grid],
             api_visibility="private",
@@ -213,7 +213,7 @@ def build_image_tab(i18n: gr.I18n) -> ImageTab:
             show_progress="hidden",
         )
     gradcam_run.click(
-        guarded(png_files(handlers.gradcam_view)),
+        guarded(handlers.png_files(handlers.gradcam_view)),
         inputs=[state, block, alpha, cmap],
         outputs=[gradcam_image, agreement],
         api_visibility="private",

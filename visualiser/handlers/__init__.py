@@ -29,6 +29,7 @@ from visualiser.handlers.common import (
     model_choices,
     new_output_path,
     output_dir,
+    png_files,
     predictions_label,
     write_png,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "new_output_path",
     "output_dir",
     "overlay_view",
+    "png_files",
     "predictions_label",
     "reference_stats_path",
     "reference_view",

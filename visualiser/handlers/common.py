@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -26,6 +27,7 @@ COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis", "turbo", "gray"
 NORMALISATIONS = ("block", "shared", "fixed01")
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Lru:
@@ -126,6 +128,29 @@ def write_png(image: np.ndarray, stem: str = "figure") -> Path:
     path = new_output_path(stem, ".png")
     Image.fromarray(np.ascontiguousarray(image)).save(path, format="png", compress_level=PNG_COMPRESS_LEVEL)
     return path
+
+
+def _as_png_file(value: Any) -> Any:
+    if isinstance(value, np.ndarray) and value.ndim == 3 and value.dtype == np.uint8:
+        return str(write_png(value))
+    return value
+
+
+def png_files(fn: F) -> F:
+    """Send the RGB arrays a handler returns as PNG files written at zlib level 1.
+
+    Gradio would encode them itself at Pillow's default level 6, which costs ~90 ms for a 640×520 overlay
+    (measured; level 1 takes ~20 ms). Other return values pass through unchanged.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        out = fn(*args, **kwargs)
+        if isinstance(out, tuple | list):
+            return type(out)(_as_png_file(v) for v in out)
+        return _as_png_file(out)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def require(value: object, what: str) -> None:
