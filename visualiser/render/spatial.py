@@ -241,7 +241,7 @@ def gradcam_vs_attention(
         return message_image(text, 2 * panel_width + 6, 200), empty
     scores = map_agreement(result.gradcam, gate, top_fraction)
     original = result.original_image
-    size = fit_size((original.shape[1], original.shape[0]), panel_width, panel_width)
+    size = fit_size((original.shape[1], original.shape[0]), panel_width, panel_width, enlarge=True)
     thumb = resize_rgb(original, size)
     lo, hi = float(gate.min()), float(gate.max())
     cam_panel = paint_gate(thumb, result.gradcam, result.geometry, 0.0, 1.0, alpha, cmap)
