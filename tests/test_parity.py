@@ -18,8 +18,6 @@ and ``test_same_keys_wrong_network_is_rejected`` proves it for the most sensitiv
 from __future__ import annotations
 
 import json
-import math
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ import torch
 from torch import nn
 
 from visualiser.models import zoo
+from visualiser.models.deterministic import seeded_state_dict
 from visualiser.models.registry import get_spec
 from visualiser.models.resnet import ResNetConfig, build_resnet
 from visualiser.models.weights import load_into, remap_state_dict
@@ -67,23 +66,7 @@ def load_fixture(name: str) -> dict:
 
 def reference_weights(keys: list[list]) -> dict[str, torch.Tensor]:
     """The fixture recipe: every tensor seeded by the CRC-32 of its reference key."""
-    state = {}
-    for key, shape in keys:
-        shape = tuple(shape)
-        g = torch.Generator().manual_seed(zlib.crc32(key.encode()))
-        if key.endswith("num_batches_tracked"):
-            state[key] = torch.zeros(shape, dtype=torch.long)
-        elif key.endswith("running_mean"):
-            state[key] = 0.1 * torch.randn(shape, generator=g)
-        elif key.endswith("running_var"):
-            state[key] = 0.5 + torch.rand(shape, generator=g)
-        elif len(shape) == 1 and key.endswith("weight"):
-            state[key] = 1 + 0.1 * torch.randn(shape, generator=g)
-        elif len(shape) == 1:
-            state[key] = 0.1 * torch.randn(shape, generator=g)
-        else:
-            state[key] = torch.randn(shape, generator=g) * math.sqrt(2 / math.prod(shape[1:]))
-    return state
+    return seeded_state_dict((key, shape) for key, shape in keys)
 
 
 def reference_input(shape: list[int]) -> torch.Tensor:

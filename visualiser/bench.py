@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -60,31 +59,9 @@ def paired_median_times(
     return statistics.median(a), statistics.median(b)
 
 
-def deterministic_weights(model: torch.nn.Module) -> torch.nn.Module:
-    """The reference fixtures' recipe (seeded by key), so ImageNet architectures run without a download."""
-    state = {}
-    for key, value in model.state_dict().items():
-        g = torch.Generator().manual_seed(zlib.crc32(key.encode()))
-        shape = value.shape
-        if key.endswith("num_batches_tracked"):
-            state[key] = torch.zeros(shape, dtype=torch.long)
-        elif key.endswith("running_mean"):
-            state[key] = 0.1 * torch.randn(shape, generator=g)
-        elif key.endswith("running_var"):
-            state[key] = 0.5 + torch.rand(shape, generator=g)
-        elif len(shape) == 1 and key.endswith("weight"):
-            state[key] = 1 + 0.1 * torch.randn(shape, generator=g)
-        elif len(shape) == 1:
-            state[key] = 0.1 * torch.randn(shape, generator=g)
-        else:
-            fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
-            state[key] = torch.randn(shape, generator=g) * (2.0 / fan_in) ** 0.5
-    model.load_state_dict(state, strict=True)
-    return model.eval()
-
-
 def _loaded(name: str):  # returns pipeline.LoadedModel (imported lazily)
     from visualiser.labels import load_labels
+    from visualiser.models.deterministic import with_seeded_weights
     from visualiser.models.registry import get_spec
     from visualiser.models.weights import weights_available
     from visualiser.pipeline import LoadedModel, get_model
@@ -92,7 +69,7 @@ def _loaded(name: str):  # returns pipeline.LoadedModel (imported lazily)
     spec = get_spec(name)
     if weights_available(spec):
         return get_model(name)
-    return LoadedModel(spec, deterministic_weights(spec.builder()), load_labels(spec.labels))
+    return LoadedModel(spec, with_seeded_weights(spec.builder()), load_labels(spec.labels))
 
 
 def _photo_bytes(variant: int = 0) -> bytes:

@@ -139,14 +139,7 @@ def array_to_rgb(array: np.ndarray, limits: MediaLimits = DEFAULT_LIMITS) -> np.
     if not shape_ok:
         raise InputError(f"an image array must be (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got {array.shape}")
     height, width = array.shape[:2]
-    check_dimensions(
-        width,
-        height,
-        max_pixels=limits.max_image_pixels,
-        max_side=limits.max_image_side,
-        max_aspect=limits.max_aspect,
-        what="image",
-    )
+    _check_size(width, height, limits, "image")
     if array.dtype == np.uint8:
         pixels = array
     elif np.issubdtype(array.dtype, np.floating):
@@ -275,14 +268,17 @@ def _stretch(values: np.ndarray, low: float, high: float) -> np.ndarray:
 
 
 def _check_image_size(image: Image.Image, limits: MediaLimits, name: str = "image") -> None:
-    width, height = image.size
+    _check_size(*image.size, limits, name)
+
+
+def _check_size(width: int, height: int, limits: MediaLimits, what: str) -> None:
     check_dimensions(
         width,
         height,
         max_pixels=limits.max_image_pixels,
         max_side=limits.max_image_side,
         max_aspect=limits.max_aspect,
-        what=name,
+        what=what,
     )
 
 
