@@ -19,20 +19,16 @@ import torch
 from torch import nn
 
 from visualiser.analysis import gate_override, recorded_forward, top_predictions
-from visualiser.errors import InputError, VisualiserError
+from visualiser.errors import InputError
 from visualiser.labels import load_labels
 from visualiser.media import Clip, load_clip, load_image
+from visualiser.models.defaults import default_model
 from visualiser.models.loading import create_model
 from visualiser.models.registry import ModelSpec, get_spec, list_specs
-from visualiser.models.weights import weights_available
 from visualiser.preprocess import preprocess_clip, preprocess_image
 from visualiser.result import ClipResult, ImageResult, InterventionResult
 
 ProgressFn = Callable[[float, str], None]
-
-DEFAULT_IMAGE_MODEL = "shapes_cbam"
-DEFAULT_CLIP_MODEL = "motion_cbam3d"
-SPACE_IMAGE_MODEL = "seresnet50.a1_in1k"
 
 
 @dataclass(frozen=True)
@@ -62,21 +58,6 @@ def get_model(name: str) -> LoadedModel:
             model = create_model(name, pretrained=True)
             _CACHE[name] = LoadedModel(spec, model, load_labels(spec.labels))
     return _CACHE[name]
-
-
-def default_model(task: str = "image") -> str:
-    """The embedded default, or on a Hugging Face Space the ImageNet SE-ResNet-50 for images."""
-    if task == "image" and os.environ.get("SPACE_ID"):
-        return SPACE_IMAGE_MODEL
-    preferred = DEFAULT_IMAGE_MODEL if task == "image" else DEFAULT_CLIP_MODEL
-    specs = list_specs(task)  # type: ignore[arg-type]
-    names = [s.name for s in specs]
-    if preferred in names and weights_available(get_spec(preferred)):
-        return preferred
-    for spec in specs:
-        if weights_available(spec):
-            return spec.name
-    raise VisualiserError(f"no {task} model has its weights on this machine; run `python -m visualiser models`")
 
 
 def _check_task(loaded: LoadedModel, task: str) -> None:

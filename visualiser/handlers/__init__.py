@@ -31,6 +31,7 @@ from visualiser.handlers.common import (
     output_dir,
     png_files,
     predictions_label,
+    warm_up,
     write_png,
 )
 from visualiser.handlers.compare import CompareColumn, compare_models, compare_sets
@@ -101,5 +102,6 @@ __all__ = [
     "reference_stats_path",
     "reference_view",
     "result_summary",
+    "warm_up",
     "write_png",
 ]

@@ -189,14 +189,29 @@ def model_choices(task: str) -> list[tuple[str, str]]:
 
 def default_model(task: str) -> str | None:
     """The pipeline's default for the task, or the first registered model when none has weights here."""
-    from visualiser import pipeline
+    from visualiser.models import defaults
     from visualiser.models.registry import list_specs
 
     try:
-        return pipeline.default_model(task)
+        return defaults.default_model(task)
     except VisualiserError:
         specs = list_specs(task)  # type: ignore[arg-type]
         return specs[0].name if specs else None
+
+
+def warm_up() -> None:
+    """Import torch, matplotlib and the pipeline and load the default models, for a server that is already up.
+
+    The page is served before any of this is imported (cold start); running it in a background thread right
+    after launch means the first visitor's analysis does not pay for it either.
+    """
+    from visualiser import pipeline
+    from visualiser.render import render_all  # noqa: F401  (matplotlib and the renderers)
+
+    for task in ("image", "clip"):
+        name = default_model(task)
+        if name is not None:
+            optional(lambda name=name: pipeline.get_model(name))
 
 
 def is_embedded(name: str | None) -> bool:

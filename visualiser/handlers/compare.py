@@ -19,12 +19,12 @@ def compare_sets() -> dict[str, list[str]]:
 
     Within a kind, models whose weights are already here win, then the Space's default, then ResNet-50s.
     """
-    from visualiser import pipeline
+    from visualiser.models import defaults
     from visualiser.models.registry import list_specs
     from visualiser.models.weights import weights_available
 
     def preference(spec: Any) -> tuple:
-        return (not weights_available(spec), spec.name != pipeline.SPACE_IMAGE_MODEL, "resnet50" not in spec.name)
+        return (not weights_available(spec), spec.name != defaults.SPACE_IMAGE_MODEL, "resnet50" not in spec.name)
 
     groups: dict[str, dict[str, Any]] = {"embedded": {}, "imagenet": {}}
     for spec in list_specs("image"):

@@ -16,9 +16,8 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from visualiser.models.configs import ResNetConfig, VideoResNetConfig
 from visualiser.models.registry import ModelSpec, Preprocess, WeightsSource, register
-from visualiser.models.resnet import ResNetConfig, build_resnet
-from visualiser.models.video_resnet import VideoResNetConfig, build_video_resnet
 from visualiser.models.weights import ASSETS_DIR
 
 SHAPE_CLASSES = 8
@@ -140,9 +139,20 @@ def _register(name: str, task: str, builder: Any, preprocess: Preprocess) -> Non
 
 
 def _shapes_builder(cfg: ResNetConfig) -> Any:
-    return lambda: build_resnet(cfg)
+    def build() -> Any:
+        from visualiser.models.resnet import build_resnet  # torch loads when a model is first built
+
+        return build_resnet(cfg)
+
+    return build
+
+
+def _motion_builder() -> Any:
+    from visualiser.models.video_resnet import build_video_resnet
+
+    return build_video_resnet(MOTION_CONFIG)
 
 
 for _name, _cfg in SHAPES_CONFIGS.items():
     _register(_name, "image", _shapes_builder(_cfg), SHAPES_PREPROCESS)
-_register("motion_cbam3d", "clip", lambda: build_video_resnet(MOTION_CONFIG), MOTION_PREPROCESS)
+_register("motion_cbam3d", "clip", _motion_builder, MOTION_PREPROCESS)

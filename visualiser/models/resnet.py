@@ -13,50 +13,13 @@ block is the attribute ``se`` (``None`` without attention), whatever its kind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 import torch
 from torch import nn
 
+from visualiser.models.configs import BlockKind, ResNetConfig, StemKind, Style
 from visualiser.models.layers import make_attention
 
-BlockKind = Literal["basic", "bottleneck"]
-StemKind = Literal["standard", "deep", "small"]
-Style = Literal["timm", "caffe"]
-
-
-@dataclass(frozen=True)
-class ResNetConfig:
-    """Architecture of one ResNet.
-
-    ``style="caffe"`` is the SENet authors' network: stride on the bottleneck's first 1x1 conv,
-    max-pool with ``ceil_mode`` and no padding, and a ReLU after ``bn2`` (before SE) in basic
-    blocks. ``stride_in_1x1`` overrides only the stride placement (pytorchcv's ``seresnet50`` is
-    timm-style otherwise). ``stem_width`` is the number of channels leaving the stem.
-    """
-
-    block: BlockKind = "bottleneck"
-    layers: tuple[int, ...] = (3, 4, 6, 3)
-    widths: tuple[int, ...] = (64, 128, 256, 512)
-    stem: StemKind = "standard"
-    stem_width: int = 64
-    style: Style = "timm"
-    stride_in_1x1: bool | None = None
-    avg_down: bool = False
-    attn: Literal["none", "se", "cbam", "eca"] = "none"
-    attn_options: tuple[tuple[str, object], ...] = ()
-    num_classes: int = 1000
-    in_chans: int = 3
-    drop_rate: float = 0.0
-
-    @property
-    def expansion(self) -> int:
-        return 4 if self.block == "bottleneck" else 1
-
-    @property
-    def strides_in_1x1(self) -> bool:
-        return self.style == "caffe" if self.stride_in_1x1 is None else self.stride_in_1x1
+__all__ = ["BlockKind", "ResNet", "ResNetConfig", "StemKind", "Style", "build_resnet"]
 
 
 def _bn(channels: int) -> nn.BatchNorm2d:

@@ -11,45 +11,11 @@ https://arxiv.org/abs/1711.11248.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 import torch
 from torch import nn
 
+from visualiser.models.configs import Triple, VideoResNetConfig
 from visualiser.models.layers import make_attention
-
-Triple = tuple[int, int, int]
-ConvKind = Literal["3d", "2plus1d"]
-
-
-@dataclass(frozen=True)
-class VideoResNetConfig:
-    """Architecture of one video ResNet (basic blocks).
-
-    ``stage_strides`` are (T, H, W) strides of each stage's first block; ``None`` means
-    torchvision's 1, 2, 2, 2 in all three dimensions. For ``conv="2plus1d"`` the stem is the
-    factorised (1,k,k) then (kt,1,1) pair with ``stem_mid`` channels in between (45 in torchvision).
-    """
-
-    conv: ConvKind = "3d"
-    layers: tuple[int, ...] = (2, 2, 2, 2)
-    widths: tuple[int, ...] = (64, 128, 256, 512)
-    stage_strides: tuple[Triple, ...] | None = None
-    stem_width: int = 64
-    stem_kernel: Triple = (3, 7, 7)
-    stem_stride: Triple = (1, 2, 2)
-    stem_mid: int = 45
-    attn: Literal["none", "se", "cbam", "eca"] = "none"
-    attn_options: tuple[tuple[str, object], ...] = ()
-    num_classes: int = 400
-    in_chans: int = 3
-    drop_rate: float = 0.0
-
-    def strides(self) -> tuple[Triple, ...]:
-        if self.stage_strides is not None:
-            return self.stage_strides
-        return tuple((1, 1, 1) if i == 0 else (2, 2, 2) for i in range(len(self.layers)))
 
 
 def _midplanes(inplanes: int, planes: int) -> int:

@@ -29,12 +29,14 @@ import urllib.request
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from visualiser.errors import WeightsError
 from visualiser.models.registry import ModelSpec, WeightsSource
+
+if TYPE_CHECKING:  # torch loads on first use, so building the UI (model lists, availability) stays fast
+    import torch
+    from torch import nn
 
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 DOWNLOAD_TIMEOUT_S = 60.0
@@ -98,6 +100,8 @@ _STAGE_UNIT = re.compile(r"^features\.stage(\d+)\.unit(\d+)\.")
 
 def unwrap_checkpoint(sd: Mapping[str, object]) -> dict[str, torch.Tensor]:
     """The bare tensor mapping: unwraps ``{'state_dict': ...}`` and strips DataParallel's ``module.``."""
+    import torch
+
     inner = sd.get("state_dict") if isinstance(sd, Mapping) else None
     if isinstance(inner, Mapping):
         sd = inner
@@ -168,6 +172,7 @@ def load_into(model: nn.Module, sd: Mapping[str, torch.Tensor], source_desc: str
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """Tensors from a ``.safetensors`` file or a ``.pth`` (loaded with ``weights_only=True``)."""
+    import torch
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 

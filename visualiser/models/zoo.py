@@ -10,9 +10,22 @@ report them; Kinetics-400 accuracies are torchvision's video-level figures (16-f
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from visualiser.models.configs import ResNetConfig
 from visualiser.models.registry import ModelSpec, Preprocess, WeightsSource, register
-from visualiser.models.resnet import ResNet, ResNetConfig, build_resnet
-from visualiser.models.video_resnet import VideoResNet, build_r2plus1d_18, build_r3d_18
+
+if TYPE_CHECKING:  # the builders import the networks (and torch) when first called
+    from visualiser.models.resnet import ResNet
+    from visualiser.models.video_resnet import VideoResNet
+
+
+def build_resnet(cfg: ResNetConfig) -> ResNet:
+    """``resnet.build_resnet``, imported on first use."""
+    from visualiser.models.resnet import build_resnet as build
+
+    return build(cfg)
+
 
 SE_TIMM = (("reduction", 16), ("width_rule", "divisible8"), ("bias", True))
 SE_FLOOR = (("reduction", 16), ("width_rule", "floor"), ("bias", True))
@@ -83,10 +96,14 @@ def seresnet50_pytorchcv() -> ResNet:
 
 
 def r3d_18() -> VideoResNet:
+    from visualiser.models.video_resnet import build_r3d_18
+
     return build_r3d_18(num_classes=400)
 
 
 def r2plus1d_18() -> VideoResNet:
+    from visualiser.models.video_resnet import build_r2plus1d_18
+
     return build_r2plus1d_18(num_classes=400)
 
 
