@@ -108,3 +108,21 @@ def test_clip_through_a_3d_model_gives_spatiotemporal_gates(fake_models, fake_in
     np.testing.assert_allclose(r.probabilities.sum(), 1.0, rtol=1e-5)
     spatial = [b for b in r.blocks if b.spatial_gate is not None]
     assert spatial and all(b.spatial_gate.ndim == 3 for b in spatial)
+
+
+def test_batched_frames_equal_frame_by_frame_analysis(fake_models, fake_inputs):
+    """Clips run image models several frames per forward pass; each frame must still get its own answer."""
+    loaded = pipeline.get_model("fake_cbam")
+    rng = np.random.default_rng(7)
+    frames = rng.integers(0, 256, (pipeline.FRAME_BATCH + 3, 48, 64, 3), dtype=np.uint8)  # two batches
+    batched = pipeline.analyse_frames(frames, loaded)
+    assert len(batched) == len(frames)
+    for frame, together in zip(frames, batched, strict=True):
+        alone = pipeline.analyse_pixels(frame, loaded)
+        np.testing.assert_allclose(together.probabilities, alone.probabilities, atol=1e-5)
+        assert together.original_image is frame or np.array_equal(together.original_image, frame)
+        for a, b in zip(together.blocks, alone.blocks, strict=True):
+            np.testing.assert_allclose(a.channel_gate, b.channel_gate, atol=1e-5)
+            if b.spatial_gate is not None:
+                np.testing.assert_allclose(a.spatial_gate, b.spatial_gate, atol=1e-5)
+    assert not np.allclose(batched[0].probabilities, batched[1].probabilities)  # distinct frames, distinct answers
