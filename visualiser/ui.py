@@ -30,7 +30,8 @@ CSS = """
 .mono textarea { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .timings { color: var(--body-text-color-subdued); font-size: var(--text-sm); }
 .learn { max-width: 60rem; }
-.figure-out .image-container, div.matplotlib { padding-top: 2.25rem; }  /* labels float over the top */
+/* output labels float over the top of their figure: keep that strip free */
+.figure-out .image-container, .figure-out .mirror-wrap, div.matplotlib { padding-top: 2.25rem; }
 """
 
 

@@ -65,6 +65,7 @@ def build_clip_tab(i18n: gr.I18n) -> ClipTab:
                 label=i18n("attention_video"),
                 interactive=False,
                 autoplay=True,
+                elem_classes=["figure-out"],
                 loop=True,
                 height=420,
                 elem_id="clip-video",

@@ -87,7 +87,12 @@ def build_conv3d_tab(i18n: gr.I18n) -> Conv3dTab:
             run = gr.Button(i18n("animate"), variant="primary", elem_id="conv3d-run")
         with gr.Column(scale=6, min_width=360):
             animation = gr.Video(
-                label=i18n("animation"), interactive=False, autoplay=True, loop=True, elem_id="conv3d-video"
+                label=i18n("animation"),
+                interactive=False,
+                autoplay=True,
+                loop=True,
+                elem_id="conv3d-video",
+                elem_classes=["figure-out"],
             )
             step = gr.Slider(0, 1, value=0, step=1, label=i18n("step"), info=i18n("step_info"), elem_id="conv3d-step")
             step_image = png_image(i18n("step_frame"), elem_id="conv3d-step-image")
