@@ -7,8 +7,8 @@ load in a background thread, so the first analysis does not wait for them either
 import logging
 import threading
 
-from visualiser.handlers import warm_up
-from visualiser.ui import build_demo, launch_kwargs
+from visualiser.ui.shell import build_demo, launch_kwargs
+from visualiser.ui.views import warm_up
 
 demo = build_demo()
 

@@ -12,10 +12,10 @@ torch.set_num_threads(2)
 
 @pytest.fixture()
 def tiny():
-    from tests.tiny import tiny_net
+    from tests.support.tiny import tiny_net
 
     return tiny_net()
 
 
-# Small randomly initialised networks registered under fake names, and example files (tests/fakes.py).
-pytest_plugins = ["tests.fakes"]
+# Small randomly initialised networks registered under fake names, and example files (tests/support/fakes.py).
+pytest_plugins = ["tests.support.fakes"]

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.fakes import CLIP_FRAMES, FAKE_CLIP_MODEL
+from tests.support.fakes import CLIP_FRAMES, FAKE_CLIP_MODEL
 
 pytestmark = pytest.mark.server
 
@@ -32,7 +32,7 @@ def _free_port() -> int:
 def client(fake_models) -> Iterator[object]:
     from gradio_client import Client
 
-    from visualiser.ui import build_demo, launch_kwargs
+    from visualiser.ui.shell import build_demo, launch_kwargs
 
     demo = build_demo()
     kwargs = launch_kwargs() | {"server_port": _free_port(), "server_name": "127.0.0.1", "quiet": True}

@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from visualiser import bench
+from tools import bench
 
 pytestmark = pytest.mark.slow
 

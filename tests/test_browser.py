@@ -52,7 +52,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def app_url(fake_models) -> Iterator[str]:
     _require_browser()
-    from visualiser.ui import build_demo, launch_kwargs
+    from visualiser.ui.shell import build_demo, launch_kwargs
 
     demo = build_demo()
     kwargs = launch_kwargs() | {"server_port": _free_port(), "server_name": "127.0.0.1", "quiet": True}

@@ -9,8 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from visualiser.analysis import gate_override, recorded_forward
-from visualiser.capture import AttentionRecorder, attention_modules, hook_count
+from visualiser.analysis import recorded_forward
+from visualiser.capture import AttentionRecorder, attention_modules, gate_override, hook_count
 
 
 def _x(seed: int, batch: int = 1) -> torch.Tensor:

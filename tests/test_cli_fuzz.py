@@ -26,8 +26,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests import hostile
-from tests.fakes import FAKE_IMAGE_MODELS, fake_models_fixture, write_inputs  # noqa: F401 - pytest fixture
+from tests.support import hostile
+from tests.support.fakes import FAKE_IMAGE_MODELS, fake_models_fixture, write_inputs  # noqa: F401 - pytest fixture
 from visualiser.cli import main
 
 _FROM_ENV = os.environ.get("VISUALISER_FUZZ_EXAMPLES")

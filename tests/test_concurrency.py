@@ -18,7 +18,7 @@ from dataclasses import fields
 import numpy as np
 import pytest
 
-from tests.fakes import fake_models_fixture  # noqa: F401 - pytest fixture
+from tests.support.fakes import fake_models_fixture  # noqa: F401 - pytest fixture
 from visualiser import pipeline
 from visualiser.capture import hook_count
 from visualiser.data.shapes import make_sample, sample_rng

@@ -13,12 +13,12 @@ from PIL import Image
 from torch.nn import functional
 
 from visualiser.errors import VisualiserError
+from visualiser.pipeline.conv3d import kernel_from_conv3d
 from visualiser.render.conv3d import (
     TEACHING_KERNELS,
     Conv3dSpec,
     current_cell,
     frame_at,
-    kernel_from_conv3d,
     output_shape,
     parameter_counts,
     parameter_text,
@@ -226,9 +226,8 @@ def test_kernel_from_conv3d_reads_the_layer() -> None:
     np.testing.assert_array_equal(spec.bias, conv.bias.detach().numpy())
     same = kernel_from_conv3d(torch.nn.Conv3d(3, 1, (3, 5, 1), padding="same"))
     assert same.padding == (1, 2, 0)
-    from_tensor = kernel_from_conv3d(conv.weight, conv.bias, stride=2)
-    assert from_tensor.stride == (2, 2, 2)
-    assert from_tensor.weight.shape == (8, 3, 3, 5, 5)
+    with pytest.raises(VisualiserError, match="Conv3d"):
+        kernel_from_conv3d(torch.nn.Conv2d(3, 8, 3))
 
 
 def test_prepare_grid_is_an_exact_area_average() -> None:
@@ -322,7 +321,7 @@ def test_invalid_configurations_are_refused_clearly(tmp_path) -> None:
     with pytest.raises(VisualiserError, match="stride"):
         dataclasses.replace(teaching_kernel("blur"), stride=(0, 1, 1))
     with pytest.raises(VisualiserError, match="stride"):
-        kernel_from_conv3d(np.ones((1, 3, 1, 1, 1)), stride=-1)
+        Conv3dSpec(np.ones((1, 3, 1, 1, 1)), None, stride=(-1, 1, 1))
     with pytest.raises(VisualiserError, match="out_channel"):
         plan_animation(random_grid(), teaching_kernel("blur"), out_channel=1)
     with pytest.raises(VisualiserError, match="out_channel"):

@@ -24,9 +24,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from tests import hostile
+from tests.support import hostile
+from tests.support.clips import write_test_clip
 from visualiser.errors import InputError
-from visualiser.media import Clip, MediaLimits, load_clip, load_image, write_test_clip
+from visualiser.media import Clip, MediaLimits, load_clip, load_image
 
 _FROM_ENV = os.environ.get("VISUALISER_FUZZ_EXAMPLES")
 EXAMPLES = int(_FROM_ENV) if _FROM_ENV else 30

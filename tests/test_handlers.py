@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from tests.fakes import CLIP_FRAMES, FAKE_CLIP_MODEL
-from visualiser import handlers, pipeline
+from tests.support.fakes import CLIP_FRAMES, FAKE_CLIP_MODEL
+from visualiser import catalogue, pipeline
 from visualiser.errors import InputError, VisualiserError
+from visualiser.settings import Conv3dSettings
+from visualiser.ui import views
 
 LAST = "layer4.0.se"
 
@@ -30,13 +32,13 @@ def _mp4_frames(path: str) -> int:
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    handlers.clear_caches()
+    views.clear_caches()
     yield
-    handlers.clear_caches()
+    views.clear_caches()
 
 
 def test_analyse_image_returns_a_distribution_an_overlay_and_every_gate(fake_models, fake_inputs):
-    label, overlay, summary = handlers.analyse_image(str(fake_inputs.image), "fake_cbam")
+    label, overlay, summary = views.analyse_image(str(fake_inputs.image), "fake_cbam")
     probabilities = np.array(summary["probabilities"])
     assert probabilities.shape == (1000,) and abs(probabilities.sum() - 1.0) < 1e-4
     assert len(label) == 5
@@ -49,83 +51,83 @@ def test_analyse_image_returns_a_distribution_an_overlay_and_every_gate(fake_mod
 
 
 def test_the_second_stage_reuses_the_stored_result_without_a_forward_pass(fake_models, fake_inputs, monkeypatch):
-    handlers.analyse_image(str(fake_inputs.image), "fake_cbam")
-    first = handlers.image_result(str(fake_inputs.image), "fake_cbam")
+    views.analyse_image(str(fake_inputs.image), "fake_cbam")
+    first = views.image_result(str(fake_inputs.image), "fake_cbam")
 
     def refuse(*_args, **_kwargs):
         raise AssertionError("the network ran again")
 
     monkeypatch.setattr(pipeline, "analyse_image", refuse)
-    views = handlers.image_views(str(fake_inputs.image), "fake_cbam")
-    assert views.result is first
-    picture, grid = handlers.overlay_view(views.result, LAST, alpha=0.9, cmap="magma", normalise="shared")
+    shown = views.image_views(str(fake_inputs.image), "fake_cbam")
+    assert shown.result is first
+    picture, grid = views.overlay_view(shown.result, LAST, alpha=0.9, cmap="magma", normalise="shared")
     _rgb(picture)
     _rgb(grid)
 
 
 def test_image_views_of_a_cbam_model(fake_models, fake_inputs):
-    views = handlers.image_views(str(fake_inputs.image), "fake_cbam", sort=True)
-    assert [name for _, name in views.blocks] == [f"layer{s}.0.se" for s in (1, 2, 3, 4)]
-    assert views.block == LAST and views.has_spatial
-    for picture in (views.overview, views.grid, views.overlay, views.barcode):
+    shown = views.image_views(str(fake_inputs.image), "fake_cbam", sort=True)
+    assert [name for _, name in shown.blocks] == [f"layer{s}.0.se" for s in (1, 2, 3, 4)]
+    assert shown.block == LAST and shown.has_spatial
+    for picture in (shown.overview, shown.grid, shown.overlay, shown.barcode):
         _rgb(picture)
-    assert isinstance(views.chart, Figure)
-    assert isinstance(views.channel_internals, Figure) and isinstance(views.spatial_internals, Figure)
-    assert "forward" in views.timings
+    assert isinstance(shown.chart, Figure)
+    assert isinstance(shown.channel_internals, Figure) and isinstance(shown.spatial_internals, Figure)
+    assert "forward" in shown.timings
 
 
 def test_alpha_changes_only_the_overlay_colours(fake_models, fake_inputs):
-    result = handlers.image_result(str(fake_inputs.image), "fake_cbam")
-    clear, _ = handlers.overlay_view(result, LAST, alpha=0.0)
-    strong, _ = handlers.overlay_view(result, LAST, alpha=1.0)
+    result = views.image_result(str(fake_inputs.image), "fake_cbam")
+    clear, _ = views.overlay_view(result, LAST, alpha=0.0)
+    strong, _ = views.overlay_view(result, LAST, alpha=1.0)
     assert clear.shape == strong.shape
     assert np.abs(clear.astype(int) - strong.astype(int)).sum() > 0
     with pytest.raises(InputError, match="alpha"):
-        handlers.overlay_view(result, LAST, alpha=1.5)
+        views.overlay_view(result, LAST, alpha=1.5)
     with pytest.raises(InputError, match="colour map"):
-        handlers.overlay_view(result, LAST, cmap="not-a-map")
+        views.overlay_view(result, LAST, cmap="not-a-map")
     with pytest.raises(InputError, match="no attention block"):
-        handlers.block_views(result, "layer9.0.se")
+        views.block_views(result, "layer9.0.se")
 
 
 def test_channel_only_and_plain_models(fake_models, fake_inputs):
-    se = handlers.image_views(str(fake_inputs.image), "fake_se")
+    se = views.image_views(str(fake_inputs.image), "fake_se")
     assert not se.has_spatial and se.overlay is None and se.spatial_internals is None
     assert isinstance(se.channel_internals, Figure)
-    _label, overlay, _summary = handlers.analyse_image(str(fake_inputs.image), "fake_plain")
+    _label, overlay, _summary = views.analyse_image(str(fake_inputs.image), "fake_plain")
     assert overlay is None
-    plain = handlers.image_views(str(fake_inputs.image), "fake_plain")
+    plain = views.image_views(str(fake_inputs.image), "fake_plain")
     assert plain.blocks == [] and plain.block is None
     _rgb(plain.overview)
 
 
 def test_gradcam_is_computed_on_request_and_scored(fake_models, fake_inputs):
-    result = handlers.image_result(str(fake_inputs.image), "fake_cbam")
+    result = views.image_result(str(fake_inputs.image), "fake_cbam")
     assert result.gradcam is None
-    picture, text = handlers.gradcam_view(result, LAST)
+    picture, text = views.gradcam_view(result, LAST)
     _rgb(picture)
     assert "Spearman" in text and "IoU" in text
-    se_result = handlers.image_result(str(fake_inputs.image), "fake_se")
-    picture, text = handlers.gradcam_view(se_result, LAST)
+    se_result = views.image_result(str(fake_inputs.image), "fake_se")
+    picture, text = views.gradcam_view(se_result, LAST)
     _rgb(picture)
     assert "no spatial attention" in text
 
 
 def test_intervention_reports_two_real_forward_passes(fake_models, fake_inputs):
-    result = handlers.image_result(str(fake_inputs.image), "fake_se")
-    before, after, text = handlers.intervention_view(result, LAST, "identity")
+    result = views.image_result(str(fake_inputs.image), "fake_se")
+    before, after, text = views.intervention_view(result, LAST, "identity")
     np.testing.assert_allclose(list(before.values()), [p.probability for p in result.predictions], atol=1e-6)
     assert set(before) == {p.label for p in result.predictions}
     assert len(after) == 5 and "gate set to 1" in text
-    _, muted, text = handlers.intervention_view(result, LAST, "mute", mute_top=64)
+    _, muted, text = views.intervention_view(result, LAST, "mute", mute_top=64)
     assert "muted" in text and muted != before
     with pytest.raises(InputError, match="between 1 and 64"):
-        handlers.intervention_view(result, LAST, "mute", mute_top=65)
+        views.intervention_view(result, LAST, "mute", mute_top=65)
 
 
 def test_bundle_zip_holds_arrays_summary_and_manifest(fake_models, fake_inputs):
-    result = handlers.image_result(str(fake_inputs.image), "fake_cbam")
-    path = handlers.bundle_view(result, alpha=0.3, cmap="magma")
+    result = views.image_result(str(fake_inputs.image), "fake_cbam")
+    path = views.bundle_view(result, alpha=0.3, cmap="magma")
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
         manifest = json.loads(archive.read("manifest.json"))
@@ -139,100 +141,100 @@ def test_bundle_zip_holds_arrays_summary_and_manifest(fake_models, fake_inputs):
 
 def test_unusable_inputs_get_a_clear_message(fake_models, fake_inputs):
     with pytest.raises(VisualiserError) as info:
-        handlers.analyse_image(str(fake_inputs.corrupt_image), "fake_cbam")
+        views.analyse_image(str(fake_inputs.corrupt_image), "fake_cbam")
     assert "broken.png" in str(info.value)
     with pytest.raises(InputError, match="upload an image"):
-        handlers.analyse_image(None, "fake_cbam")
+        views.analyse_image(None, "fake_cbam")
     with pytest.raises(VisualiserError, match="unknown model"):
-        handlers.analyse_image(str(fake_inputs.image), "no_such_model")
+        views.analyse_image(str(fake_inputs.image), "no_such_model")
     with pytest.raises(VisualiserError):
-        handlers.analyse_clip(str(fake_inputs.corrupt_clip), FAKE_CLIP_MODEL, 8)
+        views.analyse_clip(str(fake_inputs.corrupt_clip), FAKE_CLIP_MODEL, 8)
 
 
 def test_3d_clip_gives_an_mp4_with_one_frame_per_sampled_frame(fake_models, fake_inputs):
-    label, video, summary = handlers.analyse_clip(str(fake_inputs.clip), FAKE_CLIP_MODEL, 8)
+    label, video, summary = views.analyse_clip(str(fake_inputs.clip), FAKE_CLIP_MODEL, 8)
     assert len(label) == 5 and abs(sum(summary["probabilities"]) - 1.0) < 1e-4
     assert summary["is_3d"] is True
     assert _mp4_frames(video) == CLIP_FRAMES
-    views = handlers.clip_views(str(fake_inputs.clip), FAKE_CLIP_MODEL, 8)
-    assert views.frames == CLIP_FRAMES and views.block == LAST
-    _rgb(views.frame_image)
-    assert isinstance(views.over_time, Figure) and isinstance(views.stability, Figure)
-    picture, chart = handlers.clip_frame_view(views.result, CLIP_FRAMES - 1, "layer2.0.se")
+    shown = views.clip_views(str(fake_inputs.clip), FAKE_CLIP_MODEL, 8)
+    assert shown.frames == CLIP_FRAMES and shown.block == LAST
+    _rgb(shown.frame_image)
+    assert isinstance(shown.over_time, Figure) and isinstance(shown.stability, Figure)
+    picture, chart = views.clip_frame_view(shown.result, CLIP_FRAMES - 1, "layer2.0.se")
     _rgb(picture)
     assert isinstance(chart, Figure)
 
 
 def test_image_model_runs_frame_by_frame_on_a_clip(fake_models, fake_inputs):
-    _label, video, summary = handlers.analyse_clip(str(fake_inputs.clip), "fake_cbam", 4)
+    _label, video, summary = views.analyse_clip(str(fake_inputs.clip), "fake_cbam", 4)
     assert summary["is_3d"] is False and len(summary["per_frame"]) == 4
     assert _mp4_frames(video) == 4
-    views = handlers.clip_views(str(fake_inputs.clip), "fake_cbam", 4)
-    assert isinstance(views.over_time, Figure)
+    shown = views.clip_views(str(fake_inputs.clip), "fake_cbam", 4)
+    assert isinstance(shown.over_time, Figure)
     with pytest.raises(InputError, match="between 0 and 3"):
-        handlers.clip_frame_view(views.result, 4, LAST)
+        views.clip_frame_view(shown.result, 4, LAST)
 
 
 def test_conv3d_animation_and_step_scrubber(fake_models, fake_inputs):
-    settings = handlers.Conv3dSettings(kernel="teaching:blur", stride_hw=2, padding_t=1)
-    video, formula, params = handlers.conv3d_animation(str(fake_inputs.clip), settings)
-    plan = handlers.conv3d_plan(str(fake_inputs.clip), settings)
+    settings = Conv3dSettings(kernel="teaching:blur", stride_hw=2, padding_t=1)
+    video, formula, params = views.conv3d_animation(str(fake_inputs.clip), settings)
+    plan = views.conv3d_plan(str(fake_inputs.clip), settings)
     assert _mp4_frames(video) == plan.steps
     t, h, _w = plan.grid.shape[1:]
     t_out, h_out = (t + 2 - 3) // 1 + 1, (h - 3) // 2 + 1
     assert f"= {t_out}" in formula.splitlines()[1] and f"= {h_out}" in formula.splitlines()[2]
     assert plan.output.shape == (t_out, h_out, h_out)
     assert "82 params" in params and "28 params" in params
-    frame = handlers.conv3d_step(plan, plan.steps // 2)
+    frame = views.conv3d_step(plan, plan.steps // 2)
     _rgb(frame)
     with pytest.raises(InputError, match="step must be"):
-        handlers.conv3d_step(plan, plan.steps)
+        views.conv3d_step(plan, plan.steps)
     with pytest.raises(VisualiserError, match="padded input"):
-        handlers.conv3d_plan(str(fake_inputs.clip), handlers.Conv3dSettings(kernel_t=7, dilation_t=3))
+        views.conv3d_plan(str(fake_inputs.clip), Conv3dSettings(kernel_t=7, dilation_t=3))
 
 
 def test_conv3d_from_a_clip_models_first_layer(fake_models, fake_inputs):
-    sources = [value for _, value in handlers.kernel_choices()]
+    sources = [value for _, value in catalogue.kernel_choices()]
     assert f"model:{FAKE_CLIP_MODEL}" in sources and "teaching:temporal_difference" in sources
-    plan = handlers.conv3d_plan(str(fake_inputs.clip), handlers.Conv3dSettings(kernel=f"model:{FAKE_CLIP_MODEL}"))
+    plan = views.conv3d_plan(str(fake_inputs.clip), Conv3dSettings(kernel=f"model:{FAKE_CLIP_MODEL}"))
     assert plan.spec.weight.shape == (8, 3, 3, 5, 5)
 
 
 def test_compare_runs_one_model_per_attention_kind(fake_models, fake_inputs, monkeypatch):
-    monkeypatch.setattr(handlers.compare, "compare_sets", lambda: {"embedded": ["fake_plain", "fake_se", "fake_cbam"]})
-    columns = handlers.compare_models(str(fake_inputs.image), "embedded")
+    monkeypatch.setattr(catalogue, "compare_sets", lambda: {"embedded": ["fake_plain", "fake_se", "fake_cbam"]})
+    columns = views.compare_models(str(fake_inputs.image), "embedded")
     assert [c.name for c in columns] == ["fake_plain", "fake_se", "fake_cbam"]
     assert [c.spatial is not None for c in columns] == [False, False, True]
     for column in columns:
         assert len(column.label) == 5
         _rgb(column.overview)
     with pytest.raises(InputError, match="unknown model group"):
-        handlers.compare_models(str(fake_inputs.image), "nope")
+        views.compare_models(str(fake_inputs.image), "nope")
 
 
 def test_model_choices_show_sources(fake_models):
-    image = dict((value, text) for text, value in handlers.model_choices("image"))
+    image = dict((value, text) for text, value in catalogue.model_choices("image"))
     assert "embedded" in image["fake_cbam"]
     assert "MB download" in image["seresnet50.a1_in1k"] or "cached" in image["seresnet50.a1_in1k"]
-    clip = dict((value, text) for text, value in handlers.clip_model_choices())
+    clip = dict((value, text) for text, value in catalogue.clip_model_choices())
     assert "embedded" in clip[FAKE_CLIP_MODEL] and "per frame" in clip["fake_cbam"]
 
 
 def test_learn_text_in_both_languages():
-    english, chinese = handlers.learn_sections("en"), handlers.learn_sections("zh")
+    english, chinese = views.learn_sections("en"), views.learn_sections("zh")
     assert len(english) == len(chinese) == 5
     for en, zh in zip(english, chinese, strict=True):
         assert en.count("$$") == zh.count("$$") and en.count("$$") % 2 == 0
         assert sum("\u4e00" <= ch <= "\u9fff" for ch in zh) > 100
         assert not any("\u4e00" <= ch <= "\u9fff" for ch in en)
     with pytest.raises(InputError):
-        handlers.learn_sections("fr")
+        views.learn_sections("fr")
 
 
 def test_the_ui_boundary_shows_user_errors_and_hides_bugs(caplog):
     import gradio as gr
 
-    from visualiser.ui_common import INTERNAL_ERROR, guarded
+    from visualiser.ui.boundary import INTERNAL_ERROR, guarded
 
     def user_mistake():
         raise InputError("that file is not an image")
@@ -250,23 +252,23 @@ def test_the_ui_boundary_shows_user_errors_and_hides_bugs(caplog):
 
 
 def test_reference_view_uses_the_models_statistics_when_present(fake_models, fake_inputs, tmp_path, monkeypatch):
-    from visualiser.handlers import image as image_handlers
+    from visualiser import catalogue as image_handlers
     from visualiser.render.reference import ReferenceStats, save_reference_stats
 
-    result = handlers.image_result(str(fake_inputs.image), "fake_se")
-    assert handlers.reference_view(result) is None  # no statistics for a fake model
+    result = views.image_result(str(fake_inputs.image), "fake_se")
+    assert views.reference_view(result) is None  # no statistics for a fake model
     rng = np.random.default_rng(0)
     curves = {b.name: {"disc": rng.random(b.channels), "__all__": np.full(b.channels, 0.5)} for b in result.blocks}
     path = save_reference_stats(ReferenceStats(curves), tmp_path / "fake_se.stats.npz")
     monkeypatch.setattr(image_handlers, "reference_stats_path", lambda model: path if model == "fake_se" else None)
-    figure = handlers.reference_view(result)
+    figure = views.reference_view(result)
     assert isinstance(figure, Figure) and len(figure.axes) >= 4
 
 
 def test_image_payloads_reach_the_decoder_untouched(fake_inputs):
     import base64
 
-    from visualiser.ui_common import image_source
+    from visualiser.ui.components import image_source
 
     raw = fake_inputs.image.read_bytes()
     assert image_source({"path": str(fake_inputs.image), "url": None}) == str(fake_inputs.image)
@@ -284,14 +286,14 @@ def test_png_files_turns_rgb_arrays_into_lossless_pngs_and_leaves_the_rest(tmp_p
     picture = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
     gates = np.linspace(0, 1, 5, dtype=np.float32)  # not an RGB image: passes through
 
-    @handlers.png_files
-    def views() -> tuple:
+    @views.png_files
+    def returns_a_mix() -> tuple:
         return picture, "text", gates, None
 
-    path, text, same_gates, nothing = views()
+    path, text, same_gates, nothing = returns_a_mix()
     assert path.endswith(".png") and text == "text" and same_gates is gates and nothing is None
     with Image.open(path) as decoded:
         assert decoded.format == "PNG"
         np.testing.assert_array_equal(np.asarray(decoded.convert("RGB")), picture)
-    as_list = handlers.png_files(lambda: [picture])()
+    as_list = views.png_files(lambda: [picture])()
     assert isinstance(as_list, list) and as_list[0].endswith(".png")

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from visualiser import loadtest
-from visualiser.loadtest import Answer, LoadReport, percentile, same_answer, same_values, with_nonce
+from tools import loadtest
+from tools.loadtest import Answer, LoadReport, percentile, same_answer, same_values, with_nonce
 
 REPO = Path(__file__).resolve().parents[1]
 FAKE_APP = """\
@@ -28,7 +28,7 @@ sys.path.insert(0, {repo!r})
 import torch
 
 torch.set_num_threads(1)
-from tests.fakes import fake_specs
+from tests.support.fakes import fake_specs
 from visualiser.models import registry
 
 for spec in fake_specs():

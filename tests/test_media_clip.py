@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests import hostile
+from tests.support import hostile
+from tests.support.clips import write_test_clip
 from visualiser.errors import InputError
-from visualiser.media import Clip, MediaLimits, load_clip, load_image, probe_clip, select_evenly, write_test_clip
+from visualiser.media import Clip, MediaLimits, load_clip, load_image, probe_clip, select_evenly
 from visualiser.media.clip import _read_video
 
 

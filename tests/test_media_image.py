@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests import hostile
+from tests.support import hostile
+from tests.support.clips import write_test_clip
 from visualiser.errors import InputError
-from visualiser.media import MediaLimits, load_image, write_test_clip
+from visualiser.media import MediaLimits, load_image
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.render_fixtures import clip_result_3d, small_result
+from tests.support.render_fixtures import clip_result_3d, small_result
 from tests.test_render_reference import _stats_for
 from visualiser.render.bundle import BundleOptions, write_bundle, write_image_figures
 

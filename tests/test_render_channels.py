@@ -7,7 +7,7 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.image import AxesImage
 
-from tests.render_fixtures import make_block, make_image_result, resnet50_like_result
+from tests.support.render_fixtures import make_block, make_image_result, resnet50_like_result
 from visualiser.errors import VisualiserError
 from visualiser.render import channels
 from visualiser.render._common import figure_to_rgb, lut, new_figure

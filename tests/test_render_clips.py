@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from matplotlib.image import AxesImage
 
-from tests.render_fixtures import clip_result_2d, clip_result_3d, make_block, make_image_result
+from tests.support.render_fixtures import clip_result_2d, clip_result_3d, make_block, make_image_result
 from visualiser.errors import VisualiserError
 from visualiser.render import clips
 from visualiser.render._common import figure_to_rgb

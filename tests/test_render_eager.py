@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.render_fixtures import resnet50_like_result
+from tests.support.render_fixtures import resnet50_like_result
 from visualiser.render import eager_views, render_all
 
 
@@ -42,7 +42,7 @@ def test_eager_views_of_a_resnet50_take_well_under_a_forward_pass():
 
 
 def test_every_eager_view_answers_every_result_with_a_picture():
-    from tests.render_fixtures import make_image_result
+    from tests.support.render_fixtures import make_image_result
     from visualiser.result import BlockAttention
 
     plain = make_image_result(())  # a baseline without attention

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
 
-from tests.render_fixtures import clip_result_3d, make_block
+from tests.support.render_fixtures import clip_result_3d, make_block
 from visualiser.errors import VisualiserError
 from visualiser.render import internals
 from visualiser.render._common import figure_to_rgb

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.render_fixtures import resnet50_like_result
+from tests.support.render_fixtures import resnet50_like_result
 from visualiser.errors import VisualiserError
 from visualiser.render import reference
 from visualiser.render.reference import ALL_CLASSES, ReferenceStats
@@ -111,7 +111,7 @@ def test_statistics_of_another_model_are_refused():
 @pytest.mark.parametrize("model", ["shapes_se", "shapes_cbam"])
 def test_shipped_statistics_load_and_match_their_model(model):
     """The statistics command's matrix layout (what ships in assets/) reads as per-class curves."""
-    from visualiser.handlers import reference_stats_path
+    from visualiser.catalogue import reference_stats_path
     from visualiser.labels import load_labels
     from visualiser.models.registry import get_spec
 

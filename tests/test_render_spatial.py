@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.render_fixtures import make_block, make_image_result, resnet50_like_result, small_result
+from tests.support.render_fixtures import make_block, make_image_result, resnet50_like_result, small_result
 from visualiser.errors import VisualiserError
 from visualiser.render import agreement, spatial
 from visualiser.render._common import figure_to_rgb, lut

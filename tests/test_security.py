@@ -1,6 +1,6 @@
 """What a launched app exposes, and how it answers hostile input.
 
-The server is ``app.py`` in a subprocess (``visualiser.loadtest.AppServer``: 127.0.0.1, a free port, private
+The server is ``app.py`` in a subprocess (``tools.loadtest.AppServer``: 127.0.0.1, a free port, private
 temporary folders) with the seeded random models of ``tests/fakes.py``. The promises checked here:
 
 * nothing outside the app's own outputs is served: not the source, not the assets, not the server's log beside
@@ -30,14 +30,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests import hostile
-from tests.fakes import fake_models_fixture  # noqa: F401 - pytest fixture
+from tests.support import hostile
+from tests.support.fakes import fake_models_fixture  # noqa: F401 - pytest fixture
 from tests.test_loadtest import write_fake_app
+from tools.loadtest import AppServer, free_port, memory_kb
 from visualiser import pipeline
 from visualiser.errors import VisualiserError
-from visualiser.handlers import common as handler_files
-from visualiser.loadtest import AppServer, free_port, memory_kb
 from visualiser.media import MediaLimits
+from visualiser.ui.views import files as handler_files
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES_DIR = REPO / "assets" / "examples"  # visualiser.ui_common.EXAMPLES_DIR (not imported: it imports gradio)
@@ -360,7 +360,7 @@ def test_rendered_outputs_older_than_an_hour_are_pruned(tmp_path, monkeypatch):
 
 
 def test_gradio_cache_is_swept_within_the_same_hour():
-    from visualiser.ui import build_demo
+    from visualiser.ui.shell import build_demo
 
     demo = build_demo()
     every_s, older_than_s = demo.delete_cache

@@ -15,14 +15,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PROBE = """
 import json, sys
-from visualiser.ui import build_demo
+from visualiser.ui.shell import build_demo
 demo = build_demo()
 heavy = sorted(m for m in ("torch", "matplotlib", "safetensors") if m in sys.modules)  # seconds each
-from visualiser.handlers import warm_up
+from visualiser.ui.views import warm_up
 warm_up()
 from visualiser import pipeline
 print(json.dumps({"before": heavy, "after_torch": "torch" in sys.modules,
-                  "loaded": sorted(pipeline._CACHE)}))
+                  "loaded": pipeline.loaded_model_names()}))
 """
 
 

@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 from visualiser.capture import AttentionRecorder
 from visualiser.data.folders import write_image_folder
 from visualiser.models.registry import get_spec
-from visualiser.models.weights import ASSETS_DIR
+from visualiser.paths import ASSETS_DIR
 from visualiser.preprocess import preprocess_image
 from visualiser.training.cli import main
 from visualiser.training.metrics import box_on_grid, class_means, per_class_accuracy, pointing_hits
@@ -309,18 +309,3 @@ def test_model_cards_page_quotes_the_card_figures():
     }
     page = render_model_cards([card])
     assert "97.3 %" in page and "81.2 %" in page and "1,234 parameters" in page and "0.40–0.60" in page
-
-
-def test_example_clip_from_a_photo_decodes(tmp_path):
-    from visualiser.media import load_clip
-    from visualiser.training.examples import camera_move_clip, write_mp4
-
-    ys, xs = np.mgrid[0:90, 0:160]
-    photo = np.stack([xs * 1.5, ys * 2.5, (xs + ys) % 256], -1).astype(np.uint8)
-    frames = camera_move_clip(photo, frames=10, out_size=(64, 48))
-    assert frames.shape == (10, 48, 64, 3)
-    assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 5  # the camera moved
-    path = write_mp4(tmp_path / "c.mp4", frames, fps=10.0)
-    clip = load_clip(path, num_frames=10)
-    assert clip.frames.shape == (10, 48, 64, 3)
-    assert np.abs(clip.frames.astype(int) - frames.astype(int)).mean() < 6  # lossy but faithful

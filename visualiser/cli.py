@@ -11,10 +11,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from visualiser.errors import VisualiserError
+from visualiser.paths import is_clip_path
 
-CLIP_SUFFIXES = {".mp4", ".webm", ".mov", ".mkv", ".avi", ".m4v", ".mpg", ".mpeg"}
+if TYPE_CHECKING:
+    pass
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -117,7 +120,7 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise VisualiserError(f"{path}: no such file")
         target = args.out / path.stem
-        if path.suffix.lower() in CLIP_SUFFIXES:
+        if is_clip_path(path):
             clip_result = pipeline.analyse_clip(path, model=args.model, max_frames=args.frames, top_k=args.top_k)
             written = clip_result.save(target)
             if not args.no_figures:
@@ -148,11 +151,11 @@ def _reference_stats(model: str):
 
 
 def _cmd_animate(args: argparse.Namespace) -> int:
-    from visualiser.animate import animate_clip
+    from visualiser.pipeline.conv3d import animate_clip
+    from visualiser.settings import Conv3dSettings
 
-    written = animate_clip(
-        args.clip, args.out, kernel=args.kernel, out_channel=args.out_channel, mode=args.mode, gif=args.gif
-    )
+    settings = Conv3dSettings(kernel=args.kernel, out_channel=args.out_channel, mode=args.mode)
+    written = animate_clip(args.clip, args.out, settings, gif=args.gif)
     for path in written:
         print(path)
     return 0
@@ -186,11 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("train", "eval", "stats"):
             return _delegate("visualiser.training.cli", args.command, args.rest)
         if args.command == "bench":
-            return _delegate("visualiser.bench", "bench", args.rest)
+            return _delegate("tools.bench", "bench", args.rest)
         if args.command == "loadtest":
-            import visualiser.loadtest
+            from tools import loadtest  # a development tool beside the package, run from the repository
 
-            return int(visualiser.loadtest.main(args.rest) or 0)
+            return int(loadtest.main(args.rest) or 0)
     except VisualiserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -10,8 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
-LABELS_DIR = ASSETS_DIR / "labels"
+from visualiser.paths import ASSETS_DIR, LABELS_DIR
 
 # WordNet gives both "crane" synsets the single lemma "crane"; a top-5 list needs to tell them apart.
 _IMAGENET_OVERRIDES = {"n02012849": "crane (bird)", "n03126707": "crane (machine)"}

@@ -15,6 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from visualiser.errors import InputError
+from visualiser.types import AttentionKind
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -56,7 +59,7 @@ class BlockAttention:
     name: str  # qualified module name, e.g. "layer3.1.se"
     stage: int  # 1-based ResNet stage
     block: int  # 0-based block index within the stage
-    kind: str  # "se" | "cbam" | "eca"
+    kind: AttentionKind  # "se" | "cbam" | "eca" (our modules); a found module's recognised kind otherwise
     channels: int
     channel_gate: np.ndarray | None = None
     squeeze: np.ndarray | None = None
@@ -91,17 +94,19 @@ class ImageResult:
     gradcam: np.ndarray | None = None  # (h', w') Grad-CAM of the top-1 class at the last stage, in [0, 1]
     gradcam_class: int | None = None
 
-    def block(self, name: str) -> BlockAttention:
-        """The block called ``name`` (KeyError lists the names if absent)."""
-        for b in self.blocks:
-            if b.name == name:
-                return b
-        raise KeyError(f"no attention block {name!r}; blocks: {[b.name for b in self.blocks]}")
+    def block(self, name: str | None) -> BlockAttention:
+        """The block called ``name`` (see :func:`find_block`)."""
+        return find_block(self.blocks, name, self.model_title)
 
     @property
     def spatial_blocks(self) -> tuple[BlockAttention, ...]:
         """Blocks that carry a spatial gate (CBAM)."""
         return tuple(b for b in self.blocks if b.spatial_gate is not None)
+
+    @property
+    def focus_block(self) -> BlockAttention | None:
+        """The block shown first (see :func:`focus_block`)."""
+        return focus_block(self.blocks)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready summary (scalars, predictions, shapes); arrays go to the NPZ in ``save``."""
@@ -157,6 +162,23 @@ class ClipResult:
         """True when one 3-D network saw the whole clip."""
         return not self.per_frame
 
+    def frame_blocks(self, index: int = 0) -> tuple[BlockAttention, ...]:
+        """The blocks at one sampled frame: the clip's own (3-D models) or that frame's (image models)."""
+        if self.is_3d:
+            return self.blocks
+        if not 0 <= index < len(self.per_frame):
+            raise InputError(f"frame must be between 0 and {len(self.per_frame) - 1}, not {index}")
+        return self.per_frame[index].blocks
+
+    def block(self, name: str | None, index: int = 0) -> BlockAttention:
+        """The block called ``name`` at frame ``index`` (see :func:`find_block`)."""
+        return find_block(self.frame_blocks(index), name, self.model_title)
+
+    @property
+    def focus_block(self) -> BlockAttention | None:
+        """The block shown first (see :func:`focus_block`)."""
+        return focus_block(self.frame_blocks(0)) if self.blocks or self.per_frame else None
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready summary."""
         return {
@@ -201,6 +223,23 @@ class InterventionResult:
     after: tuple[Prediction, ...]
     probabilities_before: np.ndarray
     probabilities_after: np.ndarray
+
+
+def find_block(blocks: tuple[BlockAttention, ...], name: str | None, owner: str = "this model") -> BlockAttention:
+    """The block called ``name``; otherwise an ``InputError`` naming the blocks there are (the one lookup)."""
+    for block in blocks:
+        if block.name == name:
+            return block
+    names = ", ".join(b.name for b in blocks) or "none"
+    raise InputError(f"{owner} has no attention block {name!r}; its blocks: {names}")
+
+
+def focus_block(blocks: tuple[BlockAttention, ...]) -> BlockAttention | None:
+    """The deepest block with a spatial gate (closest to the decision), else the deepest block; None if none."""
+    spatial = [b for b in blocks if b.spatial_gate is not None]
+    if spatial:
+        return spatial[-1]
+    return blocks[-1] if blocks else None
 
 
 def _block_summary(b: BlockAttention) -> dict[str, Any]:

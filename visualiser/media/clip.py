@@ -12,14 +12,12 @@ other text format cannot make it open further files or URLs.
 from __future__ import annotations
 
 import bisect
-import itertools
 import logging
 import math
 import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -197,62 +195,6 @@ def probe_clip(path: str | os.PathLike[str], limits: MediaLimits = DEFAULT_LIMIT
             "rotation": rotation,
             "has_audio": bool(container.streams.audio),
         }
-
-
-def write_test_clip(
-    path: str | os.PathLike[str],
-    frames: np.ndarray,
-    fps: float = 8.0,
-    codec: str = "libx264",
-    *,
-    times: Sequence[float] | None = None,
-    rotation: int = 0,
-    gop: int | None = None,
-) -> None:
-    """Encode (T, H, W, 3) uint8 frames to a small file (container from the extension); for tests and examples.
-
-    Args:
-        path: Output file; ``.mp4``, ``.mkv``, ``.webm``, ``.avi``, ``.mov`` ...
-        frames: The pictures; T may be 0 to produce a container with a video stream but no frames.
-        fps: Nominal rate, used for timestamps unless ``times`` is given.
-        codec: An FFmpeg encoder, e.g. ``libx264``, ``libvpx-vp9``, ``mjpeg``, ``mpeg4``.
-        times: Presentation times in seconds (strictly increasing) for a variable-frame-rate file.
-        rotation: Display rotation written as container metadata, degrees counter-clockwise (as PyAV reads it).
-        gop: Keyframe interval in frames; encoder default if None.
-
-    Raises:
-        ValueError: Bad shapes, odd sizes for a 4:2:0 codec, or times that do not match the frames.
-    """
-    if frames.ndim != 4 or frames.shape[3] != 3 or frames.dtype != np.uint8:
-        raise ValueError(f"frames must be (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
-    height, width = frames.shape[1:3]
-    pix_fmt = {"mjpeg": "yuvj420p", "gif": "rgb8", "png": "rgb24", "ffv1": "yuv444p"}.get(codec, "yuv420p")
-    if pix_fmt.endswith("420p") and (width % 2 or height % 2):
-        raise ValueError(f"{codec} with {pix_fmt} needs even width and height, got {width}×{height}")
-    if times is not None and (len(times) != len(frames) or any(b <= a for a, b in itertools.pairwise(times))):
-        raise ValueError("times must give one strictly increasing time per frame")
-    rate = Fraction(fps).limit_denominator(1001)
-    time_base = Fraction(1, 1000) if times is not None else 1 / rate
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream(codec, rate=rate)
-        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
-        stream.time_base = time_base
-        stream.codec_context.time_base = time_base
-        if gop is not None:
-            stream.codec_context.gop_size = gop
-        if codec in ("libx264", "h264"):
-            stream.options = {"preset": "ultrafast", "crf": "12"}
-        elif codec.startswith("libvpx"):
-            stream.options = {"deadline": "realtime", "cpu-used": "8", "crf": "10", "b": "0"}
-        if rotation:
-            stream.set_display_rotation(rotation)
-        container.start_encoding()  # writes the header even when there are no frames to mux
-        for index, pixels in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
-            frame.pts = round(times[index] * 1000) if times is not None else index
-            frame.time_base = time_base
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
 
 
 def select_evenly(times: Sequence[float], count: int, end: float | None = None) -> list[int]:

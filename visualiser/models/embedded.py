@@ -18,7 +18,7 @@ from typing import Any
 
 from visualiser.models.configs import ResNetConfig, VideoResNetConfig
 from visualiser.models.registry import ModelSpec, Preprocess, WeightsSource, register
-from visualiser.models.weights import ASSETS_DIR
+from visualiser.paths import ASSETS_DIR
 
 SHAPE_CLASSES = 8
 MOTION_CLASSES = 8

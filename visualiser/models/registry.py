@@ -1,8 +1,9 @@
 """The model zoo: named, typed entries that say how to build, load, feed and cite each model.
 
-Entries are registered by ``visualiser.models.zoo`` (published ImageNet / Kinetics networks)
-and ``visualiser.models.embedded`` (the small models this project trains and ships). The
-registry only stores specs; building and loading weights happens in ``create_model``.
+Entries are registered by the catalogues ``visualiser.models.zoo`` (published ImageNet / Kinetics
+networks) and ``visualiser.models.embedded`` (the small models this project trains and ships), which
+``visualiser/models/__init__.py`` imports; the registry itself imports neither, so the arrows run one
+way (catalogue → registry). It only stores specs; building and loading weights happens in ``create_model``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from visualiser.errors import ModelNotFoundError
+from visualiser.types import AttentionKind, Task
 
 if TYPE_CHECKING:  # torch is imported only when a model is built, which keeps the app's cold start short
     from torch import nn
 
-Task = Literal["image", "clip"]
 WeightsKind = Literal["embedded", "hub", "url", "none"]
 
 
@@ -67,7 +68,7 @@ class ModelSpec:
     weights: WeightsSource
     preprocess: Preprocess
     labels: str  # "imagenet1k", "kinetics400", or "file:<path under assets/>"
-    attention: str  # "se", "cbam", "eca", "none" (what its blocks carry)
+    attention: AttentionKind  # what its blocks carry: "se", "cbam", "eca", "none"
     citation: str = ""
     license: str = ""
     description: str = ""
@@ -86,21 +87,19 @@ def register(spec: ModelSpec) -> ModelSpec:
     return spec
 
 
-def _load_entries() -> None:
-    # Imported for their side effect of registering entries; kept lazy to avoid import cycles.
-    from visualiser.models import embedded, zoo  # noqa: F401
+def unregister(name: str) -> None:
+    """Remove a spec (tests and user sessions that registered their own models); unknown names are ignored."""
+    _REGISTRY.pop(name, None)
 
 
 def list_specs(task: Task | None = None) -> list[ModelSpec]:
     """All registered models (optionally of one task), embedded ones first."""
-    _load_entries()
     specs = [s for s in _REGISTRY.values() if task is None or s.task == task]
     return sorted(specs, key=lambda s: (not s.embedded, s.name))
 
 
 def get_spec(name: str) -> ModelSpec:
     """The spec called ``name``, or a ModelNotFoundError listing the known names."""
-    _load_entries()
     try:
         return _REGISTRY[name]
     except KeyError:

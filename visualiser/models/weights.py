@@ -33,12 +33,12 @@ from typing import TYPE_CHECKING
 
 from visualiser.errors import WeightsError
 from visualiser.models.registry import ModelSpec, WeightsSource
+from visualiser.paths import ASSETS_DIR
 
 if TYPE_CHECKING:  # torch loads on first use, so building the UI (model lists, availability) stays fast
     import torch
     from torch import nn
 
-ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 DOWNLOAD_TIMEOUT_S = 60.0
 _CHUNK = 1 << 20
 

@@ -11,18 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Literal
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
 
-from visualiser.errors import VisualiserError
-from visualiser.result import BlockAttention
+from visualiser.render.options import DEFAULT_CMAP, Normalise
 
-Normalise = Literal["block", "shared", "fixed01"]
-DEFAULT_CMAP = "viridis"  # perceptually uniform and colour-blind safe (idea 11: honest colour)
 BACKGROUND = (255, 255, 255)
 TEXT = (25, 25, 25)
 MUTED = (110, 110, 110)
@@ -154,6 +150,13 @@ def new_figure(width: float, height: float, dpi: int = 100, layout: str | None =
     """A ``Figure`` with an Agg canvas attached, no pyplot state involved (constrained layout by default)."""
     fig = Figure(figsize=(width, height), dpi=dpi, layout=layout)
     FigureCanvasAgg(fig)
+    return fig
+
+
+def message_figure(text: str, width: float = 7.0, height: float = 1.4) -> Figure:
+    """A figure that says why a plot is empty (what a figure slot shows instead of nothing)."""
+    fig = new_figure(width, height)
+    fig.text(0.5, 0.5, text, ha="center", va="center", fontsize=10, wrap=True)
     return fig
 
 
@@ -361,11 +364,3 @@ def pad_even(image: np.ndarray) -> np.ndarray:
     out = np.full((h + h % 2, w + w % 2, 3), 255, dtype=np.uint8)
     out[:h, :w] = image
     return out
-
-
-def find_block(blocks: Sequence[BlockAttention], name: str) -> BlockAttention:
-    """The block called ``name``; a user-facing error listing the available names otherwise."""
-    for block in blocks:
-        if block.name == name:
-            return block
-    raise VisualiserError(f"no attention block {name!r}; available: {', '.join(b.name for b in blocks) or 'none'}")

@@ -25,7 +25,6 @@ from visualiser.render._common import (
     colourise,
     dim,
     dim_outside,
-    find_block,
     fit_size,
     hstack,
     map_onto_canvas,
@@ -39,7 +38,7 @@ from visualiser.render._common import (
     vstack,
 )
 from visualiser.render.agreement import map_agreement
-from visualiser.result import BlockAttention, CropGeometry, ImageResult
+from visualiser.result import BlockAttention, CropGeometry, ImageResult, find_block
 
 NORMALISE_TEXT = {
     "block": "colours span this block's own min..max",

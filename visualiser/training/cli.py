@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(f"wrote {write_model_cards(args.out)}")
         elif args.command == "examples":
-            from visualiser.models.weights import ASSETS_DIR
+            from visualiser.paths import ASSETS_DIR
             from visualiser.training.examples import write_motion_examples, write_photos, write_shape_examples
 
             out = args.out or ASSETS_DIR / "examples"

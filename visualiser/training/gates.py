@@ -1,7 +1,7 @@
 """Run a model over batches and keep its logits and every attention gate, per block.
 
-The gates come from ``AttentionRecorder`` (the same taps the app shows), so the statistics and
-the pointing game score exactly what the app draws.
+The gates come from ``AttentionRecorder`` through ``blocks_from_recording``, the same path the app's
+results take, so the statistics and the pointing game score exactly what the app draws.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from visualiser.capture import AttentionRecorder, attention_modules
+from visualiser.capture import AttentionRecorder, blocks_from_recording
 
 
 @dataclass
@@ -38,29 +38,22 @@ class GateRecord:
         return {k: np.concatenate(v) for k, v in self.spatial.items()}
 
 
-def channel_gate_tap(kind: str) -> str:
-    """The tap (below the block's attention module) that holds its channel gate."""
-    return "channel.gate" if kind == "cbam" else "gate"
-
-
 @torch.no_grad()
 def collect_gates(model: nn.Module, batches: Iterable[torch.Tensor], record: GateRecord | None = None) -> GateRecord:
     """Forward every batch through ``model`` (in eval mode) and record logits and gates."""
     record = record or GateRecord()
-    blocks = list(attention_modules(model))
-    for name, module in blocks:
-        record.kinds[name] = module.kind
     model.eval()
     for x in batches:
         with AttentionRecorder(model) as rec:
             logits = model(x)
         record.logits.append(logits.float().numpy())
-        for name, module in blocks:
-            taps = rec.module_taps(name)
-            gate = taps.get(channel_gate_tap(module.kind))
-            if gate is not None:
-                record.channel.setdefault(name, []).append(gate.reshape(gate.shape[0], -1).float().numpy())  # (B, C)
-            spatial = taps.get("spatial.gate") if module.kind == "cbam" else None
-            if spatial is not None:
-                record.spatial.setdefault(name, []).append(spatial[:, 0].float().numpy())  # (B, [T,] h, w)
+        per_element = [blocks_from_recording(model, rec, i) for i in range(x.shape[0])]
+        for position, block in enumerate(per_element[0]):
+            record.kinds[block.name] = block.kind
+            if block.channel_gate is not None:
+                gates = np.stack([blocks[position].channel_gate for blocks in per_element])  # (B, C)
+                record.channel.setdefault(block.name, []).append(gates)
+            if block.spatial_gate is not None:
+                maps = np.stack([blocks[position].spatial_gate for blocks in per_element])  # (B, [T,] h, w)
+                record.spatial.setdefault(block.name, []).append(maps)
     return record

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from visualiser.models.registry import get_spec
-from visualiser.models.weights import ASSETS_DIR
+from visualiser.paths import ASSETS_DIR
 from visualiser.training.evaluation import evaluate_model
 from visualiser.training.export import write_outputs
 from visualiser.training.recipes import Recipe, get_recipe, learning_rate

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from visualiser.models.weights import ASSETS_DIR
+from visualiser.paths import ASSETS_DIR
 
 EMBEDDED = ("shapes_plain", "shapes_se", "shapes_cbam", "motion_cbam3d")
 

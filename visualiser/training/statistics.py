@@ -19,11 +19,10 @@ import torch
 
 from visualiser.errors import InputError, VisualiserError
 from visualiser.models.registry import ModelSpec, get_spec
+from visualiser.paths import CLIP_SUFFIXES, IMAGE_SUFFIXES
 from visualiser.training.gates import GateRecord, collect_gates
 from visualiser.training.metrics import class_means
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"})
-CLIP_SUFFIXES = frozenset({".mp4", ".webm", ".mov", ".mkv", ".avi", ".m4v", ".gif"})
 FOLDER_BATCH = 16
 
 

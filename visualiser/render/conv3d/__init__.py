@@ -2,7 +2,7 @@
 
 Typical use::
 
-    spec = teaching_kernel("temporal_difference")          # or kernel_from_conv3d(model.stem[0])
+    spec = teaching_kernel("temporal_difference")  # or pipeline.conv3d.kernel_from_conv3d(model.stem[0])
     plan = plan_animation(clip_uint8, spec, cells=(8, 16, 16))
     render_mp4(plan, "conv3d.mp4")
 """
@@ -13,7 +13,7 @@ from visualiser.render.conv3d.encode import render_gif, render_mp4
 from visualiser.render.conv3d.grid import prepare_grid
 from visualiser.render.conv3d.kernels import TEACHING_KERNELS, teaching_kernel
 from visualiser.render.conv3d.plan import AnimationPlan, StepTerms, current_cell, plan_animation, step_terms
-from visualiser.render.conv3d.spec import Conv3dSpec, kernel_from_conv3d
+from visualiser.render.conv3d.spec import Conv3dSpec
 
 __all__ = [
     "TEACHING_KERNELS",
@@ -22,7 +22,6 @@ __all__ = [
     "StepTerms",
     "current_cell",
     "frame_at",
-    "kernel_from_conv3d",
     "output_shape",
     "parameter_counts",
     "parameter_text",

@@ -7,18 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 from PIL import Image
 
 from visualiser.errors import VisualiserError
+from visualiser.media.encode import write_video
 from visualiser.render.conv3d.animate import scene_for
 from visualiser.render.conv3d.layout import check_size
 from visualiser.render.conv3d.plan import AnimationPlan
-
-# crisp text at a few hundred frames/s; one thread, because at 640×360 x264's frame threads cost more in
-# start-up and hand-over than they gain, and the 2 cores are shared with the drawing and other users.
-X264_OPTIONS = {"preset": "veryfast", "crf": "20", "threads": "1"}
 
 
 def render_mp4(plan: AnimationPlan, path: str | Path, fps: int = 12, size: tuple[int, int] = (640, 360)) -> Path:
@@ -29,14 +25,7 @@ def render_mp4(plan: AnimationPlan, path: str | Path, fps: int = 12, size: tuple
     fps = _check_fps(fps)
     out = Path(path)
     scene = scene_for(plan, (width, height))
-    with av.open(str(out), mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=fps, options=dict(X264_OPTIONS))
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for step in range(plan.steps):
-            frame = av.VideoFrame.from_ndarray(scene.draw(step), format="rgb24")
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    return out
+    return write_video(out, (scene.draw(step) for step in range(plan.steps)), fps)
 
 
 def render_gif(plan: AnimationPlan, path: str | Path, fps: int = 8, size: tuple[int, int] = (640, 360)) -> Path:

@@ -1,7 +1,7 @@
 """The one description of a 3D convolution the animation needs: weights plus geometry.
 
 ``Conv3dSpec`` holds numpy arrays only, so the animation never touches torch; a real layer is
-turned into one by :func:`kernel_from_conv3d`. Validation happens here, at the edge, so that
+turned into one by ``visualiser.pipeline.conv3d.kernel_from_conv3d``. Validation happens here, at the edge, so that
 everything downstream can trust the shapes.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -92,74 +91,3 @@ def _triple(value: int | Sequence[int], name: str, minimum: int) -> Triple:
     if any(v < minimum for v in ints):
         raise VisualiserError(f"Every {name} value must be at least {minimum}; got {ints}.")
     return ints  # type: ignore[return-value]
-
-
-def kernel_from_conv3d(
-    module_or_weight: Any,
-    bias: Any = None,
-    stride: int | Sequence[int] = (1, 1, 1),
-    padding: int | Sequence[int] = (0, 0, 0),
-    dilation: int | Sequence[int] = (1, 1, 1),
-    source: str = "",
-) -> Conv3dSpec:
-    """Build a spec from a ``torch.nn.Conv3d`` or from a weight array (numpy or torch).
-
-    For a module, its own weight, bias, stride, padding and dilation are used and the other
-    arguments are ignored (except ``source``). Grouped convolutions, non-zero padding modes and
-    asymmetric ``padding="same"`` are refused because the animation draws one zero-padded window
-    over every input channel.
-    """
-    if _is_conv3d_module(module_or_weight):
-        module = module_or_weight
-        if module.groups != 1:
-            raise VisualiserError(f"Grouped 3D convolutions (groups={module.groups}) cannot be animated; use groups=1.")
-        if module.padding_mode != "zeros":
-            raise VisualiserError(f"Only zero padding can be animated; this layer uses '{module.padding_mode}'.")
-        weight = module.weight.detach().cpu().numpy()
-        module_bias = None if module.bias is None else module.bias.detach().cpu().numpy()
-        return Conv3dSpec(
-            weight=weight,
-            bias=module_bias,
-            stride=tuple(module.stride),
-            padding=_module_padding(module.padding, weight.shape[2:], tuple(module.dilation)),
-            dilation=tuple(module.dilation),
-            source=source or "Conv3d layer",
-        )
-    return Conv3dSpec(
-        weight=_to_numpy(module_or_weight),
-        bias=None if bias is None else _to_numpy(bias),
-        stride=stride,  # type: ignore[arg-type]
-        padding=padding,  # type: ignore[arg-type]
-        dilation=dilation,  # type: ignore[arg-type]
-        source=source or "custom kernel",
-    )
-
-
-def _is_conv3d_module(obj: Any) -> bool:
-    """Check for a Conv3d without importing torch when the caller passed plain arrays."""
-    try:
-        from torch import nn
-    except ImportError:  # torch is a runtime dependency, but arrays alone must still work
-        return False
-    if isinstance(obj, nn.Module) and not isinstance(obj, nn.Conv3d):
-        raise VisualiserError(f"Expected a torch.nn.Conv3d layer; got {type(obj).__name__}.")
-    return isinstance(obj, nn.Conv3d)
-
-
-def _module_padding(padding: Any, kernel: Sequence[int], dilation: Sequence[int]) -> Triple:
-    """Turn torch's padding (ints, 'valid' or 'same') into symmetric per-axis padding."""
-    if padding == "valid":
-        return (0, 0, 0)
-    if padding == "same":
-        totals = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
-        if any(total % 2 for total in totals):
-            raise VisualiserError("padding='same' with an even kernel extent pads unevenly and cannot be animated.")
-        return tuple(total // 2 for total in totals)  # type: ignore[return-value]
-    return tuple(int(p) for p in padding)  # type: ignore[return-value]
-
-
-def _to_numpy(value: Any) -> np.ndarray:
-    """Detach torch tensors; pass numpy-compatible values through."""
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value, dtype=np.float32)

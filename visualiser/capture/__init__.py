@@ -1,0 +1,27 @@
+"""Capture: everything that hooks a network, each hook owned by a context manager.
+
+* ``recorder``: our modules' taps → the tensors the network used (``AttentionRecorder``);
+* ``blocks``: recorded taps → frozen ``BlockAttention`` records;
+* ``gradcam``: the feature map of the same pass and its Grad-CAM;
+* ``override``: interventions (a gate forced to identity, channels muted);
+* ``owned``: the one helper all of them use, so hooks act only for their own request and never outlive it.
+"""
+
+from visualiser.capture.blocks import blocks_from_recording
+from visualiser.capture.gradcam import FeatureGrab, feature_layer, gradcam_maps
+from visualiser.capture.override import InterventionMode, gate_override
+from visualiser.capture.owned import OwnedHooks, hook_count
+from visualiser.capture.recorder import AttentionRecorder, attention_modules
+
+__all__ = [
+    "AttentionRecorder",
+    "FeatureGrab",
+    "InterventionMode",
+    "OwnedHooks",
+    "attention_modules",
+    "blocks_from_recording",
+    "feature_layer",
+    "gate_override",
+    "gradcam_maps",
+    "hook_count",
+]

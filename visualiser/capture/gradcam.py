@@ -1,0 +1,70 @@
+"""Grad-CAM (Selvaraju et al., https://arxiv.org/abs/1610.02391) from the same forward pass as the gates.
+
+``FeatureGrab`` keeps the output of one layer during the pass (a hook owned by this context); after the
+pass, ``gradcam_maps`` takes the gradient of each element's top-1 score with respect to those features,
+weights the feature maps by its spatial mean, sums, ReLUs and scales each map to [0, 1].
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+import torch
+from torch import nn
+
+from visualiser.capture.owned import OwnedHooks
+
+
+def feature_layer(model: nn.Module) -> nn.Module:
+    """The layer Grad-CAM looks at: ``model.feature_layer_name``, else the last ``layerN`` stage."""
+    name = getattr(model, "feature_layer_name", None)
+    if name is None:
+        stages = [n for n, _ in model.named_children() if n.startswith("layer")]
+        if not stages:
+            raise ValueError("Grad-CAM needs a model with layerN stages or a feature_layer_name attribute")
+        name = stages[-1]
+    return model.get_submodule(name)
+
+
+class FeatureGrab:
+    """Context manager keeping ``layer``'s last output of this context's forward pass (with its graph)."""
+
+    def __init__(self, layer: nn.Module) -> None:
+        self.layer = layer
+        self.features: torch.Tensor | None = None
+        self._hooks = OwnedHooks()
+
+    def __enter__(self) -> Self:
+        self._hooks.__enter__()
+        try:
+            self._hooks.forward_hook(self.layer, self._keep)
+        except BaseException:
+            self._hooks.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._hooks.__exit__(exc_type, exc, tb)
+
+    def _keep(self, _module: nn.Module, _inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        self.features = output
+
+
+def gradcam_maps(logits: torch.Tensor, features: torch.Tensor) -> tuple[torch.Tensor, tuple[int, ...]]:
+    """Grad-CAM of each element's top-1 class: (B, h, w[, ...]) maps in [0, 1] and the classes.
+
+    ``torch.autograd.grad``, not ``backward()``: parameters' ``.grad`` is shared by concurrent requests and
+    stays untouched.
+    """
+    top = logits.argmax(dim=1)
+    (grad,) = torch.autograd.grad(logits.gather(1, top[:, None]).sum(), features)
+    weights = grad.mean(dim=tuple(range(2, grad.dim())), keepdim=True)
+    cam = torch.relu((weights * features).sum(dim=1)).detach()  # (B, h, w)
+    flat = cam.flatten(1)
+    shape = (-1, *([1] * (cam.dim() - 1)))
+    lo = flat.min(1).values.view(shape)
+    hi = flat.max(1).values.view(shape)
+    return (cam - lo) / (hi - lo).clamp_min(1e-12), tuple(int(c) for c in top)

@@ -1,0 +1,100 @@
+"""What both front ends offer, without torch: model lists, defaults, compare sets, kernel sources, statistics.
+
+The UI builds its dropdowns from here at start-up (before torch is imported) and the CLI lists models from
+here, so the two never disagree about what exists, what is on this machine, or what a model is called.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from visualiser import paths
+from visualiser.errors import VisualiserError
+from visualiser.models import defaults
+from visualiser.models.registry import ModelSpec, get_spec, list_specs
+from visualiser.models.weights import weights_available
+from visualiser.types import Task
+
+Choice = tuple[str, str]  # (what the user reads, the registry name)
+ATTENTION_ORDER = {"none": 0, "se": 1, "cbam": 2, "eca": 3}
+
+
+def model_choices(task: Task) -> list[Choice]:
+    """Dropdown entries: embedded models first, download sizes for the others."""
+    choices = []
+    for spec in list_specs(task):
+        if spec.embedded or spec.weights.kind in ("embedded", "none"):
+            note = "embedded"
+        elif weights_available(spec):
+            note = "ImageNet, cached" if task == "image" else "cached"
+        else:
+            note = f"{spec.weights.size_mb:.0f} MB download"
+        choices.append((f"{spec.title} · {note}", spec.name))
+    return choices
+
+
+def clip_model_choices() -> list[Choice]:
+    """Clip tab: 3-D clip models first, then image models (run frame by frame)."""
+    frame_by_frame = [(f"{label} · per frame", name) for label, name in model_choices("image")]
+    return model_choices("clip") + frame_by_frame
+
+
+def default_model(task: Task) -> str | None:
+    """The pipeline's default for the task, or the first registered model when none has weights here."""
+    try:
+        return defaults.default_model(task)
+    except VisualiserError:
+        specs = list_specs(task)
+        return specs[0].name if specs else None
+
+
+def is_embedded(name: str | None) -> bool:
+    """Whether ``name`` is one of the small embedded models (trained on generated shapes / motions)."""
+    return name is not None and get_spec(name).embedded
+
+
+def compare_sets() -> dict[str, list[str]]:
+    """One image model per attention kind (none, SE, CBAM, ECA), for the embedded and the ImageNet models.
+
+    Within a kind, models whose weights are already here win, then the Space's default, then ResNet-50s.
+    """
+
+    def preference(spec: ModelSpec) -> tuple[bool, bool, bool]:
+        return (not weights_available(spec), spec.name != defaults.SPACE_IMAGE_MODEL, "resnet50" not in spec.name)
+
+    groups: dict[str, dict[str, ModelSpec]] = {"embedded": {}, "imagenet": {}}
+    for spec in list_specs("image"):
+        group = groups["embedded" if spec.embedded else "imagenet"]
+        best = group.get(spec.attention)
+        if best is None or preference(spec) < preference(best):
+            group[spec.attention] = spec
+    return {
+        name: [group[k].name for k in sorted(group, key=lambda k: ATTENTION_ORDER.get(k, 9))]
+        for name, group in groups.items()
+        if group
+    }
+
+
+def kernel_sources() -> list[str]:
+    """Every kernel source the 3D-convolution view offers: teaching kernels, then clip models' first layers."""
+    from visualiser.render.conv3d.kernels import TEACHING_KERNELS
+
+    return [f"teaching:{name}" for name in TEACHING_KERNELS] + [f"model:{s.name}" for s in list_specs("clip")]
+
+
+def kernel_choices() -> list[Choice]:
+    """Dropdown entries for the kernel sources whose weights are on this machine."""
+    out = []
+    for source in kernel_sources():
+        kind, _, name = source.partition(":")
+        if kind == "teaching":
+            out.append((f"teaching kernel: {name.replace('_', ' ')}", source))
+        elif weights_available(get_spec(name)):
+            out.append((f"{get_spec(name).title}: first Conv3d layer", source))
+    return out
+
+
+def reference_stats_path(model: str) -> Path | None:
+    """The model's class-mean excitation statistics (the SE Fig. 6 reference), if they were computed here."""
+    path = paths.stats_path(model)
+    return path if path.is_file() else None

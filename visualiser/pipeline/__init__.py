@@ -1,0 +1,30 @@
+"""The one orchestrator: decode → preprocess → cached model + capture → frozen result.
+
+Both the Gradio UI and the CLI call these functions; neither touches a model directly.
+
+* ``models``: the per-process model cache (``get_model``, ``LoadedModel``);
+* ``image``: ``analyse_image`` (and ``analyse_frames`` for image models on clips);
+* ``clip``: ``analyse_clip``;
+* ``intervene``: predictions before / after forcing a block's gates;
+* ``conv3d``: the 3D-convolution animation's plan.
+"""
+
+from visualiser.pipeline.clip import analyse_clip, analyse_decoded_clip
+from visualiser.pipeline.image import FRAME_BATCH, analyse_frames, analyse_image, analyse_pixels
+from visualiser.pipeline.intervene import intervene
+from visualiser.pipeline.models import LoadedModel, check_task, forget_models, get_model, loaded_model_names
+
+__all__ = [
+    "FRAME_BATCH",
+    "LoadedModel",
+    "analyse_clip",
+    "analyse_decoded_clip",
+    "analyse_frames",
+    "analyse_image",
+    "analyse_pixels",
+    "check_task",
+    "forget_models",
+    "get_model",
+    "intervene",
+    "loaded_model_names",
+]

@@ -1,0 +1,69 @@
+"""Models built and loaded once per process and shared between requests.
+
+Sharing is safe: models are in eval mode, and every capture hook acts only for its own request's calls
+(``visualiser.capture.owned``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from torch import nn
+
+from visualiser.errors import InputError
+from visualiser.labels import load_labels
+from visualiser.models.loading import create_model
+from visualiser.models.registry import ModelSpec, get_spec, list_specs
+from visualiser.types import Task
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A ready model with its spec and class names."""
+
+    spec: ModelSpec
+    model: nn.Module
+    labels: tuple[str, ...]
+
+
+_CACHE: dict[str, LoadedModel] = {}
+_CACHE_LOCK = threading.Lock()
+_LOAD_LOCKS: dict[str, threading.Lock] = {}
+
+
+def get_model(name: str) -> LoadedModel:
+    """The named model, built and loaded on first use, then shared."""
+    cached = _CACHE.get(name)
+    if cached is not None:
+        return cached
+    spec = get_spec(name)
+    with _CACHE_LOCK:
+        lock = _LOAD_LOCKS.setdefault(name, threading.Lock())
+    with lock:
+        if name not in _CACHE:
+            model = create_model(name, pretrained=True)
+            _CACHE[name] = LoadedModel(spec, model, load_labels(spec.labels))
+    return _CACHE[name]
+
+
+def forget_models(names: Iterable[str]) -> None:
+    """Drop loaded models from the cache (tests that register and unregister models use it)."""
+    with _CACHE_LOCK:
+        for name in names:
+            _CACHE.pop(name, None)
+
+
+def loaded_model_names() -> list[str]:
+    """Names of the models this process has loaded so far (the start-up test reads it)."""
+    return sorted(_CACHE)
+
+
+def check_task(loaded: LoadedModel, task: Task) -> None:
+    """Refuse a model of the other task, naming the ones that fit."""
+    if loaded.spec.task != task:
+        raise InputError(
+            f"model {loaded.spec.name!r} analyses {loaded.spec.task}s, not {task}s; "
+            f"choose one of: {', '.join(s.name for s in list_specs(task))}"
+        )

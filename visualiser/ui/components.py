@@ -1,0 +1,79 @@
+"""Pieces every tab of the Gradio UI shares: an image input that keeps the raw file, PNG outputs, examples."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from visualiser.errors import VisualiserError
+from visualiser.paths import CLIP_SUFFIXES, EXAMPLES_DIR, IMAGE_SUFFIXES
+
+
+def image_source(payload: Any) -> str | bytes | None:
+    """The uploaded image as our decoder wants it: the file's server path, or the bytes of a data URL.
+
+    Image events run with ``preprocess=False``: the stock component opens every upload with Pillow
+    before our code runs, so a corrupt file or a decompression bomb would fail inside Gradio with a
+    generic message, while ``visualiser.media.load_image`` checks limits first and explains what is
+    wrong. Gradio still checks, before this point, that the path is an upload or a cached file.
+    (A ``gr.Image`` subclass would do the same, but Gradio writes a ``.pyi`` stub next to any module
+    that defines a component class.)
+    """
+    if payload is None or isinstance(payload, str | bytes):
+        return payload
+    data = payload if isinstance(payload, dict) else payload.model_dump()
+    url = data.get("url") or ""
+    if not data.get("path") and url.startswith("data:"):
+        return base64.b64decode(url.partition(",")[2])
+    if not data.get("path"):
+        raise VisualiserError("the image upload arrived without a file; please upload it again")
+    return str(data["path"])
+
+
+def image_input(label: Any, height: int) -> gr.Image:
+    """An image input (upload, webcam, clipboard) whose events must use ``preprocess=False``."""
+    return gr.Image(label=label, type="filepath", sources=["upload", "webcam", "clipboard"], height=height)
+
+
+LATEX_DELIMITERS = [
+    {"left": "$$", "right": "$$", "display": True},
+    {"left": "$", "right": "$", "display": False},
+]
+
+HEAVY = "heavy"  # events that run a network or encode video share one pool sized for 2 CPUs
+LIGHT = "light"  # redraws from a stored result
+
+
+EMBEDDED_EXAMPLE_DIRS = ("shapes", "motion")  # what the embedded models were trained on
+
+
+def _example_files(suffixes: frozenset[str], embedded_first: bool) -> list[str]:
+    if not EXAMPLES_DIR.is_dir():
+        return []
+    files = [p for p in sorted(EXAMPLES_DIR.rglob("*")) if p.suffix.lower() in suffixes and p.is_file()]
+
+    def for_embedded(path: Path) -> bool:
+        return path.relative_to(EXAMPLES_DIR).parts[0] in EMBEDDED_EXAMPLE_DIRS
+
+    # stable sort: the inputs the default model understands come first, the rest keep their order
+    return [str(p) for p in sorted(files, key=lambda p: for_embedded(p) != embedded_first)]
+
+
+def image_examples(embedded_first: bool = True) -> list[str]:
+    """Example images under ``assets/examples``: generated shapes first for an embedded default, else photos."""
+    return _example_files(IMAGE_SUFFIXES, embedded_first)
+
+
+def clip_examples(embedded_first: bool = True) -> list[str]:
+    """Example clips under ``assets/examples``: generated motions first for an embedded default, else real clips."""
+    return _example_files(CLIP_SUFFIXES, embedded_first)
+
+
+def png_image(label: Any, **kwargs: Any) -> gr.Image:
+    """An output image sent as PNG (Gradio's default WebP would blur heatmap colours)."""
+    kwargs.setdefault("buttons", ["download", "fullscreen"])
+    kwargs.setdefault("elem_classes", ["figure-out"])  # CSS keeps the floating label off the figure
+    return gr.Image(label=label, type="numpy", format="png", interactive=False, **kwargs)

@@ -1,0 +1,86 @@
+"""Small per-process result caches keyed by what the user sent, so identical inputs share one forward pass.
+
+The Image, Clip and 3D tabs carry their result from the public event to the views in ``gr.State``; these
+caches only let identical inputs (the shipped examples, a user pressing Analyse twice) share the work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from visualiser.errors import InputError
+
+T = TypeVar("T")
+
+
+class Lru:
+    """A tiny thread-safe LRU: the last few results, so a re-render never repeats a forward pass."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_make(self, key: Hashable, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = make()  # outside the lock: other requests must not wait for this forward pass
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+    def get(self, key: Hashable) -> Any:
+        """The cached value, or None."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+IMAGE_RESULTS = Lru(8)
+CLIP_RESULTS = Lru(3)
+PLANS = Lru(4)
+
+
+def clear_caches() -> None:
+    """Forget every cached result (tests use this to measure honest timings)."""
+    for cache in (IMAGE_RESULTS, CLIP_RESULTS, PLANS):
+        cache.clear()
+
+
+def content_key(source: object) -> str:
+    """A digest of what the user sent (file bytes, bytes or pixels), so equal inputs share a cache entry."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    if isinstance(source, np.ndarray):
+        digest.update(repr((source.shape, str(source.dtype))).encode())
+        digest.update(np.ascontiguousarray(source).tobytes())
+    elif isinstance(source, bytes):
+        digest.update(source)
+    elif isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(f"{path.name}: the uploaded file is no longer on the server; please upload it again")
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    else:
+        raise InputError("please upload an image or a clip first")
+    return digest.hexdigest()

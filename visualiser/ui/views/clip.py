@@ -1,0 +1,133 @@
+"""Clip tab: analyse a clip, the attention video, views over time and the frame scrubber."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from visualiser import catalogue
+from visualiser.errors import InputError
+from visualiser.types import ProgressFn
+from visualiser.ui.views.cache import CLIP_RESULTS, content_key
+from visualiser.ui.views.fallback import figure_or_message
+from visualiser.ui.views.files import new_output_path
+from visualiser.ui.views.options import require
+from visualiser.ui.views.text import Label, predictions_label, timings_text
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from visualiser.result import BlockAttention, ClipResult
+
+
+def clip_result(video: str | None, model: str | None, frames: int, progress: ProgressFn | None = None) -> ClipResult:
+    """The analysis of a clip, cached by content, model and frame count."""
+    from visualiser import pipeline
+
+    require(video, "upload a clip or pick an example")
+    name = model or catalogue.default_model("clip")
+    n = int(frames)
+    if not 1 <= n <= 64:
+        raise InputError(f"frames to sample must be between 1 and 64, not {n}")
+    key = (content_key(video), name, n)
+    return CLIP_RESULTS.get_or_make(
+        key, lambda: pipeline.analyse_clip(video, model=name, max_frames=n, top_k=5, progress=progress)
+    )
+
+
+def clip_blocks(result: ClipResult) -> list[BlockAttention]:
+    """The blocks of a clip result: its own (3-D) or those of the first frame (2-D models)."""
+    from visualiser.render import clips
+
+    return list(clips.clip_blocks(result))
+
+
+def _has_spatial(result: ClipResult) -> bool:
+    return any(b.spatial_gate is not None for b in clip_blocks(result))
+
+
+def analyse_clip(
+    video: str | None, model: str | None, frames: int = 16, progress: ProgressFn | None = None
+) -> tuple[Label, str | None, dict[str, Any]]:
+    """Clip-level top-5, the attention video (MP4 path; None without spatial attention) and a summary."""
+    from visualiser.render import clips
+
+    result = clip_result(video, model, frames, progress)
+    path = None
+    if _has_spatial(result):
+        if progress:
+            progress(0.95, "rendering the attention video")
+        path = str(clips.attention_video(result, new_output_path("attention", ".mp4")))
+    summary = result.to_json()
+    summary["probabilities"] = [round(float(p), 6) for p in result.probabilities]
+    return predictions_label(result.predictions), path, summary
+
+
+@dataclass(frozen=True)
+class ClipViews:
+    """The Clip tab's per-clip views."""
+
+    result: ClipResult
+    blocks: list[tuple[str, str]]
+    block: str | None
+    over_time: Figure | None
+    stability: Figure | None
+    frames: int
+    frame_image: np.ndarray
+    frame_chart: Figure | None
+    timings: str = ""
+
+
+def clip_views(video: str | None, model: str | None, frames: int = 16) -> ClipViews:
+    """Views over time, stability and the first frame's views (the result comes from the cache)."""
+    from visualiser.render import clips
+
+    result = clip_result(video, model, frames)
+    blocks = clip_blocks(result)
+    if not blocks:
+        picture = result.frames[0]
+        return ClipViews(result, [], None, None, None, len(result.frames), picture, None, timings_text(result.timings))
+    spatial_blocks = [b for b in blocks if b.spatial_gate is not None]
+    block = (spatial_blocks[-1] if spatial_blocks else blocks[-1]).name
+    frame_image, frame_chart = clip_frame_view(result, 0, block)
+    return ClipViews(
+        result=result,
+        blocks=[(f"{b.label} · {b.name}", b.name) for b in blocks],
+        block=block,
+        over_time=clip_time_view(result, block),
+        stability=figure_or_message(lambda: clips.stability(result)),
+        frames=len(result.frames),
+        frame_image=frame_image,
+        frame_chart=frame_chart,
+        timings=timings_text(result.timings),
+    )
+
+
+def clip_frame_view(result: ClipResult, index: int, block: str | None) -> tuple[np.ndarray, Figure | None]:
+    """One sampled frame with the block's attention heatmap, and the block's channel gates at that frame."""
+    from visualiser.render import channels, clips
+
+    require(result, "analyse a clip")
+    i = int(index)
+    if not 0 <= i < len(result.frames):
+        raise InputError(f"frame must be between 0 and {len(result.frames) - 1}, not {i}")
+    chosen = result.block(block, i)
+    picture = clips.attention_frame(result, i, chosen.name) if chosen.spatial_gate is not None else result.frames[i]
+    chart = channels.channel_bars(chosen, sort=True) if chosen.channel_gate is not None else None
+    return picture, chart
+
+
+def clip_time_view(result: ClipResult, block: str | None) -> Figure | None:
+    """Attention over time: the frame × channel timeline (2-D models), or the block's spatio-temporal gate
+    step by step (3-D models, which compute one channel gate per clip)."""
+    from visualiser.render import clips, internals
+
+    require(result, "analyse a clip")
+    chosen = result.block(block, 0)
+    if not result.is_3d:
+        return clips.channel_timeline(result, chosen.name) if chosen.channel_gate is not None else None
+    if chosen.spatial_gate is not None:
+        return internals.sam_internals(chosen)
+    return None

@@ -1,0 +1,290 @@
+"""Image tab: analyse, draw every view from the stored result, Grad-CAM, interventions and the bundle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from visualiser import catalogue
+from visualiser.errors import InputError
+from visualiser.types import ImageSource
+from visualiser.ui.views.cache import IMAGE_RESULTS, content_key
+from visualiser.ui.views.fallback import picture_or_message
+from visualiser.ui.views.files import new_output_path
+from visualiser.ui.views.options import check_alpha, check_cmap, check_normalise, require
+from visualiser.ui.views.text import Label, predictions_label, timings_text
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from visualiser.result import BlockAttention, ImageResult
+
+
+def image_result(image: ImageSource | None, model: str | None, gradcam: bool = False) -> ImageResult:
+    """The analysis of ``image`` by ``model``, from the cache when this exact input was seen."""
+    from visualiser import pipeline
+
+    require(image, "upload an image or pick an example")
+    name = model or catalogue.default_model("image")
+    key = (content_key(image), name)
+    if not gradcam:
+        with_cam = IMAGE_RESULTS.get((*key, True))  # a Grad-CAM result answers a plain request too
+        if with_cam is not None:
+            return with_cam
+    return IMAGE_RESULTS.get_or_make(
+        (*key, gradcam), lambda: pipeline.analyse_image(image, model=name, top_k=5, gradcam=gradcam)
+    )
+
+
+def default_block(result: ImageResult) -> str | None:
+    """The block shown first (``ImageResult.focus_block``); None for a model without attention."""
+    block = result.focus_block
+    return None if block is None else block.name
+
+
+def no_attention_image(result: ImageResult) -> np.ndarray:
+    """A picture that says the model has no attention blocks (the plain baseline)."""
+    from visualiser.render._common import message_image
+
+    return message_image(f"{result.model_title} has no attention blocks: it is the baseline without attention.")
+
+
+def block_choices(result: ImageResult) -> list[tuple[str, str]]:
+    """Dropdown entries ``(label, name)`` for every attention block."""
+    return [(f"{b.label} · {b.name}", b.name) for b in result.blocks]
+
+
+def result_summary(result: ImageResult) -> dict[str, Any]:
+    """The JSON an API caller gets: the result's summary plus every probability and channel gate."""
+    summary = result.to_json()
+    summary["probabilities"] = [round(float(p), 6) for p in result.probabilities]
+    summary["channel_gates"] = {
+        b.name: [round(float(g), 5) for g in b.channel_gate] for b in result.blocks if b.channel_gate is not None
+    }
+    return summary
+
+
+def analyse_image(image: ImageSource | None, model: str | None) -> tuple[Label, np.ndarray | None, dict[str, Any]]:
+    """Top-5 predictions, the default block's spatial overlay (None without spatial attention) and a summary."""
+    from visualiser.render import spatial
+
+    result = image_result(image, model)
+    block = default_block(result)
+    picture = None
+    if block is not None and result.block(block).spatial_gate is not None:
+        picture = spatial.overlay(result, block, min_side=spatial.SCREEN_MIN_SIDE)
+    return predictions_label(result.predictions), picture, result_summary(result)
+
+
+@dataclass(frozen=True)
+class ImageViews:
+    """Everything the Image tab draws for one result."""
+
+    result: ImageResult
+    blocks: list[tuple[str, str]]
+    block: str | None
+    overview: np.ndarray
+    barcode: np.ndarray | None
+    chart: Figure | None
+    grid: np.ndarray
+    overlay: np.ndarray | None
+    channel_internals: Figure | None
+    spatial_internals: Figure | None
+    reference: Figure | None
+    has_spatial: bool
+    timings: str = ""
+
+
+def image_views(
+    image: ImageSource | None,
+    model: str | None,
+    sort: bool = True,
+    alpha: float = 0.5,
+    cmap: str = "viridis",
+    normalise: str = "block",
+) -> ImageViews:
+    """All Image-tab views for the default block (the result comes from the cache)."""
+    from visualiser.render import channels, spatial
+
+    result = image_result(image, model)
+    block = default_block(result)
+    if block is None:
+        empty = no_attention_image(result)
+        return ImageViews(
+            result, [], None, empty, None, None, empty, None, None, None, None, False, timings_text(result.timings)
+        )
+    chart, overlay_image, channel_side, spatial_side = block_views(result, block, sort, alpha, cmap, normalise)
+    return ImageViews(
+        result=result,
+        blocks=block_choices(result),
+        block=block,
+        overview=channels.channel_overview(result),
+        barcode=picture_or_message(lambda: channels.channel_barcode_image(result)),
+        chart=chart,
+        grid=spatial.spatial_grid(
+            result, normalise=check_normalise(normalise), alpha=check_alpha(alpha), cmap=check_cmap(cmap)
+        ),
+        overlay=overlay_image,
+        channel_internals=channel_side,
+        spatial_internals=spatial_side,
+        reference=reference_view(result),
+        has_spatial=bool(result.spatial_blocks),
+        timings=timings_text(result.timings),
+    )
+
+
+def block_views(
+    result: ImageResult,
+    block: str,
+    sort: bool = True,
+    alpha: float = 0.5,
+    cmap: str = "viridis",
+    normalise: str = "block",
+) -> tuple[Figure | None, np.ndarray | None, Figure | None, Figure | None]:
+    """The selected block's channel chart, spatial overlay and internals (channel side, spatial side).
+
+    The overlay and the spatial internals are None for blocks that gate channels only.
+    """
+    from visualiser.render import channels, spatial
+
+    require(result, "analyse an image")
+    chosen = result.block(block)
+    chart = channels.channel_bars(chosen, sort=bool(sort)) if chosen.channel_gate is not None else None
+    picture = None
+    if chosen.spatial_gate is not None:
+        a, c, n = check_alpha(alpha), check_cmap(cmap), check_normalise(normalise)
+        picture = spatial.overlay(result, chosen.name, a, c, n, min_side=spatial.SCREEN_MIN_SIDE)
+    channel_side, spatial_side = internals_views(chosen)
+    return chart, picture, channel_side, spatial_side
+
+
+def internals_views(block: BlockAttention) -> tuple[Figure | None, Figure | None]:
+    """Inside one block: squeeze vs excitation (SE/ECA) or the two CAM branches, and the SAM steps."""
+    from visualiser.render import internals
+
+    if block.kind == "cbam":
+        channel_side = internals.cam_branches(block) if block.avg_logits is not None else None
+        return channel_side, internals.sam_internals(block) if block.spatial_gate is not None else None
+    if block.squeeze is not None:
+        return internals.se_internals(block), None
+    return None, None
+
+
+def overlay_view(
+    result: ImageResult, block: str, alpha: float = 0.5, cmap: str = "viridis", normalise: str = "block"
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """The selected block's overlay and the whole spatial grid, redrawn from a stored result (no network)."""
+    from visualiser.render import spatial
+
+    require(result, "analyse an image")
+    chosen = result.block(block)
+    a, c, n = check_alpha(alpha), check_cmap(cmap), check_normalise(normalise)
+    picture = None
+    if chosen.spatial_gate is not None:
+        picture = spatial.overlay(result, chosen.name, a, c, n, min_side=spatial.SCREEN_MIN_SIDE)
+    return picture, spatial.spatial_grid(result, normalise=n, alpha=a, cmap=c)
+
+
+def reference_view(result: ImageResult) -> Figure | None:
+    """The SE-paper Fig. 6 view for this input, or None when the model has no statistics on this machine."""
+    from visualiser.render import reference
+
+    path = catalogue.reference_stats_path(result.model)
+    if path is None or not any(b.channel_gate is not None for b in result.blocks):
+        return None
+    return reference.reference_figure(result, reference.load_reference_stats(path))
+
+
+def gradcam_view(result: ImageResult, block: str, alpha: float = 0.5, cmap: str = "viridis") -> tuple[np.ndarray, str]:
+    """Grad-CAM of the top-1 class beside the block's spatial gate, with their agreement (lazy: runs backward)."""
+    from visualiser.render import spatial
+
+    require(result, "analyse an image")
+    chosen = result.block(block)
+    with_cam = image_result(result.original_image, result.model, gradcam=True)
+    if chosen.spatial_gate is None:
+        spatial_blocks = with_cam.spatial_blocks
+        if not spatial_blocks:
+            picture = _gradcam_alone(with_cam, check_alpha(alpha), check_cmap(cmap))
+            return picture, (
+                f"{result.model_title} has no spatial attention, so there is nothing to compare Grad-CAM with; "
+                "shown alone."
+            )
+        chosen = spatial_blocks[-1]
+    picture, scores = spatial.gradcam_vs_attention(with_cam, chosen.name, check_alpha(alpha), check_cmap(cmap))
+    return picture, agreement_text(chosen.label, scores)
+
+
+def _gradcam_alone(result: ImageResult, alpha: float, cmap: str) -> np.ndarray:
+    """Grad-CAM on the original for models without spatial attention (nothing to compare it with)."""
+    from visualiser.render import spatial
+    from visualiser.render._common import fit_size, resize_rgb
+
+    original = result.original_image
+    thumb = resize_rgb(original, fit_size((original.shape[1], original.shape[0]), 480, 480))
+    return spatial.paint_gate(thumb, result.gradcam, result.geometry, 0.0, 1.0, alpha, cmap)
+
+
+def agreement_text(block_label: str, scores: dict[str, Any]) -> str:
+    """One markdown line stating the agreement scores in words."""
+    rho = scores.get("spearman")
+    iou = scores.get("iou_top")
+    fraction = scores.get("top_fraction", 0.2)
+    rho_text = "undefined (one map is constant)" if rho is None else f"{rho:.2f}"
+    iou_text = "n/a" if iou is None else f"{iou:.2f}"
+    return (
+        f"**Agreement of Grad-CAM and {block_label}:** Spearman rank correlation {rho_text}; "
+        f"overlap (IoU) of their top {round(100 * fraction)}% regions {iou_text}. "
+        "1 means the same ranking / region; 0 means unrelated."
+    )
+
+
+def intervention_view(result: ImageResult, block: str, mode: str, mute_top: int = 5) -> tuple[Label, Label, str]:
+    """Top-5 before and after forcing one block's gates: two real forward passes."""
+    from visualiser import pipeline
+
+    require(result, "analyse an image")
+    chosen = result.block(block)
+    if mode not in ("identity", "mute"):
+        raise InputError(f"intervention must be 'identity' or 'mute', not {mode!r}")
+    k = int(mute_top)
+    if mode == "mute" and not 1 <= k <= max(1, chosen.channels):
+        raise InputError(f"channels to mute must be between 1 and {chosen.channels}, not {k}")
+    out = pipeline.intervene(
+        result.original_image, chosen.name, mode=mode, mute_top=k if mode == "mute" else 0, model=result.model
+    )
+    before, after = out.before[0], out.after[0]
+    p_after_same = float(out.probabilities_after[before.index])
+    verdict = "unchanged" if before.index == after.index else f"changed to **{after.label}**"
+    text = (
+        f"{out.description}. Top-1 {verdict}; P({before.label}) went from {before.probability:.1%} "
+        f"to {p_after_same:.1%}."
+    )
+    return predictions_label(out.before), predictions_label(out.after), text
+
+
+BUNDLE_ALL_BLOCKS_UP_TO = 8  # beyond this, per-block figures only for the deepest spatial block (~1 s per block)
+
+
+def bundle_view(
+    result: ImageResult, alpha: float = 0.5, cmap: str = "viridis", normalise: str = "block", sort: bool = True
+) -> Path:
+    """A zip of every figure (drawn with the options on screen), the arrays (NPZ), the summary and a manifest."""
+    from visualiser.render import bundle, reference
+
+    require(result, "analyse an image or a clip")
+    blocks = getattr(result, "blocks", ())
+    options = bundle.BundleOptions(
+        alpha=check_alpha(alpha),
+        cmap=check_cmap(cmap),
+        normalise=check_normalise(normalise),
+        sort_channels=bool(sort),
+        per_block=len(blocks) <= BUNDLE_ALL_BLOCKS_UP_TO,
+    )
+    stats_path = catalogue.reference_stats_path(result.model) if hasattr(result, "gradcam") else None
+    stats = reference.load_reference_stats(stats_path) if stats_path is not None else None
+    directory = new_output_path(f"{result.model}-bundle", "")
+    return Path(bundle.write_bundle(result, directory, options, stats))

@@ -1,0 +1,27 @@
+"""Plain-text pieces of the views: predictions as a label mapping, timings as one line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from visualiser.result import Prediction
+
+Label = dict[str, float]
+
+
+def predictions_label(predictions: Iterable[Prediction]) -> Label:
+    """Predictions as the ``{label: probability}`` mapping a label widget shows.
+
+    Two classes with the same display name keep both entries (the second gets its class index).
+    """
+    out: Label = {}
+    for p in predictions:
+        name = p.label if p.label not in out else f"{p.label} (#{p.index})"
+        out[name] = float(p.probability)
+    return out
+
+
+def timings_text(timings: Mapping[str, float]) -> str:
+    """``decode 3 ms · preprocess 2 ms · forward 41 ms`` from the result's timings."""
+    parts = [f"{k.removesuffix('_s')} {1000 * float(v):.0f} ms" for k, v in dict(timings).items()]
+    return " · ".join(parts)

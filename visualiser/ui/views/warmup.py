@@ -1,0 +1,30 @@
+"""Load what the first visitor would otherwise wait for, in a thread, once the server is up."""
+
+from __future__ import annotations
+
+import logging
+
+from visualiser import catalogue
+from visualiser.errors import VisualiserError
+from visualiser.types import TASKS
+
+logger = logging.getLogger("visualiser.ui")
+
+
+def warm_up() -> None:
+    """Import torch, matplotlib and the pipeline and load the default models, for a server that is already up.
+
+    The page is served before any of this is imported (cold start); running it in a background thread right
+    after launch means the first visitor's analysis does not pay for it either.
+    """
+    from visualiser import pipeline
+    from visualiser.render import render_all  # noqa: F401  (matplotlib and the renderers)
+
+    for task in TASKS:
+        name = catalogue.default_model(task)
+        if name is None:
+            continue
+        try:
+            pipeline.get_model(name)
+        except VisualiserError as err:  # the first request will say so to its user; the log says it now
+            logger.warning("warm-up could not load %s: %s", name, err)
