@@ -96,6 +96,54 @@ def _shot(page, name: str) -> Path:
     return path
 
 
+def _banner(page, selector: str) -> str:
+    return page.locator(selector).inner_text()
+
+
+def test_every_tab_is_alive_on_arrival(page):
+    """Before any click, each tab shows a finished example result; the 3D tab its animation and scrubber."""
+    page.wait_for_function("document.querySelector('#image-showing').innerText.includes('Showing')")
+    assert "arrow_0.png" in _banner(page, "#image-showing") or "_0.png" in _banner(page, "#image-showing")
+    assert "What this model knows" in page.locator("#image-domain").inner_text()
+    for selector in ("#image-overview img", "#image-grid img", "#image-chart img"):
+        page.locator(selector).first.wait_for()
+    label = page.locator("#image-overview label, #image-overview [data-testid=block-label]").first.inner_text()
+    assert "Shapes CBAM-ResNet-10" in label  # each view's title names the model it shows
+    _shot(page, "00-image-on-arrival")
+    page.locator("button[role=tab]").nth(1).click()
+    page.wait_for_function("document.querySelector('#clip-showing').innerText.includes('frames at')")
+    page.locator("#clip-video video").first.wait_for()
+    page.locator("button[role=tab]").nth(2).click()
+    page.wait_for_function("document.querySelector('#conv3d-showing').innerText.includes('Showing')")
+    page.locator("#conv3d-video video").first.wait_for()
+    page.locator("#conv3d-step-image img").first.wait_for()
+    assert page.locator("#conv3d-parameters").get_by_text("params").count() > 0
+    _shot(page, "00-conv3d-on-arrival")
+    page.locator("button[role=tab]").nth(3).click()
+    page.locator("#compare-overview-0 img").first.wait_for()
+    page.locator("button[role=tab]").nth(0).click()
+
+
+def test_no_view_outlives_a_failed_switch_of_model(page):
+    """Analyse, switch to a model whose weights cannot be fetched here: nothing of the old result stays."""
+    page.locator("#image-overview img").first.wait_for()
+    page.locator("#image-model input").click()
+    page.get_by_role("option", name="SE-ResNet-50 (timm, A1 recipe)", exact=False).first.click()
+    page.wait_for_function("document.querySelector('#image-showing').innerText.includes('No result for this input')")
+    assert page.locator("#image-overview img").count() == 0  # cleared as soon as the model changed
+    page.locator("#image-run").click()
+    page.wait_for_function("document.querySelector('#image-showing').innerText.includes('last analysis failed')")
+    page.get_by_text("are not on this machine").first.wait_for()  # the error says why (and what to do)
+    for selector in ("#image-overview img", "#image-grid img", "#image-overlay img", "#image-chart img"):
+        assert page.locator(selector).count() == 0, selector
+    assert page.locator("#image-predictions .output-class").count() == 0
+    _shot(page, "07-failed-switch-no-stale-view")
+    page.locator("#image-model input").click()
+    page.get_by_role("option", name="Shapes CBAM-ResNet-10 (embedded) · embedded").click()
+    page.locator("#image-run").click()
+    page.locator("#image-overview img").first.wait_for()
+
+
 def test_a_user_session_end_to_end(page, fake_inputs, tmp_path):
     # 1. an example (or an upload when the project ships none), then the analysis
     examples = page.locator("#tab-image button.gallery-item")
@@ -156,6 +204,7 @@ def test_a_user_session_end_to_end(page, fake_inputs, tmp_path):
 
     # 6. the 3D convolution: animate the clip and scrub to another step
     page.locator("button[role=tab]").nth(2).click()
+    page.locator("#conv3d-input button[aria-label=Clear]").first.click()  # the tab opened on an example clip
     page.locator("#conv3d-input input[type=file]").set_input_files(str(fake_inputs.clip))
     page.wait_for_timeout(500)
     page.locator("#conv3d-run").click()

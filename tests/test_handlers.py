@@ -38,7 +38,8 @@ def _fresh_caches():
 
 
 def test_analyse_image_returns_a_distribution_an_overlay_and_every_gate(fake_models, fake_inputs):
-    label, overlay, summary = views.analyse_image(str(fake_inputs.image), "fake_cbam")
+    label, overlay, summary, result = views.analyse_image(str(fake_inputs.image), "fake_cbam")
+    assert result.model == "fake_cbam" and result.source == fake_inputs.image.name  # the state the views use
     probabilities = np.array(summary["probabilities"])
     assert probabilities.shape == (1000,) and abs(probabilities.sum() - 1.0) < 1e-4
     assert len(label) == 5
@@ -50,23 +51,25 @@ def test_analyse_image_returns_a_distribution_an_overlay_and_every_gate(fake_mod
     assert len(summary["channel_gates"][LAST]) == 64
 
 
-def test_the_second_stage_reuses_the_stored_result_without_a_forward_pass(fake_models, fake_inputs, monkeypatch):
-    views.analyse_image(str(fake_inputs.image), "fake_cbam")
-    first = views.image_result(str(fake_inputs.image), "fake_cbam")
+def test_the_views_are_drawn_from_the_stored_result_without_a_forward_pass(fake_models, fake_inputs, monkeypatch):
+    *_, first = views.analyse_image(str(fake_inputs.image), "fake_cbam")
+    views.clear_caches()  # the views must not need the cache either: they read the state
 
     def refuse(*_args, **_kwargs):
         raise AssertionError("the network ran again")
 
     monkeypatch.setattr(pipeline, "analyse_image", refuse)
-    shown = views.image_views(str(fake_inputs.image), "fake_cbam")
+    monkeypatch.setattr(pipeline, "analyse_pixels", refuse)
+    shown = views.image_views(first)
     assert shown.result is first
+    assert shown.caption == f"{first.model_title} · {fake_inputs.image.name} (128×96)"
     picture, grid = views.overlay_view(shown.result, LAST, alpha=0.9, cmap="magma", normalise="shared")
     _rgb(picture)
     _rgb(grid)
 
 
 def test_image_views_of_a_cbam_model(fake_models, fake_inputs):
-    shown = views.image_views(str(fake_inputs.image), "fake_cbam", sort=True)
+    shown = views.image_views(views.image_result(str(fake_inputs.image), "fake_cbam"), sort=True)
     assert [name for _, name in shown.blocks] == [f"layer{s}.0.se" for s in (1, 2, 3, 4)]
     assert shown.block == LAST and shown.has_spatial
     for picture in (shown.overview, shown.grid, shown.overlay, shown.barcode):
@@ -91,12 +94,12 @@ def test_alpha_changes_only_the_overlay_colours(fake_models, fake_inputs):
 
 
 def test_channel_only_and_plain_models(fake_models, fake_inputs):
-    se = views.image_views(str(fake_inputs.image), "fake_se")
+    se = views.image_views(views.image_result(str(fake_inputs.image), "fake_se"))
     assert not se.has_spatial and se.overlay is None and se.spatial_internals is None
     assert isinstance(se.channel_internals, Figure)
-    _label, overlay, _summary = views.analyse_image(str(fake_inputs.image), "fake_plain")
+    _label, overlay, _summary, _result = views.analyse_image(str(fake_inputs.image), "fake_plain")
     assert overlay is None
-    plain = views.image_views(str(fake_inputs.image), "fake_plain")
+    plain = views.image_views(views.image_result(str(fake_inputs.image), "fake_plain"))
     assert plain.blocks == [] and plain.block is None
     _rgb(plain.overview)
 
@@ -152,11 +155,12 @@ def test_unusable_inputs_get_a_clear_message(fake_models, fake_inputs):
 
 
 def test_3d_clip_gives_an_mp4_with_one_frame_per_sampled_frame(fake_models, fake_inputs):
-    label, video, summary = views.analyse_clip(str(fake_inputs.clip), FAKE_CLIP_MODEL, 8)
+    label, video, summary, result = views.analyse_clip(str(fake_inputs.clip), FAKE_CLIP_MODEL, 8)
     assert len(label) == 5 and abs(sum(summary["probabilities"]) - 1.0) < 1e-4
     assert summary["is_3d"] is True
     assert _mp4_frames(video) == CLIP_FRAMES
-    shown = views.clip_views(str(fake_inputs.clip), FAKE_CLIP_MODEL, 8)
+    shown = views.clip_views(result)
+    assert "8 frames" in shown.caption and fake_inputs.clip.name in shown.caption
     assert shown.frames == CLIP_FRAMES and shown.block == LAST
     _rgb(shown.frame_image)
     assert isinstance(shown.over_time, Figure) and isinstance(shown.stability, Figure)
@@ -166,10 +170,10 @@ def test_3d_clip_gives_an_mp4_with_one_frame_per_sampled_frame(fake_models, fake
 
 
 def test_image_model_runs_frame_by_frame_on_a_clip(fake_models, fake_inputs):
-    _label, video, summary = views.analyse_clip(str(fake_inputs.clip), "fake_cbam", 4)
+    _label, video, summary, result = views.analyse_clip(str(fake_inputs.clip), "fake_cbam", 4)
     assert summary["is_3d"] is False and len(summary["per_frame"]) == 4
     assert _mp4_frames(video) == 4
-    shown = views.clip_views(str(fake_inputs.clip), "fake_cbam", 4)
+    shown = views.clip_views(result)
     assert isinstance(shown.over_time, Figure)
     with pytest.raises(InputError, match="between 0 and 3"):
         views.clip_frame_view(shown.result, 4, LAST)
@@ -177,8 +181,8 @@ def test_image_model_runs_frame_by_frame_on_a_clip(fake_models, fake_inputs):
 
 def test_conv3d_animation_and_step_scrubber(fake_models, fake_inputs):
     settings = Conv3dSettings(kernel="teaching:blur", stride_hw=2, padding_t=1)
-    video, formula, params = views.conv3d_animation(str(fake_inputs.clip), settings)
-    plan = views.conv3d_plan(str(fake_inputs.clip), settings)
+    video, formula, params, plan = views.conv3d_animation(str(fake_inputs.clip), settings)
+    assert plan is views.conv3d_plan(str(fake_inputs.clip), settings)  # the state is the plan the MP4 shows
     assert _mp4_frames(video) == plan.steps
     t, h, _w = plan.grid.shape[1:]
     t_out, h_out = (t + 2 - 3) // 1 + 1, (h - 3) // 2 + 1

@@ -48,6 +48,23 @@ def default_model(task: Task) -> str | None:
         return specs[0].name if specs else None
 
 
+def model_domain(name: str | None) -> str:
+    """What the model knows, in one line: its data, classes and headline accuracy (from its card)."""
+    if name is None:
+        return ""
+    spec = get_spec(name)
+    metrics = spec.metrics
+    if "accuracy" in metrics:
+        score = f"held-out accuracy {100 * metrics['accuracy']:.1f} %"
+    elif "imagenet_top1" in metrics:
+        score = f"top-1 {metrics['imagenet_top1']:.1f} % on ImageNet val"
+    elif "kinetics400_top1" in metrics:
+        score = f"top-1 {metrics['kinetics400_top1']:.1f} % on Kinetics-400 val"
+    else:
+        score = ""
+    return " · ".join(part for part in (spec.domain or spec.description, score) if part)
+
+
 def is_embedded(name: str | None) -> bool:
     """Whether ``name`` is one of the small embedded models (trained on generated shapes / motions)."""
     return name is not None and get_spec(name).embedded
@@ -73,6 +90,27 @@ def compare_sets() -> dict[str, list[str]]:
         for name, group in groups.items()
         if group
     }
+
+
+EMBEDDED_EXAMPLE_DIRS = ("shapes", "motion")  # what the embedded models were trained on
+
+
+def example_files(task: Task, embedded_first: bool = True) -> list[Path]:
+    """Shipped examples under ``assets/examples`` (images or clips); what the default model understands first.
+
+    With an embedded default the generated shapes / motions come first, else the real photos and clips; the
+    stable sort keeps each group's own order.
+    """
+    root = paths.EXAMPLES_DIR
+    if not root.is_dir():
+        return []
+    suffixes = paths.IMAGE_SUFFIXES if task == "image" else paths.CLIP_SUFFIXES
+    files = [p for p in sorted(root.rglob("*")) if p.suffix.lower() in suffixes and p.is_file()]
+
+    def generated(path: Path) -> bool:
+        return path.relative_to(root).parts[0] in EMBEDDED_EXAMPLE_DIRS
+
+    return sorted(files, key=lambda p: generated(p) != embedded_first)
 
 
 def kernel_sources() -> list[str]:

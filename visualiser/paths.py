@@ -26,6 +26,11 @@ def stats_path(model: str) -> Path:
     return MODELS_DIR / f"{model}.stats.npz"
 
 
+def source_name(source: object) -> str:
+    """The file name of an input given as a path (never the folder it sits in); "" for bytes or arrays."""
+    return Path(source).name if isinstance(source, str | Path) or hasattr(source, "__fspath__") else ""
+
+
 def is_clip_path(path: str | Path) -> bool:
     """Whether a file name says clip (its suffix is one of ``CLIP_SUFFIXES``); animated GIFs count as images."""
     return Path(path).suffix.lower() in CLIP_SUFFIXES

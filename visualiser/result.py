@@ -79,6 +79,17 @@ class BlockAttention:
 
 
 @dataclass(frozen=True)
+class DomainCheck:
+    """Whether an input lies inside what the network learned, from a score calibrated on its training data."""
+
+    score: float  # higher is further from the training data
+    threshold: float  # scores above it are called outside
+    false_alarm_rate: float  # share of held-out training-distribution inputs above the threshold
+    outside: bool
+    method: str  # e.g. "mahalanobis distance of the pooled features"
+
+
+@dataclass(frozen=True)
 class ImageResult:
     """The full analysis of one image by one model."""
 
@@ -93,6 +104,8 @@ class ImageResult:
     timings: Mapping[str, float] = field(default_factory=dict)
     gradcam: np.ndarray | None = None  # (h', w') Grad-CAM of the top-1 class at the last stage, in [0, 1]
     gradcam_class: int | None = None
+    source: str = ""  # the input's file name (never a server path), "" for pixels or bytes
+    domain_check: DomainCheck | None = None  # None when the model has no out-of-distribution calibration
 
     def block(self, name: str | None) -> BlockAttention:
         """The block called ``name`` (see :func:`find_block`)."""
@@ -122,6 +135,8 @@ class ImageResult:
             "blocks": [_block_summary(b) for b in self.blocks],
             "timings": dict(self.timings),
             "gradcam_class": self.gradcam_class,
+            "source": self.source,
+            "domain_check": None if self.domain_check is None else vars(self.domain_check),
         }
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -156,6 +171,7 @@ class ClipResult:
     input_frames: np.ndarray | None = None  # 3-D models: (T, h, w, 3) uint8 crop the model saw
     geometry: CropGeometry | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
+    source: str = ""  # the input's file name (never a server path), "" for arrays
 
     @property
     def is_3d(self) -> bool:
@@ -193,6 +209,7 @@ class ClipResult:
             ],
             "blocks": [_block_summary(b) for b in self.blocks],
             "timings": dict(self.timings),
+            "source": self.source,
         }
 
     def arrays(self) -> dict[str, np.ndarray]:

@@ -78,6 +78,12 @@ _DESCRIPTIONS = {
     "motion_cbam3d": "8 motion classes (left, right, up, down, turn cw/ccw, grow, shrink), 16 frames of 64 px; "
     "3x3x3 convolutions, CBAM with T×H×W spatial gates.",
 }
+_DOMAINS = {
+    "shapes_plain": "8 generated shapes in clutter, 96 px",
+    "shapes_se": "8 generated shapes in clutter, 96 px",
+    "shapes_cbam": "8 generated shapes in clutter, 96 px",
+    "motion_cbam3d": "8 generated motions of a shape, 16 frames of 64 px",
+}
 _ATTENTION = {"shapes_plain": "none", "shapes_se": "se", "shapes_cbam": "cbam", "motion_cbam3d": "cbam"}
 _CITATIONS = {
     "se": "Hu et al., Squeeze-and-Excitation Networks, CVPR 2018, https://arxiv.org/abs/1709.01507",
@@ -134,6 +140,7 @@ def _register(name: str, task: str, builder: Any, preprocess: Preprocess) -> Non
             description=_DESCRIPTIONS[name],
             metrics=_metrics(card),
             embedded=True,
+            domain=_DOMAINS[name],
         )
     )
 

@@ -74,6 +74,7 @@ class ModelSpec:
     description: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
     embedded: bool = False
+    domain: str = ""  # what the network learned, in a few words: "ImageNet-1k photos, 1000 classes"
 
 
 _REGISTRY: dict[str, ModelSpec] = {}

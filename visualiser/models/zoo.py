@@ -47,6 +47,8 @@ R21D_CITATION = (
     "Recognition. CVPR 2018. arXiv:1711.11248"
 )
 TIMM_LICENSE = "Apache-2.0 (timm weights, trained on ImageNet-1k; check ImageNet terms for your use)"
+IMAGENET_DOMAIN = "ImageNet-1k photos, 1000 classes"
+KINETICS_DOMAIN = "Kinetics-400 action clips, 400 classes"
 IMAGENET_BILINEAR = Preprocess(input_size=224, crop_pct=0.875, interpolation="bilinear")
 KINETICS_VIDEO = Preprocess(
     input_size=112,
@@ -120,6 +122,7 @@ register(
         ),
         preprocess=Preprocess(input_size=224, crop_pct=0.95, interpolation="bicubic"),
         labels="imagenet1k",
+        domain=IMAGENET_DOMAIN,
         attention="se",
         citation=SENET_CITATION + "; weights: Wightman, Touvron, Jégou, ResNet strikes back, arXiv:2110.00476",
         license=TIMM_LICENSE,
@@ -147,6 +150,7 @@ register(
         ),
         preprocess=Preprocess(input_size=224, crop_pct=0.875, interpolation="bicubic"),
         labels="imagenet1k",
+        domain=IMAGENET_DOMAIN,
         attention="eca",
         citation=ECA_CITATION + "; ResNet-D: He et al., Bag of Tricks, arXiv:1812.01187",
         license=TIMM_LICENSE,
@@ -174,6 +178,7 @@ register(
         ),
         preprocess=IMAGENET_BILINEAR,
         labels="imagenet1k",
+        domain=IMAGENET_DOMAIN,
         attention="se",
         citation=SENET_CITATION,
         license="Apache-2.0 (SENet authors' Caffe model, ported to PyTorch by Cadene; hosted by timm)",
@@ -200,6 +205,7 @@ register(
         ),
         preprocess=Preprocess(input_size=224, crop_pct=0.875, interpolation="bicubic"),
         labels="imagenet1k",
+        domain=IMAGENET_DOMAIN,
         attention="se",
         citation=SENET_CITATION,
         license="Apache-2.0 (timm weights)",
@@ -227,6 +233,7 @@ register(
         ),
         preprocess=IMAGENET_BILINEAR,
         labels="imagenet1k",
+        domain=IMAGENET_DOMAIN,
         attention="cbam",
         citation=CBAM_CITATION + "; weights: Semery, imgclsmob / pytorchcv",
         license="MIT (pytorchcv / imgclsmob)",
@@ -254,6 +261,7 @@ register(
         ),
         preprocess=KINETICS_VIDEO,
         labels="kinetics400",
+        domain=KINETICS_DOMAIN,
         attention="none",
         citation=R21D_CITATION,
         license="BSD-3-Clause (torchvision weights, trained on Kinetics-400)",
@@ -280,6 +288,7 @@ register(
         ),
         preprocess=KINETICS_VIDEO,
         labels="kinetics400",
+        domain=KINETICS_DOMAIN,
         attention="none",
         citation=R21D_CITATION,
         license="BSD-3-Clause (torchvision weights, trained on Kinetics-400)",

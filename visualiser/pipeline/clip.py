@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -11,6 +12,7 @@ from visualiser.analysis import recorded_forward, top_predictions
 from visualiser.errors import InputError
 from visualiser.media import Clip, load_clip
 from visualiser.models.defaults import default_model
+from visualiser.paths import source_name
 from visualiser.pipeline.image import analyse_frames
 from visualiser.pipeline.models import LoadedModel, get_model
 from visualiser.preprocess import preprocess_clip
@@ -37,7 +39,8 @@ def analyse_clip(
     timings["decode_s"] = time.perf_counter() - t0
     if progress:
         progress(0.1, f"decoded {len(decoded.frames)} frames")
-    return analyse_decoded_clip(decoded, loaded, top_k, progress, timings)
+    result = analyse_decoded_clip(decoded, loaded, top_k, progress, timings)
+    return replace(result, source=source_name(clip))
 
 
 def analyse_decoded_clip(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -11,6 +12,7 @@ import torch
 from visualiser.analysis import ForwardRecord, recorded_forward, top_predictions
 from visualiser.media import load_image
 from visualiser.models.defaults import default_model
+from visualiser.paths import source_name
 from visualiser.pipeline.models import LoadedModel, check_task, get_model
 from visualiser.preprocess import preprocess_image
 from visualiser.result import CropGeometry, ImageResult
@@ -34,7 +36,8 @@ def analyse_image(
     decode_s = time.perf_counter() - t0
     loaded = get_model(model or default_model("image"))
     check_task(loaded, "image")
-    return analyse_pixels(pixels, loaded, top_k=top_k, gradcam=gradcam, timings={"decode_s": decode_s})
+    result = analyse_pixels(pixels, loaded, top_k=top_k, gradcam=gradcam, timings={"decode_s": decode_s})
+    return replace(result, source=source_name(image))
 
 
 def analyse_pixels(

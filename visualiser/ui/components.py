@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from visualiser import catalogue
 from visualiser.errors import VisualiserError
-from visualiser.paths import CLIP_SUFFIXES, EXAMPLES_DIR, IMAGE_SUFFIXES
 
 
 def image_source(payload: Any) -> str | bytes | None:
@@ -47,29 +46,14 @@ HEAVY = "heavy"  # events that run a network or encode video share one pool size
 LIGHT = "light"  # redraws from a stored result
 
 
-EMBEDDED_EXAMPLE_DIRS = ("shapes", "motion")  # what the embedded models were trained on
-
-
-def _example_files(suffixes: frozenset[str], embedded_first: bool) -> list[str]:
-    if not EXAMPLES_DIR.is_dir():
-        return []
-    files = [p for p in sorted(EXAMPLES_DIR.rglob("*")) if p.suffix.lower() in suffixes and p.is_file()]
-
-    def for_embedded(path: Path) -> bool:
-        return path.relative_to(EXAMPLES_DIR).parts[0] in EMBEDDED_EXAMPLE_DIRS
-
-    # stable sort: the inputs the default model understands come first, the rest keep their order
-    return [str(p) for p in sorted(files, key=lambda p: for_embedded(p) != embedded_first)]
-
-
 def image_examples(embedded_first: bool = True) -> list[str]:
-    """Example images under ``assets/examples``: generated shapes first for an embedded default, else photos."""
-    return _example_files(IMAGE_SUFFIXES, embedded_first)
+    """Example images (``catalogue.example_files``), as paths the Examples component takes."""
+    return [str(p) for p in catalogue.example_files("image", embedded_first)]
 
 
 def clip_examples(embedded_first: bool = True) -> list[str]:
-    """Example clips under ``assets/examples``: generated motions first for an embedded default, else real clips."""
-    return _example_files(CLIP_SUFFIXES, embedded_first)
+    """Example clips (``catalogue.example_files``), as paths the Examples component takes."""
+    return [str(p) for p in catalogue.example_files("clip", embedded_first)]
 
 
 def png_image(label: Any, **kwargs: Any) -> gr.Image:

@@ -16,10 +16,12 @@ import gradio as gr
 from visualiser.paths import EXAMPLES_DIR
 from visualiser.ui.boundary import guarded
 from visualiser.ui.i18n import EN, build_i18n
-from visualiser.ui.tabs.clip import build_clip_tab
+from visualiser.ui.tabs.clip import layout_clip_tab
+from visualiser.ui.tabs.clip_events import wire_clip_tab
 from visualiser.ui.tabs.compare import build_compare_tab
 from visualiser.ui.tabs.conv3d import build_conv3d_tab
-from visualiser.ui.tabs.image import build_image_tab
+from visualiser.ui.tabs.image import layout_image_tab
+from visualiser.ui.tabs.image_events import wire_image_tab
 from visualiser.ui.tabs.learn import BROWSER_LANGUAGE_JS, build_learn_tab
 
 MAX_FILE_SIZE = "50mb"
@@ -31,6 +33,9 @@ CSS = """
 .mono textarea { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .timings { color: var(--body-text-color-subdued); font-size: var(--text-sm); }
 .learn { max-width: 60rem; }
+.domain p { color: var(--body-text-color-subdued); font-size: var(--text-sm); }
+.notice { border-left: 4px solid var(--color-accent); padding: 0.25rem 0.75rem; }
+.showing { border-bottom: 1px solid var(--border-color-primary); padding-bottom: 0.25rem; }
 /* output labels float over the top of their figure: keep that strip free */
 .figure-out .image-container, .figure-out .mirror-wrap, div.matplotlib { padding-top: 2.25rem; }
 """
@@ -49,13 +54,15 @@ def build_demo() -> gr.Blocks:
         gr.Markdown(i18n("app_intro"))
         with gr.Tabs(selected="image") as tabs:
             with gr.Tab(i18n("tab_image"), id="image", elem_id="tab-image"):
-                build_image_tab(i18n)
+                image_tab = layout_image_tab(i18n)
+                wire_image_tab(image_tab, i18n, demo)
             with gr.Tab(i18n("tab_clip"), id="clip", elem_id="tab-clip"):
-                clip_tab = build_clip_tab(i18n)
+                clip_tab = layout_clip_tab(i18n)
+                wire_clip_tab(clip_tab, i18n, demo)
             with gr.Tab(i18n("tab_conv3d"), id="conv3d", elem_id="tab-conv3d"):
-                conv3d_tab = build_conv3d_tab(i18n)
+                conv3d_tab = build_conv3d_tab(i18n, demo)
             with gr.Tab(i18n("tab_compare"), id="compare", elem_id="tab-compare"):
-                build_compare_tab(i18n)
+                build_compare_tab(i18n, demo)
             with gr.Tab(i18n("tab_learn"), id="learn", elem_id="tab-learn"):
                 learn_language, _ = build_learn_tab(i18n)
 
@@ -64,13 +71,14 @@ def build_demo() -> gr.Blocks:
                 raise gr.Error("there is no clip to send yet: upload one or pick an example first")
             return video, gr.Tabs(selected="conv3d")
 
-        clip_tab.to_conv3d.click(
+        sent = clip_tab.to_conv3d.click(
             guarded(send_clip),
             inputs=[clip_tab.video],
             outputs=[conv3d_tab.video, tabs],
             api_visibility="private",
             queue=False,
         )
+        conv3d_tab.flow.chain(sent, public=False, only_after_success=True)  # the sent clip is animated at once
         demo.load(None, js=BROWSER_LANGUAGE_JS, outputs=[learn_language], api_visibility="private")
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     _document_api_in_english(demo)

@@ -9,7 +9,7 @@ import gradio as gr
 from visualiser import catalogue
 from visualiser.ui import views
 from visualiser.ui.boundary import guarded
-from visualiser.ui.components import HEAVY, image_examples, image_input, image_source, png_image
+from visualiser.ui.components import HEAVY, LIGHT, image_examples, image_input, image_source, png_image
 
 MAX_COLUMNS = 4
 GROUP_CHOICES = (("group_embedded", "embedded"), ("group_imagenet", "imagenet"))
@@ -26,7 +26,7 @@ class CompareTab:
     labels: list[gr.Label]
 
 
-def build_compare_tab(i18n: gr.I18n) -> CompareTab:
+def build_compare_tab(i18n: gr.I18n, demo: gr.Blocks) -> CompareTab:
     """Lay out the Compare tab inside the current Blocks and wire its events."""
     sets = catalogue.compare_sets()
     groups = [(i18n(key), value) for key, value in GROUP_CHOICES if value in sets] or [
@@ -54,8 +54,7 @@ def build_compare_tab(i18n: gr.I18n) -> CompareTab:
                 grids.append(png_image(i18n("spatial_grid")))
             columns.append(column)
 
-    def compare(picture: object, chosen: str) -> list:
-        results = views.compare_models(image_source(picture), chosen)
+    def columns_for(results: list[views.CompareColumn]) -> list:
         out: list = []
         for i in range(MAX_COLUMNS):
             if i < len(results):
@@ -69,15 +68,35 @@ def build_compare_tab(i18n: gr.I18n) -> CompareTab:
                 out += [gr.Column(visible=False), "", None, None, None]
         return out
 
+    def compare(picture: object, chosen: str) -> list:
+        return columns_for(views.compare_models(image_source(picture), chosen))
+
+    def hidden() -> list:
+        """No column of an earlier comparison stays on screen once the image or the group changes."""
+        return columns_for([])
+
+    def arrive(chosen: str) -> list:
+        path, results = views.compare_arrival(chosen)
+        return [path, *columns_for(results)]
+
     outputs = []
     for i in range(MAX_COLUMNS):
         outputs += [columns[i], titles[i], labels[i], overviews[i], grids[i]]
-    run.click(
+    run.click(hidden, outputs=outputs, queue=False, api_visibility="private").then(
         guarded(views.png_files(compare)),
         inputs=[image, group],
         outputs=outputs,
         api_visibility="private",
         concurrency_id=HEAVY,
         preprocess=False,
+    )
+    for control in (image, group):
+        control.input(hidden, outputs=outputs, queue=False, api_visibility="private")
+    demo.load(
+        guarded(views.png_files(arrive)),
+        inputs=[group],
+        outputs=[image, *outputs],
+        api_visibility="private",
+        concurrency_id=LIGHT,
     )
     return CompareTab(image, group, run, titles, labels)

@@ -1,7 +1,9 @@
 """The 3D-convolution tab: a real kernel sliding over the user's clip, with the arithmetic on screen.
 
-``/conv3d_animation`` (public) returns the MP4, the output-shape formula and the parameter counts.
-The step scrubber draws single frames from the stored plan (cheap: nothing is re-encoded).
+``/conv3d_animation`` (public) returns the MP4, the output-shape formula and the parameter counts, and the
+plan for ``gr.State`` (the API leaves it out); the step scrubber draws single frames from that plan (cheap:
+nothing is re-encoded). The tab opens with the default settings over a shipped clip, and any change to the
+clip or the settings clears the animation that no longer matches them.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from typing import Any
 import gradio as gr
 
 from visualiser import catalogue
+from visualiser.paths import source_name
 from visualiser.settings import Conv3dSettings
 from visualiser.ui import views
 from visualiser.ui.boundary import guarded
-from visualiser.ui.components import HEAVY, LIGHT, clip_examples, png_image
+from visualiser.ui.components import LIGHT, clip_examples, png_image
+from visualiser.ui.tabs.flow import AnalysisFlow, clear_on_change, start
 
 MODE_CHOICES = (("mode_3d", "3d"), ("mode_2d_vs_3d", "2d_vs_3d"))
 
@@ -32,6 +36,8 @@ class Conv3dTab:
     parameters: gr.Markdown
     step: gr.Slider
     step_image: gr.Image
+    showing: gr.Markdown
+    flow: AnalysisFlow
 
 
 def conv3d_animation(
@@ -47,8 +53,8 @@ def conv3d_animation(
     dilation_hw: int,
     out_channel: int,
     mode: str,
-) -> tuple[str, str, str]:
-    """The public endpoint: the animation MP4, the output-shape formula and the parameter counts."""
+) -> tuple:
+    """The public endpoint: the animation MP4, the output-shape formula, the parameter counts (and the plan)."""
     return views.conv3d_animation(video, _settings(locals()))
 
 
@@ -68,7 +74,7 @@ def _axis_pair(label_t: Any, label_hw: Any, low: int, high: int, value: int) -> 
 CONV3D_EXAMPLES = 4
 
 
-def build_conv3d_tab(i18n: gr.I18n) -> Conv3dTab:
+def build_conv3d_tab(i18n: gr.I18n, demo: gr.Blocks) -> Conv3dTab:
     """Lay out the 3D-convolution tab inside the current Blocks and wire its events."""
     plan_state = gr.State(None, time_to_live=3600)
     with gr.Row(equal_height=False):
@@ -89,6 +95,7 @@ def build_conv3d_tab(i18n: gr.I18n) -> Conv3dTab:
                 out_channel = gr.Number(value=0, precision=0, minimum=0, label=i18n("out_channel"))
             run = gr.Button(i18n("animate"), variant="primary", elem_id="conv3d-run")
         with gr.Column(scale=6, min_width=360):
+            showing = gr.Markdown(views.NOTHING_SHOWN, elem_id="conv3d-showing", elem_classes=["showing"])
             animation = gr.Video(
                 label=i18n("animation"),
                 interactive=False,
@@ -107,52 +114,52 @@ def build_conv3d_tab(i18n: gr.I18n) -> Conv3dTab:
     ]  # fmt: skip
     # Real scenes show the sliding kernel best; two motions are enough here (the Clip tab has them all), and
     # Gradio probes every example video with ffprobe at start-up (~65 ms each, twice), so fewer start faster.
-    examples = clip_examples(embedded_first=False)[:CONV3D_EXAMPLES]
-    if examples:
-        controls = inputs[1:]
-        defaults = [c.value for c in controls]
-
-        def run_example(clip: str | None) -> tuple:
-            """Examples use the default settings (set back on the controls, cached per clip)."""
-            return (*conv3d_animation(clip, *defaults), *defaults)
-
-        gr.Examples(
-            examples=[[path] for path in examples],
-            inputs=[video],
-            outputs=[animation, formula, parameters, *controls],
-            fn=guarded(views.png_files(run_example)),
-            cache_examples=True,
-            cache_mode="lazy",
-            label=i18n("examples"),
-            api_visibility="private",
+    files = clip_examples(embedded_first=False)[:CONV3D_EXAMPLES]
+    examples = None
+    if files:
+        examples = gr.Examples(
+            examples=[[path] for path in files], inputs=[video], label=i18n("examples"), api_visibility="private"
         )
+    views_out = [showing, step, step_image]
+    public_out = [animation, formula, parameters, plan_state]
+    pending_out = [*public_out, *views_out]
 
-    run.click(
-        guarded(conv3d_animation),
-        inputs=inputs,
-        outputs=[animation, formula, parameters],
-        api_name="conv3d_animation",
+    def blank(banner: str) -> tuple:
+        return (gr.Video(None), "", "", None, banner, gr.Slider(minimum=0, maximum=1, value=0), None)
+
+    def pending() -> tuple:
+        return blank("Animating ...")
+
+    def stale() -> tuple:
+        return blank("**No animation for these settings yet:** press **Animate**.")
+
+    def show_plan(plan: Any, clip: str | None) -> tuple:
+        if plan is None:
+            return views.NOTHING_SHOWN, gr.Slider(minimum=0, maximum=1, value=0), None
+        last = plan.steps - 1
+        banner = views.showing_text(views.plan_caption(plan, source_name(clip)))
+        return banner, gr.Slider(minimum=0, maximum=max(1, last), value=last, step=1), views.conv3d_step(plan, last)
+
+    flow = AnalysisFlow(
+        pending=pending, pending_in=[], pending_out=pending_out,
+        analyse=conv3d_animation, analyse_in=inputs, analyse_out=public_out,
+        show=views.png_files(show_plan), show_in=[plan_state, video], show_out=views_out, banner=showing,
+        failed_text=views.FAILED_TEXT, api_name="conv3d_animation",
         api_description="Animate a 3D convolution sliding over a clip (reduced to a coarse T×H×W grid of cells). "
         "kernel is 'teaching:<name>' or 'model:<registry name>'; kernel_t/kernel_hw apply to teaching kernels. "
         "Returns the MP4, the output-shape formula per axis and the parameter counts (3D vs 2D).",
-        api_visibility="public",
-        concurrency_id=HEAVY,
-    )
-
-    def show_plan(*values: Any) -> tuple:
-        names = ["video", *Conv3dSettings.__dataclass_fields__]
-        given = dict(zip(names, values, strict=True))
-        plan = views.conv3d_plan(given.pop("video"), _settings(given))
-        last = plan.steps - 1
-        return plan, gr.Slider(minimum=0, maximum=max(1, last), value=last, step=1), views.conv3d_step(plan, last)
-
-    animation.change(
-        guarded(views.png_files(show_plan)),
-        inputs=inputs,
-        outputs=[plan_state, step, step_image],
+    )  # fmt: skip
+    flow.chain(start(run), public=True)
+    if examples is not None:
+        flow.chain(examples.load_input_event, public=False)
+    clear_on_change(inputs, flow, stale)
+    arrival = demo.load(
+        guarded(views.conv3d_arrival),
+        outputs=[video, *public_out],
         api_visibility="private",
         concurrency_id=LIGHT,
     )
+    flow.draw(arrival.success)
     step.input(
         guarded(views.png_files(views.conv3d_step)),
         inputs=[plan_state, step],
@@ -162,4 +169,4 @@ def build_conv3d_tab(i18n: gr.I18n) -> Conv3dTab:
         trigger_mode="always_last",
         show_progress="hidden",
     )
-    return Conv3dTab(video, kernel, run, animation, formula, parameters, step, step_image)
+    return Conv3dTab(video, kernel, run, animation, formula, parameters, step, step_image, showing, flow)

@@ -1,23 +1,17 @@
-"""The Image tab: predictions, channel gates, spatial maps, internals, Grad-CAM, interventions, download.
+"""The Image tab's layout: predictions, what the model knows, channel gates, spatial maps, internals, and more.
 
-One public event (``/analyse_image``) runs the network and returns what an API caller wants. Every
-other view is drawn by private events from the stored result (``gr.State``), so moving a slider or
-choosing a block never runs the network again.
+The events are wired in ``image_events``; this module only places components and names them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import gradio as gr
 
 from visualiser import catalogue
 from visualiser.ui import views
-from visualiser.ui.boundary import guarded
-from visualiser.ui.components import HEAVY, LIGHT, image_examples, image_input, image_source, png_image
-
-STALE_AFTER_NEW_RESULT = (None, "", None, None, "")  # Grad-CAM and intervention views of the previous result
+from visualiser.ui.components import image_examples, image_input, png_image
 
 NORMALISE_CHOICES = (("norm_block", "block"), ("norm_shared", "shared"), ("norm_fixed", "fixed01"))
 INTERVENTION_CHOICES = (("iv_identity", "identity"), ("iv_mute", "mute"))
@@ -25,66 +19,85 @@ INTERVENTION_CHOICES = (("iv_identity", "identity"), ("iv_mute", "mute"))
 
 @dataclass
 class ImageTab:
-    """Handles other parts of the UI and the tests need."""
+    """Every component of the tab (the events, other tabs and the tests use them)."""
 
+    state: gr.State
     image: gr.Image
     model: gr.Dropdown
+    domain: gr.Markdown
     run: gr.Button
     predictions: gr.Label
-    overlay: gr.Image
+    notice: gr.Markdown
+    switch: gr.Button
+    timings: gr.Markdown
     summary: gr.JSON
-    state: gr.State
+    examples: gr.Examples | None
+    showing: gr.Markdown
+    overview: gr.Image
+    barcode: gr.Image
+    block: gr.Dropdown
+    sort: gr.Checkbox
+    chart: gr.Plot
+    spatial_group: gr.Group
+    alpha: gr.Slider
+    cmap: gr.Dropdown
+    normalise: gr.Radio
+    overlay: gr.Image
+    grid: gr.Image
+    channel_internals: gr.Plot
+    spatial_internals: gr.Plot
+    reference: gr.Plot
+    gradcam_run: gr.Button
+    gradcam_image: gr.Image
+    agreement: gr.Markdown
+    mode: gr.Radio
+    mute_top: gr.Slider
+    intervene_run: gr.Button
+    before: gr.Label
+    after: gr.Label
+    intervention_text: gr.Markdown
+    bundle_prepare: gr.Button
+    bundle_download: gr.DownloadButton
 
 
-@views.png_files
-def analyse_image(image: Any, model: str | None) -> tuple:
-    """The public image endpoint (the event runs with ``preprocess=False``, see ``image_source``)."""
-    return views.analyse_image(image_source(image), model)
-
-
-def build_image_tab(i18n: gr.I18n) -> ImageTab:
-    """Lay out the Image tab inside the current Blocks and wire its events."""
+def layout_image_tab(i18n: gr.I18n) -> ImageTab:
+    """Place the Image tab's components inside the current Blocks (no events)."""
     state = gr.State(None, time_to_live=3600)
+    default = catalogue.default_model("image")
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=320):
             image = image_input(i18n("image_input"), height=320)
             model = gr.Dropdown(
                 choices=catalogue.model_choices("image"),
-                value=catalogue.default_model("image"),
+                value=default,
                 label=i18n("model"),
                 info=i18n("model_info"),
+                elem_id="image-model",
             )
+            domain = gr.Markdown(views.domain_text(default), elem_id="image-domain", elem_classes=["domain"])
             run = gr.Button(i18n("analyse"), variant="primary", elem_id="image-run")
         with gr.Column(scale=5, min_width=320):
             predictions = gr.Label(num_top_classes=5, label=i18n("predictions"), elem_id="image-predictions")
+            notice = gr.Markdown(visible=False, elem_id="image-notice", elem_classes=["notice"])
+            switch = gr.Button(i18n("switch_photo_model"), visible=False, size="sm", elem_id="image-switch")
             timings = gr.Markdown(elem_classes=["timings"])
             with gr.Accordion(i18n("raw_result"), open=False):
                 summary = gr.JSON(label=i18n("raw_result"), open=False)
-    overlay = png_image(i18n("overlay"), elem_id="image-overlay", render=False)  # placed below, needed now
-    examples = image_examples(embedded_first=catalogue.is_embedded(model.value))
-    if examples:
-        default = model.value
-
-        def run_example(picture: Any) -> tuple:
-            """Examples always use the default model, so the model column is not shown (and cached per image)."""
-            return (*views.analyse_image(image_source(picture), default), default)
-
-        gr.Examples(
-            examples=[[path] for path in examples],
+    files = image_examples(embedded_first=catalogue.is_embedded(default))
+    examples = None
+    if files:
+        examples = gr.Examples(
+            examples=[[path] for path in files],
             inputs=[image],
-            outputs=[predictions, overlay, summary, model],
-            fn=guarded(views.png_files(run_example)),
-            cache_examples=True,
-            cache_mode="lazy",
             label=i18n("examples"),
             examples_per_page=12,
             api_visibility="private",
-            preprocess=False,
         )
+    showing = gr.Markdown(views.NOTHING_SHOWN, elem_id="image-showing", elem_classes=["showing"])
     gr.Markdown(i18n("channel_heading"))
     overview = png_image(i18n("channel_overview"), elem_id="image-overview")
     with gr.Accordion(i18n("barcode"), open=False):
-        barcode = png_image(i18n("barcode"))
+        barcode = png_image(i18n("barcode"), elem_id="image-barcode")
     with gr.Row():
         block = gr.Dropdown(choices=[], label=i18n("block"), info=i18n("block_info"), scale=3, elem_id="image-block")
         sort = gr.Checkbox(value=True, label=i18n("sorted"), scale=1)
@@ -98,7 +111,7 @@ def build_image_tab(i18n: gr.I18n) -> ImageTab:
                 choices=[(i18n(key), value) for key, value in NORMALISE_CHOICES], value="block", label=i18n("normalise")
             )
         with gr.Row():
-            overlay.render()
+            overlay = png_image(i18n("overlay"), elem_id="image-overlay")
             grid = png_image(i18n("spatial_grid"), elem_id="image-grid")
     with gr.Accordion(i18n("internals"), open=False):
         gr.Markdown(i18n("internals_info"))
@@ -106,7 +119,7 @@ def build_image_tab(i18n: gr.I18n) -> ImageTab:
         spatial_internals = gr.Plot(label=i18n("spatial_internals"))
     with gr.Accordion(i18n("reference"), open=False):
         gr.Markdown(i18n("reference_info"))
-        reference = gr.Plot(label=i18n("reference"))
+        reference = gr.Plot(label=i18n("reference"), elem_id="image-reference")
     with gr.Accordion(i18n("gradcam"), open=False):
         gr.Markdown(i18n("gradcam_info"))
         gradcam_run = gr.Button(i18n("gradcam_run"), elem_id="image-gradcam-run")
@@ -129,114 +142,9 @@ def build_image_tab(i18n: gr.I18n) -> ImageTab:
     with gr.Row():
         bundle_prepare = gr.Button(i18n("bundle_prepare"), elem_id="image-bundle-prepare")
         bundle_download = gr.DownloadButton(i18n("bundle_download"), visible=False, elem_id="image-bundle-download")
-
-    # --- events ---------------------------------------------------------------------------------
-    run.click(
-        guarded(analyse_image),
-        inputs=[image, model],
-        outputs=[predictions, overlay, summary],
-        api_name="analyse_image",
-        api_description="Analyse one image: top-5 predictions, the spatial-attention overlay of the last "
-        "CBAM block (None for channel-only models) and a JSON summary with every probability and channel gate.",
-        api_visibility="public",
-        concurrency_id=HEAVY,
-        preprocess=False,
-    )
-
-    def show_views(img: Any, name: str, s: bool, a: float, c: str, n: str) -> tuple:
-        shown = views.image_views(image_source(img), name, s, a, c, n)
-        return (
-            shown.result,
-            gr.Dropdown(choices=shown.blocks, value=shown.block),
-            shown.overview,
-            shown.barcode,
-            shown.chart,
-            shown.grid,
-            shown.overlay,
-            shown.channel_internals,
-            shown.spatial_internals,
-            shown.reference,
-            gr.Group(visible=shown.has_spatial),
-            shown.timings,
-            gr.DownloadButton(visible=False),
-            *STALE_AFTER_NEW_RESULT,
-        )
-
-    summary.change(
-        guarded(views.png_files(show_views)),
-        inputs=[image, model, sort, alpha, cmap, normalise],
-        outputs=[
-            state,
-            block,
-            overview,
-            barcode,
-            chart,
-            grid,
-            overlay,
-            channel_internals,
-            spatial_internals,
-            reference,
-            spatial_group,
-            timings,
-            bundle_download,
-            gradcam_image,
-            agreement,
-            before,
-            after,
-            intervention_text,
-        ],
-        api_visibility="private",
-        concurrency_id=LIGHT,
-        preprocess=False,
-    )
-
-    block.input(
-        guarded(views.png_files(views.block_views)),
-        inputs=[state, block, sort, alpha, cmap, normalise],
-        outputs=[chart, overlay, channel_internals, spatial_internals],
-        api_visibility="private",
-        concurrency_id=LIGHT,
-    )
-    sort.input(
-        guarded(lambda result, name, s: views.block_views(result, name, s)[0]),
-        inputs=[state, block, sort],
-        outputs=[chart],
-        api_visibility="private",
-        concurrency_id=LIGHT,
-    )
-    for control in (alpha, cmap, normalise):
-        control.input(
-            guarded(views.png_files(views.overlay_view)),
-            inputs=[state, block, alpha, cmap, normalise],
-            outputs=[overlay, grid],
-            api_visibility="private",
-            concurrency_id=LIGHT,
-            trigger_mode="always_last",
-            show_progress="hidden",
-        )
-    gradcam_run.click(
-        guarded(views.png_files(views.gradcam_view)),
-        inputs=[state, block, alpha, cmap],
-        outputs=[gradcam_image, agreement],
-        api_visibility="private",
-        concurrency_id=HEAVY,
-    )
-    intervene_run.click(
-        guarded(views.intervention_view),
-        inputs=[state, block, mode, mute_top],
-        outputs=[before, after, intervention_text],
-        api_visibility="private",
-        concurrency_id=HEAVY,
-    )
-
-    def prepare_bundle(result: Any, a: float, c: str, n: str, s: bool) -> gr.DownloadButton:
-        return gr.DownloadButton(value=str(views.bundle_view(result, a, c, n, s)), visible=True)
-
-    bundle_prepare.click(
-        guarded(prepare_bundle),
-        inputs=[state, alpha, cmap, normalise, sort],
-        outputs=[bundle_download],
-        api_visibility="private",
-        concurrency_id=HEAVY,
-    )
-    return ImageTab(image, model, run, predictions, overlay, summary, state)
+    return ImageTab(
+        state, image, model, domain, run, predictions, notice, switch, timings, summary, examples, showing,
+        overview, barcode, block, sort, chart, spatial_group, alpha, cmap, normalise, overlay, grid,
+        channel_internals, spatial_internals, reference, gradcam_run, gradcam_image, agreement, mode, mute_top,
+        intervene_run, before, after, intervention_text, bundle_prepare, bundle_download,
+    )  # fmt: skip

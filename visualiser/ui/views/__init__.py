@@ -11,14 +11,23 @@ from visualiser.ui.views.cache import clear_caches, content_key
 from visualiser.ui.views.clip import (
     ClipViews,
     analyse_clip,
+    clip_arrival,
     clip_blocks,
+    clip_caption,
     clip_frame_view,
     clip_result,
     clip_time_view,
     clip_views,
 )
-from visualiser.ui.views.compare import CompareColumn, compare_models
-from visualiser.ui.views.conv3d import conv3d_animation, conv3d_outputs, conv3d_plan, conv3d_step
+from visualiser.ui.views.compare import CompareColumn, compare_arrival, compare_models
+from visualiser.ui.views.conv3d import (
+    conv3d_animation,
+    conv3d_arrival,
+    conv3d_outputs,
+    conv3d_plan,
+    conv3d_step,
+    plan_caption,
+)
 from visualiser.ui.views.files import new_output_path, output_dir, png_files, write_png
 from visualiser.ui.views.image import (
     ImageViews,
@@ -29,23 +38,36 @@ from visualiser.ui.views.image import (
     bundle_view,
     default_block,
     gradcam_view,
+    image_arrival,
     image_result,
     image_views,
     internals_views,
     intervention_view,
+    outside_notice,
     overlay_view,
     reference_view,
+    result_caption,
     result_summary,
 )
 from visualiser.ui.views.learn import LANGUAGES, learn_sections
 from visualiser.ui.views.options import COLORMAPS, NORMALISATIONS
-from visualiser.ui.views.text import predictions_label
+from visualiser.ui.views.text import (
+    FAILED_TEXT,
+    NOTHING_SHOWN,
+    domain_text,
+    pending_text,
+    predictions_label,
+    showing_text,
+    stale_text,
+)
 from visualiser.ui.views.warmup import warm_up
 
 __all__ = [
     "COLORMAPS",
+    "FAILED_TEXT",
     "LANGUAGES",
     "NORMALISATIONS",
+    "NOTHING_SHOWN",
     "ClipViews",
     "CompareColumn",
     "ImageViews",
@@ -56,19 +78,25 @@ __all__ = [
     "block_views",
     "bundle_view",
     "clear_caches",
+    "clip_arrival",
     "clip_blocks",
+    "clip_caption",
     "clip_frame_view",
     "clip_result",
     "clip_time_view",
     "clip_views",
+    "compare_arrival",
     "compare_models",
     "content_key",
     "conv3d_animation",
+    "conv3d_arrival",
     "conv3d_outputs",
     "conv3d_plan",
     "conv3d_step",
     "default_block",
+    "domain_text",
     "gradcam_view",
+    "image_arrival",
     "image_result",
     "image_views",
     "internals_views",
@@ -76,11 +104,17 @@ __all__ = [
     "learn_sections",
     "new_output_path",
     "output_dir",
+    "outside_notice",
     "overlay_view",
+    "pending_text",
+    "plan_caption",
     "png_files",
     "predictions_label",
     "reference_view",
+    "result_caption",
     "result_summary",
+    "showing_text",
+    "stale_text",
     "warm_up",
     "write_png",
 ]

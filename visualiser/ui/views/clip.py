@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,9 +40,7 @@ def clip_result(video: str | None, model: str | None, frames: int, progress: Pro
 
 def clip_blocks(result: ClipResult) -> list[BlockAttention]:
     """The blocks of a clip result: its own (3-D) or those of the first frame (2-D models)."""
-    from visualiser.render import clips
-
-    return list(clips.clip_blocks(result))
+    return list(result.frame_blocks(0))
 
 
 def _has_spatial(result: ClipResult) -> bool:
@@ -50,19 +49,62 @@ def _has_spatial(result: ClipResult) -> bool:
 
 def analyse_clip(
     video: str | None, model: str | None, frames: int = 16, progress: ProgressFn | None = None
-) -> tuple[Label, str | None, dict[str, Any]]:
-    """Clip-level top-5, the attention video (MP4 path; None without spatial attention) and a summary."""
-    from visualiser.render import clips
+) -> tuple[Label, str | None, dict[str, Any], ClipResult]:
+    """Clip-level top-5, the attention video (MP4 path; None without spatial attention), a summary, the result.
 
+    The result goes into the tab's ``gr.State`` (the API leaves it out); the other views are drawn from it.
+    """
     result = clip_result(video, model, frames, progress)
-    path = None
-    if _has_spatial(result):
-        if progress:
-            progress(0.95, "rendering the attention video")
-        path = str(clips.attention_video(result, new_output_path("attention", ".mp4")))
+    path = attention_video(result, new_output_path("attention", ".mp4"), progress)
+    return predictions_label(result.predictions), path, clip_summary(result), result
+
+
+def clip_summary(result: ClipResult) -> dict[str, Any]:
+    """The JSON an API caller gets: the clip result's summary plus every probability."""
     summary = result.to_json()
     summary["probabilities"] = [round(float(p), 6) for p in result.probabilities]
-    return predictions_label(result.predictions), path, summary
+    return summary
+
+
+def attention_video(result: ClipResult, path: Path, progress: ProgressFn | None = None) -> str | None:
+    """The overlay video of the focus block, written to ``path`` (None for a model without spatial attention)."""
+    from visualiser.render import clips
+
+    if not _has_spatial(result):
+        return None
+    if progress:
+        progress(0.95, "rendering the attention video")
+    return str(clips.attention_video(result, path))
+
+
+def clip_caption(result: ClipResult) -> str:
+    """Which result the views show: the model, the clip and the frames it saw."""
+    times = result.timestamps
+    span = f"{len(result.frames)} frames"
+    if len(times):
+        unit = "s" if result.timestamps.dtype.kind == "f" else ""
+        span += f" at {float(times[0]):.1f}–{float(times[-1]):.1f} {unit}".rstrip()
+    source = result.source or "clip"
+    return f"{result.model_title} · {source} · {span}"
+
+
+def clip_arrival() -> tuple[str | None, str | None, int, Label | None, str | None, dict | None, Any]:
+    """The tab on arrival: the first shipped clip through the default clip model (computed once per process)."""
+    from visualiser.ui.views.arrival import arrival_dir, first_example, once
+
+    model = catalogue.default_model("clip")
+    path = first_example("clip")
+    frames = 16
+
+    def make() -> tuple:
+        result = clip_result(str(path), model, frames)
+        video = attention_video(result, arrival_dir() / f"clip-{result.model}.mp4")
+        return predictions_label(result.predictions), video, clip_summary(result), result
+
+    done = once("clip", make) if path is not None else None
+    if done is None:
+        return None, model, frames, None, None, None, None
+    return (str(path), model, frames, *done)
 
 
 @dataclass(frozen=True)
@@ -78,19 +120,21 @@ class ClipViews:
     frame_image: np.ndarray
     frame_chart: Figure | None
     timings: str = ""
+    caption: str = ""
 
 
-def clip_views(video: str | None, model: str | None, frames: int = 16) -> ClipViews:
-    """Views over time, stability and the first frame's views (the result comes from the cache)."""
+def clip_views(result: ClipResult) -> ClipViews:
+    """Views over time, stability and the first frame's views, from one stored result (no network)."""
     from visualiser.render import clips
 
-    result = clip_result(video, model, frames)
+    require(result, "analyse a clip")
     blocks = clip_blocks(result)
+    caption = clip_caption(result)
     if not blocks:
         picture = result.frames[0]
-        return ClipViews(result, [], None, None, None, len(result.frames), picture, None, timings_text(result.timings))
-    spatial_blocks = [b for b in blocks if b.spatial_gate is not None]
-    block = (spatial_blocks[-1] if spatial_blocks else blocks[-1]).name
+        timings = timings_text(result.timings)
+        return ClipViews(result, [], None, None, None, len(result.frames), picture, None, timings, caption)
+    block = result.focus_block.name  # type: ignore[union-attr]  (blocks exist)
     frame_image, frame_chart = clip_frame_view(result, 0, block)
     return ClipViews(
         result=result,
@@ -102,6 +146,7 @@ def clip_views(video: str | None, model: str | None, frames: int = 16) -> ClipVi
         frame_image=frame_image,
         frame_chart=frame_chart,
         timings=timings_text(result.timings),
+        caption=caption,
     )
 
 

@@ -38,3 +38,12 @@ def compare_models(image: ImageSource | None, group: str) -> list[CompareColumn]
         grid = spatial.spatial_grid(result, columns=2) if result.spatial_blocks else None
         columns.append(CompareColumn(name, result.model_title, predictions_label(result.predictions), overview, grid))
     return columns
+
+
+def compare_arrival(group: str) -> tuple[str | None, list[CompareColumn]]:
+    """The tab on arrival: the first shipped example through the group's models (computed once per process)."""
+    from visualiser.ui.views.arrival import first_example, once
+
+    path = first_example("image")
+    columns = once(f"compare:{group}", lambda: compare_models(str(path), group)) if path is not None else None
+    return (str(path) if path is not None else None), columns or []

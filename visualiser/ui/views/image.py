@@ -67,8 +67,14 @@ def result_summary(result: ImageResult) -> dict[str, Any]:
     return summary
 
 
-def analyse_image(image: ImageSource | None, model: str | None) -> tuple[Label, np.ndarray | None, dict[str, Any]]:
-    """Top-5 predictions, the default block's spatial overlay (None without spatial attention) and a summary."""
+def analyse_image(
+    image: ImageSource | None, model: str | None
+) -> tuple[Label, np.ndarray | None, dict[str, Any], ImageResult]:
+    """Top-5, the focus block's spatial overlay (None without spatial attention), a summary, and the result.
+
+    The result itself goes into the tab's ``gr.State`` (which the API leaves out), so every other view is
+    drawn from it without the upload travelling back and without a second forward pass.
+    """
     from visualiser.render import spatial
 
     result = image_result(image, model)
@@ -76,7 +82,44 @@ def analyse_image(image: ImageSource | None, model: str | None) -> tuple[Label, 
     picture = None
     if block is not None and result.block(block).spatial_gate is not None:
         picture = spatial.overlay(result, block, min_side=spatial.SCREEN_MIN_SIDE)
-    return predictions_label(result.predictions), picture, result_summary(result)
+    return predictions_label(result.predictions), picture, result_summary(result), result
+
+
+def outside_notice(result: ImageResult) -> str:
+    """The notice for an input outside what the network learned ("" when it is inside, or nothing is known)."""
+    verdict = result.domain_check
+    if verdict is None or not verdict.outside:
+        return ""
+    from visualiser.models.registry import get_spec
+
+    domain = get_spec(result.model).domain or "its training data"
+    return (
+        f"**This input is outside what {result.model_title} learned** ({domain}): it scores {verdict.score:.1f} "
+        f"on the model's out-of-distribution scale, beyond the {verdict.threshold:.1f} that "
+        f"{100 * (1 - verdict.false_alarm_rate):.0f} % of its own held-out inputs stay under. The predictions "
+        "are guesses among classes that do not fit. The gates below are still exactly what the network "
+        "computed for this input: they show how this network responds to it, not what it sees in a photo."
+    )
+
+
+def image_arrival() -> tuple[str | None, str | None, str, Label | None, np.ndarray | None, dict | None, Any]:
+    """The tab on arrival: the first shipped example through the default model (computed once per process)."""
+    from visualiser.ui.views.arrival import first_example, once
+    from visualiser.ui.views.text import domain_text
+
+    model = catalogue.default_model("image")
+    path = first_example("image")
+    done = once("image", lambda: analyse_image(str(path), model)) if path is not None else None
+    if done is None:
+        return None, model, domain_text(model), None, None, None, None
+    return (str(path), model, domain_text(model), *done)
+
+
+def result_caption(result: ImageResult) -> str:
+    """Which result the views show: the model and the input, as one line for every view's title."""
+    height, width = result.original_image.shape[:2]
+    source = f"{result.source} ({width}×{height})" if result.source else f"{width}×{height} image"
+    return f"{result.model_title} · {source}"
 
 
 @dataclass(frozen=True)
@@ -96,26 +139,31 @@ class ImageViews:
     reference: Figure | None
     has_spatial: bool
     timings: str = ""
+    caption: str = ""
+    notice: str = ""  # what the reader must know before reading the gates (input outside the model's data)
+    offer_photo_model: bool = False
 
 
 def image_views(
-    image: ImageSource | None,
-    model: str | None,
+    result: ImageResult,
     sort: bool = True,
     alpha: float = 0.5,
     cmap: str = "viridis",
     normalise: str = "block",
 ) -> ImageViews:
-    """All Image-tab views for the default block (the result comes from the cache)."""
+    """All Image-tab views of one stored result, for its focus block (no network)."""
     from visualiser.render import channels, spatial
 
-    result = image_result(image, model)
+    require(result, "analyse an image")
     block = default_block(result)
     if block is None:
         empty = no_attention_image(result)
+        timings = timings_text(result.timings)
+        notice = outside_notice(result)
         return ImageViews(
-            result, [], None, empty, None, None, empty, None, None, None, None, False, timings_text(result.timings)
-        )
+            result, [], None, empty, None, None, empty, None, None, None, None, False, timings,
+            result_caption(result), notice, bool(notice),
+        )  # fmt: skip
     chart, overlay_image, channel_side, spatial_side = block_views(result, block, sort, alpha, cmap, normalise)
     return ImageViews(
         result=result,
@@ -133,6 +181,9 @@ def image_views(
         reference=reference_view(result),
         has_spatial=bool(result.spatial_blocks),
         timings=timings_text(result.timings),
+        caption=result_caption(result),
+        notice=(notice := outside_notice(result)),
+        offer_photo_model=bool(notice),
     )
 
 
