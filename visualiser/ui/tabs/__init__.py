@@ -1,0 +1,1 @@
+"""One module per tab: layout and event wiring (gradio); the computing lives in ``visualiser.ui.views``."""
