@@ -13,8 +13,11 @@ from typing import Literal
 import numpy as np
 
 Task = Literal["image", "clip"]
-# What an attention module (or a whole network's blocks) gates: "cbam" is channel then spatial.
+# What an attention module (or a whole network's blocks) gates: "cbam" is channel then spatial, "cam" / "sam"
+# its channel / spatial half alone, "gate" a gate of no known family; "none" a network without attention.
 AttentionKind = Literal["none", "se", "cbam", "eca", "cam", "sam", "gate"]
+# The attention the project's own network families can be built with.
+BuiltAttention = Literal["none", "se", "cbam", "eca"]
 # What a discovered module gates, in plain words (the foreign-network watcher's classification).
 GateKind = Literal["channel", "spatial", "both"]
 ProgressFn = Callable[[float, str], None]

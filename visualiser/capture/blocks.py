@@ -68,7 +68,7 @@ def blocks_from_recording(model: nn.Module, recorder: AttentionRecorder, index: 
                 name=name,
                 stage=stage,
                 block=block,
-                kind=module.kind,  # type: ignore[arg-type]
+                kind=module.kind,
                 channels=int(channel_gate.shape[1]) if channel_gate is not None else 0,
                 channel_gate=vector_at(channel_gate, index),
                 squeeze=vector_at(taps.get("squeeze"), index),

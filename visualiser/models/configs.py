@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from visualiser.types import BuiltAttention
+
 BlockKind = Literal["basic", "bottleneck"]
 StemKind = Literal["standard", "deep", "small"]
 Style = Literal["timm", "caffe"]
@@ -33,7 +35,7 @@ class ResNetConfig:
     style: Style = "timm"
     stride_in_1x1: bool | None = None
     avg_down: bool = False
-    attn: Literal["none", "se", "cbam", "eca"] = "none"
+    attn: BuiltAttention = "none"
     attn_options: tuple[tuple[str, object], ...] = ()
     num_classes: int = 1000
     in_chans: int = 3
@@ -69,7 +71,7 @@ class VideoResNetConfig:
     stem_kernel: Triple = (3, 7, 7)
     stem_stride: Triple = (1, 2, 2)
     stem_mid: int = 45
-    attn: Literal["none", "se", "cbam", "eca"] = "none"
+    attn: BuiltAttention = "none"
     attn_options: tuple[tuple[str, object], ...] = ()
     num_classes: int = 400
     in_chans: int = 3

@@ -13,12 +13,17 @@ training code (``visualiser.training``) builds them through the registry. Each m
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from visualiser.models.configs import ResNetConfig, VideoResNetConfig
 from visualiser.models.registry import ModelSpec, Preprocess, WeightsSource, register
 from visualiser.paths import ASSETS_DIR
+from visualiser.types import Task
+
+if TYPE_CHECKING:  # torch loads when a model is first built
+    from torch import nn
 
 SHAPE_CLASSES = 8
 MOTION_CLASSES = 8
@@ -122,14 +127,14 @@ def _metrics(card: dict[str, Any] | None) -> dict[str, float]:
     return {k: float(found[k]) for k in _HEADLINE_METRICS if isinstance(found.get(k), int | float)}
 
 
-def _register(name: str, task: str, builder: Any, preprocess: Preprocess) -> None:
+def _register(name: str, task: Task, builder: Callable[[], nn.Module], preprocess: Preprocess) -> None:
     card = read_card(name)
     attention = _ATTENTION[name]
     register(
         ModelSpec(
             name=name,
             title=_TITLES[name],
-            task=task,  # type: ignore[arg-type]
+            task=task,
             builder=builder,
             weights=_weights(name, card),
             preprocess=preprocess,
@@ -145,8 +150,8 @@ def _register(name: str, task: str, builder: Any, preprocess: Preprocess) -> Non
     )
 
 
-def _shapes_builder(cfg: ResNetConfig) -> Any:
-    def build() -> Any:
+def _shapes_builder(cfg: ResNetConfig) -> Callable[[], nn.Module]:
+    def build() -> nn.Module:
         from visualiser.models.resnet import build_resnet  # torch loads when a model is first built
 
         return build_resnet(cfg)
@@ -154,7 +159,7 @@ def _shapes_builder(cfg: ResNetConfig) -> Any:
     return build
 
 
-def _motion_builder() -> Any:
+def _motion_builder() -> nn.Module:
     from visualiser.models.video_resnet import build_video_resnet
 
     return build_video_resnet(MOTION_CONFIG)

@@ -18,6 +18,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from visualiser.types import AttentionKind, BuiltAttention
+
 SpatialOrder = Literal["mean_max", "max_mean"]
 WidthRule = Literal["divisible8", "floor"]
 
@@ -38,7 +40,7 @@ class Tap(nn.Identity):
 class AttentionModule(nn.Module):
     """Base class: lets the recorder find attention modules and know what they are."""
 
-    kind: str = "attention"
+    kind: AttentionKind = "gate"
     dims: int = 2
 
 
@@ -240,10 +242,7 @@ class EfficientChannelAttention(AttentionModule):
         return x * g.view((b, c) + (1,) * (x.dim() - 2))
 
 
-AttnKind = Literal["none", "se", "cbam", "eca"]
-
-
-def make_attention(kind: AttnKind, channels: int, dims: int = 2, **options: object) -> nn.Module | None:
+def make_attention(kind: BuiltAttention, channels: int, dims: int = 2, **options: object) -> nn.Module | None:
     """Factory used by the ResNet blocks: ``None`` for ``"none"``, else the configured module."""
     if kind == "none":
         return None

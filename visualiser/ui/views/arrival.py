@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from visualiser import catalogue
 from visualiser.errors import VisualiserError
+from visualiser.types import Task
 
 logger = logging.getLogger("visualiser.ui")
 T = TypeVar("T")
@@ -52,8 +53,8 @@ def arrival_dir() -> Path:
     return folder
 
 
-def first_example(task: str) -> Path | None:
+def first_example(task: Task) -> Path | None:
     """The first shipped example for the task's default model (a generated one for an embedded default)."""
-    model = catalogue.default_model(task)  # type: ignore[arg-type]
-    files = catalogue.example_files(task, embedded_first=catalogue.is_embedded(model))  # type: ignore[arg-type]
+    model = catalogue.default_model(task)
+    files = catalogue.example_files(task, embedded_first=catalogue.is_embedded(model))
     return files[0] if files else None

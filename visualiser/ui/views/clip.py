@@ -88,7 +88,9 @@ def clip_caption(result: ClipResult) -> str:
     return f"{result.model_title} · {source} · {span}"
 
 
-def clip_arrival() -> tuple[str | None, str | None, int, Label | None, str | None, dict | None, Any]:
+def clip_arrival() -> tuple[
+    str | None, str | None, int, Label | None, str | None, dict[str, Any] | None, ClipResult | None
+]:
     """The tab on arrival: the first shipped clip through the default clip model (computed once per process)."""
     from visualiser.ui.views.arrival import arrival_dir, first_example, once
 
@@ -134,7 +136,7 @@ def clip_views(result: ClipResult) -> ClipViews:
         picture = result.frames[0]
         timings = timings_text(result.timings)
         return ClipViews(result, [], None, None, None, len(result.frames), picture, None, timings, caption)
-    block = result.focus_block.name  # type: ignore[union-attr]  (blocks exist)
+    block = blocks[-1].name if result.focus_block is None else result.focus_block.name
     frame_image, frame_chart = clip_frame_view(result, 0, block)
     return ClipViews(
         result=result,

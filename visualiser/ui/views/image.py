@@ -102,7 +102,9 @@ def outside_notice(result: ImageResult) -> str:
     )
 
 
-def image_arrival() -> tuple[str | None, str | None, str, Label | None, np.ndarray | None, dict | None, Any]:
+def image_arrival() -> tuple[
+    str | None, str | None, str, Label | None, np.ndarray | None, dict[str, Any] | None, ImageResult | None
+]:
     """The tab on arrival: the first shipped example through the default model (computed once per process)."""
     from visualiser.ui.views.arrival import first_example, once
     from visualiser.ui.views.text import domain_text
