@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from visualiser.data.geometry import SHAPES, mask_box, shape_alpha
+from visualiser.data.geometry import RING_INNER, SHAPES, mask_box, shape_alpha
 from visualiser.data.textures import background, composite, contrasting_colour, stroke_layer, to_uint8
 
 GENERATOR_VERSION = "shapes-1"
@@ -105,7 +105,7 @@ def make_sample(
         angle=rng.uniform(0, 2 * math.pi),
         style=style,
         stroke=rng.uniform(0.16, 0.26),
-        ring_inner=rng.uniform(0.5, 0.62),
+        ring_inner=rng.uniform(*RING_INNER),
     )
     x0, y0, x1, y1 = (max(0, int(v)) for v in (cx - r, cy - r, cx + r + 1, cy + r + 1))
     colour = contrasting_colour(rng, img[y0:y1, x0:x1].reshape(-1, 3).mean(0), 0.4 + 0.2 * (1 - clutter))

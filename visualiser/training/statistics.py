@@ -116,9 +116,3 @@ def save_statistics(stats: dict[str, np.ndarray], path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, **stats)
     return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
-
-
-def load_statistics(path: str | Path) -> dict[str, np.ndarray]:
-    """Read statistics written by :func:`save_statistics`."""
-    with np.load(Path(path), allow_pickle=False) as data:
-        return {k: data[k] for k in data.files}

@@ -38,12 +38,6 @@ def once(key: str, make: Callable[[], T]) -> T | None:
         return value
 
 
-def forget() -> None:
-    """Drop every arrival result (tests that switch models use it)."""
-    with _LOCK:
-        _DONE.clear()
-
-
 def arrival_dir() -> Path:
     """Where arrival files live: beside the rendered outputs, outside the hourly sweep."""
     import tempfile
