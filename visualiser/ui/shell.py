@@ -14,6 +14,7 @@ from typing import Any
 import gradio as gr
 
 from visualiser.paths import EXAMPLES_DIR
+from visualiser.ui.banners import Banners
 from visualiser.ui.boundary import guarded
 from visualiser.ui.i18n import EN, build_i18n
 from visualiser.ui.tabs.clip import layout_clip_tab
@@ -49,18 +50,19 @@ def theme() -> gr.themes.Base:
 def build_demo() -> gr.Blocks:
     """The whole app as a ``gr.Blocks`` (not launched)."""
     i18n = build_i18n()
+    banners = Banners(i18n)
     with gr.Blocks(title="Attention visualiser", delete_cache=CACHE_SWEEP, analytics_enabled=False) as demo:
         gr.Markdown(i18n("app_heading"), elem_id="app-heading")
         gr.Markdown(i18n("app_intro"))
         with gr.Tabs(selected="image") as tabs:
             with gr.Tab(i18n("tab_image"), id="image", elem_id="tab-image"):
-                image_tab = layout_image_tab(i18n)
-                wire_image_tab(image_tab, i18n, demo)
+                image_tab = layout_image_tab(i18n, banners)
+                wire_image_tab(image_tab, i18n, banners, demo)
             with gr.Tab(i18n("tab_clip"), id="clip", elem_id="tab-clip"):
-                clip_tab = layout_clip_tab(i18n)
-                wire_clip_tab(clip_tab, i18n, demo)
+                clip_tab = layout_clip_tab(i18n, banners)
+                wire_clip_tab(clip_tab, i18n, banners, demo)
             with gr.Tab(i18n("tab_conv3d"), id="conv3d", elem_id="tab-conv3d"):
-                conv3d_tab = build_conv3d_tab(i18n, demo)
+                conv3d_tab = build_conv3d_tab(i18n, banners, demo)
             with gr.Tab(i18n("tab_compare"), id="compare", elem_id="tab-compare"):
                 build_compare_tab(i18n, demo)
             with gr.Tab(i18n("tab_learn"), id="learn", elem_id="tab-learn"):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from visualiser import catalogue
-from visualiser.ui import views
+from visualiser.ui.banners import Banners
 from visualiser.ui.components import clip_examples, png_image
 
 
@@ -41,7 +41,7 @@ class ClipTab:
     stability: gr.Plot
 
 
-def layout_clip_tab(i18n: gr.I18n) -> ClipTab:
+def layout_clip_tab(i18n: gr.I18n, banners: Banners) -> ClipTab:
     """Place the Clip tab's components inside the current Blocks (no events)."""
     state = gr.State(None, time_to_live=3600)
     default = catalogue.default_model("clip")
@@ -55,7 +55,7 @@ def layout_clip_tab(i18n: gr.I18n) -> ClipTab:
                 info=i18n("clip_model_info"),
                 elem_id="clip-model",
             )
-            domain = gr.Markdown(views.domain_text(default), elem_id="clip-domain", elem_classes=["domain"])
+            domain = gr.Markdown(banners.domain(default), elem_id="clip-domain", elem_classes=["domain"])
             frames = gr.Slider(2, 32, value=16, step=1, label=i18n("frames"), info=i18n("frames_info"))
             run = gr.Button(i18n("analyse"), variant="primary", elem_id="clip-run")
         with gr.Column(scale=5, min_width=320):
@@ -82,7 +82,7 @@ def layout_clip_tab(i18n: gr.I18n) -> ClipTab:
         examples = gr.Examples(
             examples=[[path] for path in files], inputs=[video], label=i18n("examples"), api_visibility="private"
         )
-    showing = gr.Markdown(views.NOTHING_SHOWN, elem_id="clip-showing", elem_classes=["showing"])
+    showing = gr.Markdown(banners.nothing(), elem_id="clip-showing", elem_classes=["showing"])
     with gr.Row():
         block = gr.Dropdown(choices=[], label=i18n("block"), info=i18n("block_info"), scale=3, elem_id="clip-block")
         frame = gr.Slider(

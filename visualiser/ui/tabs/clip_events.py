@@ -11,6 +11,7 @@ from typing import Any
 import gradio as gr
 
 from visualiser.ui import views
+from visualiser.ui.banners import Banners
 from visualiser.ui.boundary import guarded
 from visualiser.ui.components import HEAVY, LIGHT
 from visualiser.ui.tabs.clip import ClipTab
@@ -31,7 +32,7 @@ def analyse_clip_event(
     return views.analyse_clip(video, model, int(frames), report)
 
 
-def wire_clip_tab(tab: ClipTab, i18n: gr.I18n, demo: gr.Blocks) -> None:
+def wire_clip_tab(tab: ClipTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks) -> None:
     """Connect the tab's components: the analysis chain, redraws from the state, arrival."""
     t = tab
     views_out = [
@@ -53,18 +54,18 @@ def wire_clip_tab(tab: ClipTab, i18n: gr.I18n, demo: gr.Blocks) -> None:
         )  # fmt: skip
 
     def pending(model: str | None) -> tuple:
-        return (None, gr.Video(None, label=i18n("attention_video")), None, None, *blank(views.pending_text(model)))
+        return (None, gr.Video(None, label=i18n("attention_video")), None, None, *blank(banners.pending(model)))
 
     def stale(model: str | None) -> tuple:
-        return (None, gr.Video(None, label=i18n("attention_video")), None, None, *blank(views.stale_text(model)))
+        return (None, gr.Video(None, label=i18n("attention_video")), None, None, *blank(banners.stale(model)))
 
     def show_views(result: Any) -> tuple:
         if result is None:
-            return blank(views.NOTHING_SHOWN)
+            return blank(banners.nothing())
         v = views.clip_views(result)
         c = v.caption
         return (
-            views.showing_text(c), gr.Dropdown(choices=v.blocks, value=v.block),
+            banners.showing(c), gr.Dropdown(choices=v.blocks, value=v.block),
             gr.Slider(minimum=0, maximum=max(1, v.frames - 1), value=0, step=1, interactive=v.frames > 1),
             gr.Image(v.frame_image, label=titled("frame_heatmap", c)),
             gr.Plot(v.frame_chart, label=titled("frame_chart", c)),
@@ -76,7 +77,7 @@ def wire_clip_tab(tab: ClipTab, i18n: gr.I18n, demo: gr.Blocks) -> None:
         pending=pending, pending_in=[t.model], pending_out=pending_out,
         analyse=analyse_clip_event, analyse_in=[t.video, t.model, t.frames], analyse_out=public_out,
         show=views.png_files(show_views), show_in=[t.state], show_out=views_out, banner=t.showing,
-        failed_text=views.FAILED_TEXT, api_name="analyse_clip",
+        failed_text=banners.failed(), api_name="analyse_clip",
         api_description="Analyse a clip: sample frames evenly, run the model (3-D models see the whole clip, "
         "image models each frame), and return the clip-level top-5, an MP4 of the attention over the frames "
         "and a JSON summary.",
@@ -85,10 +86,14 @@ def wire_clip_tab(tab: ClipTab, i18n: gr.I18n, demo: gr.Blocks) -> None:
     if t.examples is not None:
         flow.chain(t.examples.load_input_event, public=False)
     clear_on_change([t.video, t.model, t.frames], flow, stale)
-    t.model.change(views.domain_text, inputs=[t.model], outputs=[t.domain], queue=False, api_visibility="private")
+    t.model.change(banners.domain, inputs=[t.model], outputs=[t.domain], queue=False, api_visibility="private")
+    def arrive() -> tuple:
+        path, model, frames, *public = views.clip_arrival()
+        return (path, model, banners.domain(model), frames, *public)
+
     arrival = demo.load(
-        guarded(views.clip_arrival),
-        outputs=[t.video, t.model, t.frames, *public_out],
+        guarded(arrive),
+        outputs=[t.video, t.model, t.domain, t.frames, *public_out],
         api_visibility="private",
         concurrency_id=LIGHT,
     )

@@ -17,6 +17,7 @@ from visualiser import catalogue
 from visualiser.paths import source_name
 from visualiser.settings import Conv3dSettings
 from visualiser.ui import views
+from visualiser.ui.banners import Banners
 from visualiser.ui.boundary import guarded
 from visualiser.ui.components import LIGHT, clip_examples, png_image
 from visualiser.ui.tabs.flow import AnalysisFlow, clear_on_change, start
@@ -74,7 +75,7 @@ def _axis_pair(label_t: Any, label_hw: Any, low: int, high: int, value: int) -> 
 CONV3D_EXAMPLES = 4
 
 
-def build_conv3d_tab(i18n: gr.I18n, demo: gr.Blocks) -> Conv3dTab:
+def build_conv3d_tab(i18n: gr.I18n, banners: Banners, demo: gr.Blocks) -> Conv3dTab:
     """Lay out the 3D-convolution tab inside the current Blocks and wire its events."""
     plan_state = gr.State(None, time_to_live=3600)
     with gr.Row(equal_height=False):
@@ -95,7 +96,7 @@ def build_conv3d_tab(i18n: gr.I18n, demo: gr.Blocks) -> Conv3dTab:
                 out_channel = gr.Number(value=0, precision=0, minimum=0, label=i18n("out_channel"))
             run = gr.Button(i18n("animate"), variant="primary", elem_id="conv3d-run")
         with gr.Column(scale=6, min_width=360):
-            showing = gr.Markdown(views.NOTHING_SHOWN, elem_id="conv3d-showing", elem_classes=["showing"])
+            showing = gr.Markdown(banners.nothing(), elem_id="conv3d-showing", elem_classes=["showing"])
             animation = gr.Video(
                 label=i18n("animation"),
                 interactive=False,
@@ -128,23 +129,23 @@ def build_conv3d_tab(i18n: gr.I18n, demo: gr.Blocks) -> Conv3dTab:
         return (gr.Video(None), "", "", None, banner, gr.Slider(minimum=0, maximum=1, value=0), None)
 
     def pending() -> tuple:
-        return blank("Animating ...")
+        return blank(banners.animating())
 
     def stale() -> tuple:
-        return blank("**No animation for these settings yet:** press **Animate**.")
+        return blank(banners.animation_stale())
 
     def show_plan(plan: Any, clip: str | None) -> tuple:
         if plan is None:
-            return views.NOTHING_SHOWN, gr.Slider(minimum=0, maximum=1, value=0), None
+            return banners.nothing(), gr.Slider(minimum=0, maximum=1, value=0), None
         last = plan.steps - 1
-        banner = views.showing_text(views.plan_caption(plan, source_name(clip)))
+        banner = banners.showing(views.plan_caption(plan, source_name(clip)))
         return banner, gr.Slider(minimum=0, maximum=max(1, last), value=last, step=1), views.conv3d_step(plan, last)
 
     flow = AnalysisFlow(
         pending=pending, pending_in=[], pending_out=pending_out,
         analyse=conv3d_animation, analyse_in=inputs, analyse_out=public_out,
         show=views.png_files(show_plan), show_in=[plan_state, video], show_out=views_out, banner=showing,
-        failed_text=views.FAILED_TEXT, api_name="conv3d_animation",
+        failed_text=banners.failed(), api_name="conv3d_animation",
         api_description="Animate a 3D convolution sliding over a clip (reduced to a coarse T×H×W grid of cells). "
         "kernel is 'teaching:<name>' or 'model:<registry name>'; kernel_t/kernel_hw apply to teaching kernels. "
         "Returns the MP4, the output-shape formula per axis and the parameter counts (3D vs 2D).",

@@ -33,7 +33,7 @@ class AnalysisFlow:
     show_in: Sequence[gr.components.Component]
     show_out: Sequence[gr.components.Component]
     banner: gr.Markdown
-    failed_text: str
+    failed_text: Any  # a translated phrase (gr.I18n) or plain text
     api_name: str
     api_description: str
     preprocess: bool = True

@@ -11,6 +11,7 @@ import gradio as gr
 
 from visualiser import catalogue
 from visualiser.ui import views
+from visualiser.ui.banners import Banners
 from visualiser.ui.components import image_examples, image_input, png_image
 
 NORMALISE_CHOICES = (("norm_block", "block"), ("norm_shared", "shared"), ("norm_fixed", "fixed01"))
@@ -60,7 +61,7 @@ class ImageTab:
     bundle_download: gr.DownloadButton
 
 
-def layout_image_tab(i18n: gr.I18n) -> ImageTab:
+def layout_image_tab(i18n: gr.I18n, banners: Banners) -> ImageTab:
     """Place the Image tab's components inside the current Blocks (no events)."""
     state = gr.State(None, time_to_live=3600)
     default = catalogue.default_model("image")
@@ -74,7 +75,7 @@ def layout_image_tab(i18n: gr.I18n) -> ImageTab:
                 info=i18n("model_info"),
                 elem_id="image-model",
             )
-            domain = gr.Markdown(views.domain_text(default), elem_id="image-domain", elem_classes=["domain"])
+            domain = gr.Markdown(banners.domain(default), elem_id="image-domain", elem_classes=["domain"])
             run = gr.Button(i18n("analyse"), variant="primary", elem_id="image-run")
         with gr.Column(scale=5, min_width=320):
             predictions = gr.Label(num_top_classes=5, label=i18n("predictions"), elem_id="image-predictions")
@@ -93,7 +94,7 @@ def layout_image_tab(i18n: gr.I18n) -> ImageTab:
             examples_per_page=12,
             api_visibility="private",
         )
-    showing = gr.Markdown(views.NOTHING_SHOWN, elem_id="image-showing", elem_classes=["showing"])
+    showing = gr.Markdown(banners.nothing(), elem_id="image-showing", elem_classes=["showing"])
     gr.Markdown(i18n("channel_heading"))
     overview = png_image(i18n("channel_overview"), elem_id="image-overview")
     with gr.Accordion(i18n("barcode"), open=False):

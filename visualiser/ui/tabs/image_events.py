@@ -15,6 +15,7 @@ import gradio as gr
 
 from visualiser.models.defaults import SPACE_IMAGE_MODEL
 from visualiser.ui import views
+from visualiser.ui.banners import Banners
 from visualiser.ui.boundary import guarded
 from visualiser.ui.components import HEAVY, LIGHT, image_source
 from visualiser.ui.tabs.flow import AnalysisFlow, clear_on_change, start
@@ -27,7 +28,7 @@ def analyse_image(image: Any, model: str | None) -> tuple:
     return views.analyse_image(image_source(image), model)
 
 
-def wire_image_tab(tab: ImageTab, i18n: gr.I18n, demo: gr.Blocks) -> None:
+def wire_image_tab(tab: ImageTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks) -> None:
     """Connect the tab's components: analysis chains, redraws from the state, on-request work, arrival."""
     t = tab
     views_out = [
@@ -55,7 +56,7 @@ def wire_image_tab(tab: ImageTab, i18n: gr.I18n, demo: gr.Blocks) -> None:
     def shown(v: views.ImageViews) -> tuple:
         c = v.caption
         return (
-            views.showing_text(c), gr.Dropdown(choices=v.blocks, value=v.block),
+            banners.showing(c), gr.Dropdown(choices=v.blocks, value=v.block),
             gr.Image(v.overview, label=titled("channel_overview", c)), gr.Image(v.barcode, label=titled("barcode", c)),
             gr.Plot(v.chart, label=titled("block_chart", c)), gr.Image(v.grid, label=titled("spatial_grid", c)),
             gr.Image(v.overlay, label=titled("overlay", c)), v.channel_internals, v.spatial_internals, v.reference,
@@ -65,21 +66,21 @@ def wire_image_tab(tab: ImageTab, i18n: gr.I18n, demo: gr.Blocks) -> None:
         )  # fmt: skip
 
     def pending(model: str | None) -> tuple:
-        return (None, None, None, *blank(views.pending_text(model)))
+        return (None, None, None, *blank(banners.pending(model)))
 
     def stale(model: str | None) -> tuple:
-        return (None, None, None, *blank(views.stale_text(model)))
+        return (None, None, None, *blank(banners.stale(model)))
 
     def show_views(result: Any, s: bool, a: float, c: str, n: str) -> tuple:
         if result is None:  # nothing to show (an arrival without a result)
-            return blank(views.NOTHING_SHOWN)
+            return blank(banners.nothing())
         return shown(views.image_views(result, s, a, c, n))
 
     flow = AnalysisFlow(
         pending=pending, pending_in=[t.model], pending_out=pending_out,
         analyse=analyse_image, analyse_in=[t.image, t.model], analyse_out=public_out,
         show=views.png_files(show_views), show_in=[t.state, t.sort, t.alpha, t.cmap, t.normalise],
-        show_out=views_out, banner=t.showing, failed_text=views.FAILED_TEXT, api_name="analyse_image",
+        show_out=views_out, banner=t.showing, failed_text=banners.failed(), api_name="analyse_image",
         api_description="Analyse one image: top-5 predictions, the spatial-attention overlay of the last "
         "CBAM block (None for channel-only models) and a JSON summary with every probability and channel gate.",
         preprocess=False,
@@ -89,15 +90,19 @@ def wire_image_tab(tab: ImageTab, i18n: gr.I18n, demo: gr.Blocks) -> None:
         flow.chain(t.examples.load_input_event, public=False)
 
     def to_photo_model() -> tuple:
-        return SPACE_IMAGE_MODEL, views.domain_text(SPACE_IMAGE_MODEL)
+        return SPACE_IMAGE_MODEL, banners.domain(SPACE_IMAGE_MODEL)
 
     switched = t.switch.click(to_photo_model, outputs=[t.model, t.domain], queue=False, api_visibility="private")
     flow.chain(switched, public=False)
     clear_on_change([t.image, t.model], flow, stale)
-    t.model.change(views.domain_text, inputs=[t.model], outputs=[t.domain], queue=False, api_visibility="private")
+    t.model.change(banners.domain, inputs=[t.model], outputs=[t.domain], queue=False, api_visibility="private")
+
+    def arrive() -> tuple:
+        path, model, *public = views.image_arrival()
+        return (path, model, banners.domain(model), *public)
 
     arrival = demo.load(
-        guarded(views.png_files(views.image_arrival)),
+        guarded(views.png_files(arrive)),
         outputs=[t.image, t.model, t.domain, *public_out],
         api_visibility="private",
         concurrency_id=LIGHT,

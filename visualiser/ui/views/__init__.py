@@ -51,23 +51,13 @@ from visualiser.ui.views.image import (
 )
 from visualiser.ui.views.learn import LANGUAGES, learn_sections
 from visualiser.ui.views.options import COLORMAPS, NORMALISATIONS
-from visualiser.ui.views.text import (
-    FAILED_TEXT,
-    NOTHING_SHOWN,
-    domain_text,
-    pending_text,
-    predictions_label,
-    showing_text,
-    stale_text,
-)
+from visualiser.ui.views.text import model_domain, model_title, predictions_label
 from visualiser.ui.views.warmup import warm_up
 
 __all__ = [
     "COLORMAPS",
-    "FAILED_TEXT",
     "LANGUAGES",
     "NORMALISATIONS",
-    "NOTHING_SHOWN",
     "ClipViews",
     "CompareColumn",
     "ImageViews",
@@ -94,7 +84,6 @@ __all__ = [
     "conv3d_plan",
     "conv3d_step",
     "default_block",
-    "domain_text",
     "gradcam_view",
     "image_arrival",
     "image_result",
@@ -102,19 +91,18 @@ __all__ = [
     "internals_views",
     "intervention_view",
     "learn_sections",
+    "model_domain",
+    "model_title",
     "new_output_path",
     "output_dir",
     "outside_notice",
     "overlay_view",
-    "pending_text",
     "plan_caption",
     "png_files",
     "predictions_label",
     "reference_view",
     "result_caption",
     "result_summary",
-    "showing_text",
-    "stale_text",
     "warm_up",
     "write_png",
 ]

@@ -103,18 +103,17 @@ def outside_notice(result: ImageResult) -> str:
 
 
 def image_arrival() -> tuple[
-    str | None, str | None, str, Label | None, np.ndarray | None, dict[str, Any] | None, ImageResult | None
+    str | None, str | None, Label | None, np.ndarray | None, dict[str, Any] | None, ImageResult | None
 ]:
     """The tab on arrival: the first shipped example through the default model (computed once per process)."""
     from visualiser.ui.views.arrival import first_example, once
-    from visualiser.ui.views.text import domain_text
 
     model = catalogue.default_model("image")
     path = first_example("image")
     done = once("image", lambda: analyse_image(str(path), model)) if path is not None else None
     if done is None:
-        return None, model, domain_text(model), None, None, None, None
-    return (str(path), model, domain_text(model), *done)
+        return None, model, None, None, None, None
+    return (str(path), model, *done)
 
 
 def result_caption(result: ImageResult) -> str:

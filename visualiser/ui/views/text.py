@@ -28,36 +28,15 @@ def timings_text(timings: Mapping[str, float]) -> str:
     return " · ".join(parts)
 
 
-NOTHING_SHOWN = "**No result yet.** Pick an example or upload an input, then press **Analyse**."
-FAILED_TEXT = (
-    "**No result:** the last analysis failed (the message says why). Nothing below belongs to an earlier result."
-)
-
-
-def domain_text(model: str | None) -> str:
-    """The line beside the model list: what the chosen network learned (so nobody reads it as more)."""
-    domain = catalogue.model_domain(model)
-    return f"**What this model knows:** {domain}" if domain else ""
-
-
-def pending_text(model: str | None) -> str:
-    """The banner while an analysis runs: the old views are gone, the new ones are on their way."""
-    return f"Analysing with **{_title(model)}** ..."
-
-
-def stale_text(model: str | None) -> str:
-    """The banner after the input or the model changed: nothing shown belongs to what is selected now."""
-    return f"**No result for this input yet:** press **Analyse** to run **{_title(model)}** on it."
-
-
-def showing_text(caption: str, when: str = "") -> str:
-    """The banner above the views: which result every view below belongs to."""
-    return f"**Showing:** {caption}" + (f" · {when}" if when else "")
-
-
-def _title(model: str | None) -> str:
+def model_title(model: str | None) -> str:
+    """The model's display title (what the banners name)."""
     if model is None:
         return "the default model"
     from visualiser.models.registry import get_spec
 
     return get_spec(model).title
+
+
+def model_domain(model: str | None) -> str:
+    """What the model learned, in one line ("" when nothing is known)."""
+    return catalogue.model_domain(model)
