@@ -33,6 +33,23 @@ def model_choices(task: Task) -> list[Choice]:
     return choices
 
 
+def model_rows() -> list[dict[str, object]]:
+    """Every registered model as a row for ``python -m visualiser models``: source, size, weights here?"""
+    return [
+        {
+            "name": spec.name,
+            "task": spec.task,
+            "attention": spec.attention,
+            "source": spec.weights.kind + (f" {spec.weights.location}" if spec.weights.location else ""),
+            "size_mb": round(spec.weights.size_mb, 1),
+            "available": weights_available(spec),
+            "title": spec.title,
+            "domain": spec.domain,
+        }
+        for spec in list_specs()
+    ]
+
+
 def clip_model_choices() -> list[Choice]:
     """Clip tab: 3-D clip models first, then image models (run frame by frame)."""
     frame_by_frame = [(f"{label} · per frame", name) for label, name in model_choices("image")]

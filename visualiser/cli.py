@@ -74,22 +74,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    from visualiser.models.registry import list_specs
-    from visualiser.models.weights import weights_available
+    from visualiser.catalogue import model_rows
 
-    rows = []
-    for spec in list_specs():
-        rows.append(
-            {
-                "name": spec.name,
-                "task": spec.task,
-                "attention": spec.attention,
-                "source": spec.weights.kind + (f" {spec.weights.location}" if spec.weights.location else ""),
-                "size_mb": round(spec.weights.size_mb, 1),
-                "available": weights_available(spec),
-                "title": spec.title,
-            }
-        )
+    rows = model_rows()
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
