@@ -92,3 +92,33 @@ def test_cli_fetch_prints_progress_on_stderr_and_the_path_on_stdout(
     assert len(lines) <= 5
     assert first.out == f"tiny_download: weights at {tmp_path / 'cache' / 'w.pth'}\n" == second.out
     assert second.err == "" and server.requests == ["/w.pth"]
+
+
+def test_a_xet_download_counts_the_bytes_written_against_the_file_size() -> None:
+    """Hub repos such as timm's are stored on Xet: the hub's Xet reporter drives our bar class (when it has one)."""
+    reporting = pytest.importorskip("huggingface_hub.utils._xet_progress_reporting")
+    from types import SimpleNamespace
+
+    from visualiser.models.weights.hub import counting_bar
+
+    calls: list[tuple[float, str]] = []
+    counter = DownloadProgress(lambda f, t: calls.append((f, t)), "w", expected_bytes=1, interval_s=0)
+    reporter = reporting.XetDownloadProgressReporter(
+        reconstruction_desc="model.safetensors", total=4_000_000, log_level=30, tqdm_class=counting_bar(counter)
+    )
+    assert reporter.transfer_bar is reporter.reconstruction_bar  # one bar: written bytes, network bytes ignored
+    for written, received in ((0, 500_000), (1_000_000, 2_000_000), (4_000_000, 3_000_000)):
+        report = SimpleNamespace(
+            total_bytes_completed=written,
+            total_transfer_bytes_completed=received,
+            total_bytes=4_000_000,
+            total_bytes_completion_rate=None,
+            total_transfer_bytes_completion_rate=None,
+        )
+        reporter.update_progress(report)
+    reporter.close()
+    assert calls == [
+        (0.0, "downloading w: 0.0 of 4.0 MB"),
+        (0.25, "downloading w: 1.0 of 4.0 MB"),
+        (1.0, "downloading w: 4.0 of 4.0 MB"),
+    ]

@@ -6,9 +6,9 @@ downloads themselves stay in the Hugging Face cache). Files arrive through ``sta
 in the same folder, verified there, then moved into place in one rename, so an interrupted copy never leaves a
 file that looks complete.
 
-Hashing 100 MB costs a few hundred milliseconds of a shared CPU, so a verified file gets a small stamp beside it
-(``<name>.verified``: checksum, size, mtime); while the file's size and mtime still match, later uses trust the
-stamp instead of hashing again.
+Hashing a 112.5 MB checkpoint costs about 65 ms of CPU with the file in the page cache (a disk read when it is
+not), on every model load; so a verified file gets a small stamp beside it (``<name>.verified``: checksum, size,
+mtime) and while the file's size and mtime still match, later uses trust the stamp (0.03 ms) instead.
 """
 
 from __future__ import annotations
