@@ -122,3 +122,41 @@ def test_a_xet_download_counts_the_bytes_written_against_the_file_size() -> None
         (0.25, "downloading w: 1.0 of 4.0 MB"),
         (1.0, "downloading w: 4.0 of 4.0 MB"),
     ]
+
+
+def test_cli_analyse_shows_the_download_of_a_model_it_does_not_have_yet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The shipped shapes network, re-registered as if it had to be downloaded, through ``analyse``."""
+    from dataclasses import replace
+
+    import numpy as np
+    from PIL import Image
+
+    from visualiser.paths import ASSETS_DIR
+    from visualiser.pipeline.models import forget_models
+
+    shipped = registry.get_spec("shapes_cbam")
+    (tmp_path / "served").mkdir()
+    weights = (ASSETS_DIR / shipped.weights.location).read_bytes()
+    (tmp_path / "served" / "shapes.safetensors").write_bytes(weights)
+    monkeypatch.setenv("VISUALISER_CACHE", str(tmp_path / "cache"))
+    image = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (96, 96, 3), dtype=np.uint8)).save(image)
+    with WeightsServer(tmp_path / "served") as server:
+        source = replace(shipped.weights, kind="url", location=server.url("shapes.safetensors"))
+        spec = replace(shipped, name="shapes_cbam_download", weights=source, embedded=False)
+        monkeypatch.setitem(registry._REGISTRY, spec.name, spec)
+        argv = ["analyse", str(image), "--model", spec.name, "--out", str(tmp_path / "out"), "--no-figures"]
+        try:
+            assert main(argv) == 0
+            first = capsys.readouterr()
+            forget_models([spec.name])  # a new process: the model is loaded again, from the cache
+            assert main(argv) == 0
+            second = capsys.readouterr()
+        finally:
+            forget_models([spec.name])
+    size = f"{len(weights) / 1e6:.1f}"
+    assert first.err.splitlines()[-1] == f"downloading shapes_cbam_download weights: {size} of {size} MB"
+    assert "photo.png: " in first.out and "photo.png: " in second.out
+    assert second.err == "" and server.requests == ["/shapes.safetensors"]
