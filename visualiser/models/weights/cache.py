@@ -98,11 +98,16 @@ def mark_verified(path: Path, checksum: str | None) -> None:
     if checksum is None:
         return
     stamp = _stamp_path(path)
+    partial: Path | None = None
     try:
-        partial = stamp.with_name(f".{stamp.name}.{os.getpid()}")
-        partial.write_text(json.dumps(_fingerprint(path, checksum)))
+        fd, name = tempfile.mkstemp(dir=stamp.parent, prefix=f".{stamp.name}.")  # one per writer, then one rename
+        partial = Path(name)
+        with os.fdopen(fd, "w") as out:
+            out.write(json.dumps(_fingerprint(path, checksum)))
         partial.replace(stamp)
     except OSError as e:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
         logger.warning("cannot record that %s was verified (%s); it will be hashed again next time", path, e)
 
 
