@@ -17,7 +17,7 @@ from tests.support import hostile
 from tests.support.clips import write_test_clip
 from visualiser.errors import InputError
 from visualiser.media import Clip, MediaLimits, load_clip, load_image, probe_clip, select_evenly
-from visualiser.media.clip import _read_video
+from visualiser.media.clip.video import read_video
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_long_clip_is_sampled_by_seeking(corpus):
     numbers = assert_frames_match_timestamps(clip, 1.0)
     assert len(numbers) == 16
     assert_evenly_spread(clip.timestamps, hostile.LONG_CLIP_SECONDS, tolerance=0.5 + 1e-6)
-    sampled, *_ = _read_video(path, 16, 512, MediaLimits())
+    sampled, *_ = read_video(path, 16, 512, MediaLimits())
     assert sampled.mode == "seek"
     assert sampled.decoded < hostile.LONG_CLIP_SECONDS / 3, f"decoded {sampled.decoded} of 600 frames"
     assert elapsed < 5.0  # about 0.01 s here; a generous bound for a loaded CI machine
@@ -86,7 +86,7 @@ def test_unknown_length_stream_is_read_once_with_bounded_memory(tmp_path):
     # A raw H.264 stream has no container index or duration: the sequential reader must thin as it goes.
     path = tmp_path / "raw.h264"
     write_test_clip(path, hostile.pattern_frames(300, 32), fps=25.0)
-    sampled, _, duration, _ = _read_video(path, 8, 512, MediaLimits())
+    sampled, _, duration, _ = read_video(path, 8, 512, MediaLimits())
     assert (sampled.mode, sampled.decoded, duration) == ("sequential", 300, 0.0)
     clip = load_clip(path, num_frames=8)
     numbers = assert_frames_match_timestamps(clip, 1 / 25)

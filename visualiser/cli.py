@@ -43,8 +43,18 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list the model zoo")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("fetch", help="download a model's weights into the cache (needs internet)")
+    p = sub.add_parser(
+        "fetch", help="download a model's weights into the cache, or install a file brought over by hand (--from)"
+    )
     p.add_argument("name")
+    p.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="install this file instead of downloading: it must match the model's checksum and load strictly",
+    )
 
     p = sub.add_parser("animate", help="write the 3D-convolution sliding animation of a clip")
     p.add_argument("clip", type=Path)
@@ -92,9 +102,14 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from visualiser.models.registry import get_spec
-    from visualiser.models.weights import fetch_weights
+    from visualiser.models.weights import fetch_weights, install_weights
 
-    path = fetch_weights(get_spec(args.name), allow_download=True)
+    spec = get_spec(args.name)
+    if args.source is not None:
+        installed = install_weights(spec, args.source)
+        print(f"{args.name}: {'; '.join(installed.checks)}; installed at {installed.path}")
+        return 0
+    path = fetch_weights(spec, allow_download=True)  # a download reports to stderr (see main)
     print(f"{args.name}: weights at {path}")
     return 0
 
@@ -164,6 +179,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not hasattr(args, "rest"):
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         args.rest = [*unknown, *args.rest]
+    from visualiser.models.weights.progress import TextProgress, reporting_downloads
+
+    with reporting_downloads(TextProgress(sys.stderr)):  # any command that downloads weights shows MB of MB
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Dispatch one parsed command; a user mistake becomes one ``error:`` line and status 2."""
     try:
         if args.command == "models":
             return _cmd_models(args)

@@ -11,16 +11,20 @@ from torch import nn
 
 from visualiser.models.registry import get_spec
 from visualiser.models.weights import load_pretrained
+from visualiser.types import ProgressFn
 
 
-def create_model(name: str, pretrained: bool = True, allow_download: bool = True) -> nn.Module:
+def create_model(
+    name: str, pretrained: bool = True, allow_download: bool = True, progress: ProgressFn | None = None
+) -> nn.Module:
     """Build ``name`` and, if ``pretrained``, fetch, remap and strictly load its weights; eval mode.
 
+    A first use that downloads the weights reports ``(fraction, "… 12.5 of 112.5 MB")`` to ``progress``.
     Raises ``ModelNotFoundError`` for an unknown name and ``WeightsError`` when the weights are
     unavailable, corrupt or do not fit.
     """
     spec = get_spec(name)
     model = spec.builder()
     if pretrained and spec.weights.kind != "none":
-        load_pretrained(model, spec, allow_download=allow_download)
+        load_pretrained(model, spec, allow_download=allow_download, progress=progress)
     return model.eval()

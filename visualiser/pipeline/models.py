@@ -16,7 +16,7 @@ from visualiser.errors import InputError
 from visualiser.labels import load_labels
 from visualiser.models.loading import create_model
 from visualiser.models.registry import ModelSpec, get_spec, list_specs
-from visualiser.types import Task
+from visualiser.types import ProgressFn, Task
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,8 @@ _CACHE_LOCK = threading.Lock()
 _LOAD_LOCKS: dict[str, threading.Lock] = {}
 
 
-def get_model(name: str) -> LoadedModel:
-    """The named model, built and loaded on first use, then shared."""
+def get_model(name: str, progress: ProgressFn | None = None) -> LoadedModel:
+    """The named model, built and loaded on first use, then shared; a weights download reports to ``progress``."""
     cached = _CACHE.get(name)
     if cached is not None:
         return cached
@@ -43,7 +43,7 @@ def get_model(name: str) -> LoadedModel:
         lock = _LOAD_LOCKS.setdefault(name, threading.Lock())
     with lock:
         if name not in _CACHE:
-            model = create_model(name, pretrained=True)
+            model = create_model(name, pretrained=True, progress=progress)
             _CACHE[name] = LoadedModel(spec, model, load_labels(spec.labels))
     return _CACHE[name]
 

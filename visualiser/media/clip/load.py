@@ -1,0 +1,50 @@
+"""``load_clip``: any clip source (video file, image file, array) to evenly sampled, downscaled frames."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from visualiser.errors import InputError
+from visualiser.media.clip.arrays import clip_from_array
+from visualiser.media.clip.frames import Clip
+from visualiser.media.clip.images import clip_from_image_file
+from visualiser.media.clip.video import clip_from_video
+from visualiser.media.limits import DEFAULT_LIMITS, MediaLimits, check_file
+
+
+def load_clip(
+    source: str | os.PathLike[str] | np.ndarray,
+    num_frames: int = 16,
+    max_side: int = 512,
+    limits: MediaLimits = DEFAULT_LIMITS,
+) -> Clip:
+    """Sample ``num_frames`` frames evenly over a clip (the centre of each of ``num_frames`` equal segments).
+
+    A clip with fewer frames returns all of them, never duplicates. Frames are downscaled so their long side is at
+    most ``max_side``, keeping the aspect ratio.
+
+    Args:
+        source: A video or image file path, or a (T, H, W, 3) uint8 array.
+        num_frames: How many frames to sample, 1 to ``limits.max_frames``.
+        max_side: Longest side of the returned frames.
+        limits: Caps on file size, duration, frame size and decoding time.
+
+    Raises:
+        InputError: Not a video or image; corrupt; no video stream; no frames; longer, larger or slower to decode
+            than the limits allow.
+    """
+    if not 1 <= num_frames <= limits.max_frames:
+        raise InputError(f"num_frames must be between 1 and {limits.max_frames}; got {num_frames}")
+    if max_side < 1:
+        raise InputError(f"max_side must be at least 1; got {max_side}")
+    if isinstance(source, np.ndarray):
+        return clip_from_array(source, num_frames, max_side, limits)
+    if not isinstance(source, str | os.PathLike):
+        raise InputError(f"cannot read a clip from a {type(source).__name__}")
+    path = check_file(source, limits)
+    image_clip = clip_from_image_file(path, num_frames, max_side, limits)
+    if image_clip is not None:
+        return image_clip
+    return clip_from_video(path, num_frames, max_side, limits)

@@ -1,0 +1,129 @@
+"""Hugging Face hub weights: a hand-installed copy, else the hub's own cache, else a download through the hub.
+
+Downloads go through ``huggingface_hub.hf_hub_download`` so they land in the hub's cache (shared with timm and
+everything else that uses it) and honour ``HF_HOME``, ``HF_ENDPOINT``, ``HF_HUB_OFFLINE``, tokens and Xet.
+Progress: versions whose ``hf_hub_download`` takes a ``tqdm_class`` (2.x; not 0.30–1.0) are handed a bar class
+that draws nothing and forwards the bytes written to our ``DownloadProgress``; older versions report the start
+and the end only. A second use finds the file with ``local_files_only=True``: no network, no hashing.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from visualiser.models.registry import ModelSpec
+from visualiser.models.weights.cache import hub_filename, installed_hub_path
+from visualiser.models.weights.messages import short_reason, unavailable
+from visualiser.models.weights.progress import MB, DownloadProgress
+from visualiser.types import ProgressFn
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+
+def hub_page(spec: ModelSpec) -> str:
+    """The repo's page, named in messages."""
+    return f"https://huggingface.co/{spec.weights.location}"
+
+
+def cached_hub_path(spec: ModelSpec) -> Path | None:
+    """The file if it is on this machine (installed by hand, or in the hub's cache), without network or hashing."""
+    from huggingface_hub import try_to_load_from_cache
+
+    installed = installed_hub_path(spec.weights)
+    if installed.is_file():
+        return installed
+    found = try_to_load_from_cache(spec.weights.location, hub_filename(spec.weights))
+    return Path(found) if isinstance(found, str) and Path(found).is_file() else None
+
+
+def fetch_hub(spec: ModelSpec, allow_download: bool, progress: ProgressFn | None) -> Path:
+    """A local path to ``spec``'s hub file, downloading it when absent, allowed and not offline."""
+    from huggingface_hub import constants, hf_hub_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    source = spec.weights
+    filename = hub_filename(source)
+    installed = installed_hub_path(source)
+    if installed.is_file():
+        return installed
+    try:
+        return Path(hf_hub_download(source.location, filename, local_files_only=True))
+    except LocalEntryNotFoundError:
+        pass
+    if not allow_download:
+        raise unavailable(spec, hub_page(spec), "downloads are turned off")
+    offline_env = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    if getattr(constants, "HF_HUB_OFFLINE", False) or offline_env:
+        raise unavailable(spec, hub_page(spec), "HF_HUB_OFFLINE is set and the file is not in the Hugging Face cache")
+    counter = DownloadProgress(progress, f"{spec.name} weights", int(source.size_mb * MB))
+    try:
+        return download_with_progress(hf_hub_download, source.location, filename, counter)
+    except _hub_errors() as e:
+        raise unavailable(spec, hub_page(spec), short_reason(e)) from e
+
+
+def download_with_progress(download: Callable[..., str], repo: str, filename: str, counter: DownloadProgress) -> Path:
+    """``download(repo, filename)`` (``hf_hub_download``) with its byte count forwarded to ``counter``."""
+    if "tqdm_class" in inspect.signature(download).parameters:
+        path = Path(download(repo, filename, tqdm_class=counting_bar(counter)))
+    else:
+        counter.update(0)
+        path = Path(download(repo, filename))
+    counter.finish(path.stat().st_size)
+    return path
+
+
+def counting_bar(counter: DownloadProgress) -> type[tqdm]:
+    """A tqdm class for ``tqdm_class=``: it never draws, and every ``update`` moves ``counter``.
+
+    The hub may create more than one bar for a file (retries reuse one; Xet shares one when the class has
+    ``update_transfer``); each counts the bytes written, and ``counter`` keeps the largest, so it never goes back.
+    """
+    from tqdm import tqdm
+
+    class CountingBar(tqdm):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            kwargs.pop("name", None)  # the hub's own name for its bar; plain tqdm rejects it
+            kwargs["disable"] = True  # nothing drawn: our ProgressFn is the display
+            super().__init__(*args, **kwargs)
+            self.n = int(kwargs.get("initial", 0) or 0)
+            self._forward()
+
+        def update(self, n: float | None = 1) -> bool | None:
+            self.n += int(n or 0)
+            self._forward()
+            return None
+
+        def update_transfer(self, n: float | None = 1) -> None:
+            """Network bytes of a Xet download (before deduplication); the written bytes are what we count."""
+
+        def set_transfer_postfix_str(self, s: str = "", refresh: bool = True) -> None:
+            """The Xet transfer rate: not shown."""
+
+        def _forward(self) -> None:
+            counter.set_total(int(self.total) if self.total else None)
+            counter.update(max(self.n, 0))
+
+    return CountingBar
+
+
+def _hub_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions a hub download raises when offline or unreachable (its HTTP stack varies by version)."""
+    from huggingface_hub.errors import EntryNotFoundError
+
+    errors: list[type[BaseException]] = [OSError, ValueError, EntryNotFoundError]
+    for module_name in ("httpx2", "httpx", "requests"):
+        try:
+            module = __import__(module_name)
+        except ImportError:
+            continue
+        for attr in ("HTTPError", "RequestException"):
+            cls = getattr(module, attr, None)
+            if isinstance(cls, type) and issubclass(cls, BaseException):
+                errors.append(cls)
+    return tuple(errors)
