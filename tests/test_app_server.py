@@ -120,3 +120,42 @@ def test_a_bad_file_gets_the_projects_message(client, fake_inputs):
     with pytest.raises(AppError) as info:
         client.predict(handle_file(str(fake_inputs.corrupt_clip)), FAKE_CLIP_MODEL, 8, api_name="/analyse_clip")
     assert "broken.mp4" in str(info.value)
+
+
+def test_a_first_use_shows_the_weights_download_in_mb_and_the_second_is_instant(
+    client, fake_inputs, tmp_path, monkeypatch
+):
+    """The shipped shapes network re-registered as a URL download: the job's progress says "x of y MB"."""
+    from dataclasses import replace
+
+    from gradio_client import handle_file
+
+    from tests.support.weights import WeightsServer
+    from visualiser.models import registry
+    from visualiser.paths import ASSETS_DIR
+    from visualiser.pipeline import forget_models
+
+    shipped = registry.get_spec("shapes_cbam")
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "shapes.safetensors").write_bytes((ASSETS_DIR / shipped.weights.location).read_bytes())
+    monkeypatch.setenv("VISUALISER_CACHE", str(tmp_path / "cache"))
+    with WeightsServer(served) as server:
+        source = replace(shipped.weights, kind="url", location=server.url("shapes.safetensors"))
+        spec = replace(shipped, name="shapes_cbam_download", weights=source, embedded=False)
+        monkeypatch.setitem(registry._REGISTRY, spec.name, spec)
+        try:
+            descriptions = []
+            job = client.submit(handle_file(str(fake_inputs.image)), spec.name, api_name="/analyse_image")
+            while not job.done():
+                descriptions += [p.desc for p in (job.status().progress_data or []) if p.desc]
+                time.sleep(0.01)
+            label, _, summary = job.result()
+            descriptions += [p.desc for p in (job.status().progress_data or []) if p.desc]
+            assert summary["model"] == spec.name and len(label["confidences"]) == 5
+            assert any(" of " in d and d.endswith(" MB") and "downloading" in d for d in descriptions), descriptions
+            again = client.predict(handle_file(str(fake_inputs.image)), spec.name, api_name="/analyse_image")
+            assert again[2]["model"] == spec.name
+            assert server.requests == ["/shapes.safetensors"]  # the second use downloaded nothing
+        finally:
+            forget_models([spec.name])

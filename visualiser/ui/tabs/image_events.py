@@ -23,9 +23,17 @@ from visualiser.ui.tabs.image import ImageTab
 
 
 @views.png_files
-def analyse_image(image: Any, model: str | None) -> tuple:
-    """The public image endpoint (the event runs with ``preprocess=False``, see ``image_source``)."""
-    return views.analyse_image(image_source(image), model)
+def analyse_image(
+    image: Any,
+    model: str | None,
+    progress: gr.Progress = gr.Progress(),  # noqa: B008
+) -> tuple:
+    """The public image endpoint (``preprocess=False``, see ``image_source``); a weights download shows progress."""
+
+    def report(fraction: float, description: str) -> None:
+        progress(fraction, desc=description)
+
+    return views.analyse_image(image_source(image), model, report)
 
 
 def wire_image_tab(tab: ImageTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks) -> None:

@@ -29,6 +29,8 @@ def clip_result(video: str | None, model: str | None, frames: int, progress: Pro
 
     require(video, "upload a clip or pick an example")
     name = model or catalogue.default_model("clip")
+    if name is not None:
+        pipeline.get_model(name, progress=progress)  # a first use downloads: its progress is shown
     n = int(frames)
     if not 1 <= n <= 64:
         raise InputError(f"frames to sample must be between 1 and 64, not {n}")

@@ -10,7 +10,7 @@ import numpy as np
 
 from visualiser import catalogue
 from visualiser.errors import InputError
-from visualiser.types import ImageSource
+from visualiser.types import ImageSource, ProgressFn
 from visualiser.ui.views.cache import IMAGE_RESULTS, content_key
 from visualiser.ui.views.fallback import picture_or_message
 from visualiser.ui.views.files import new_output_path
@@ -23,12 +23,19 @@ if TYPE_CHECKING:
     from visualiser.result import BlockAttention, ImageResult
 
 
-def image_result(image: ImageSource | None, model: str | None, gradcam: bool = False) -> ImageResult:
-    """The analysis of ``image`` by ``model``, from the cache when this exact input was seen."""
+def image_result(
+    image: ImageSource | None, model: str | None, gradcam: bool = False, progress: ProgressFn | None = None
+) -> ImageResult:
+    """The analysis of ``image`` by ``model``, from the cache when this exact input was seen.
+
+    A model used for the first time is loaded first, so a weights download reports to ``progress``.
+    """
     from visualiser import pipeline
 
     require(image, "upload an image or pick an example")
     name = model or catalogue.default_model("image")
+    if name is not None:
+        pipeline.get_model(name, progress=progress)
     key = (content_key(image), name)
     if not gradcam:
         with_cam = IMAGE_RESULTS.get((*key, True))  # a Grad-CAM result answers a plain request too
@@ -68,7 +75,7 @@ def result_summary(result: ImageResult) -> dict[str, Any]:
 
 
 def analyse_image(
-    image: ImageSource | None, model: str | None
+    image: ImageSource | None, model: str | None, progress: ProgressFn | None = None
 ) -> tuple[Label, np.ndarray | None, dict[str, Any], ImageResult]:
     """Top-5, the focus block's spatial overlay (None without spatial attention), a summary, and the result.
 
@@ -77,7 +84,7 @@ def analyse_image(
     """
     from visualiser.render import spatial
 
-    result = image_result(image, model)
+    result = image_result(image, model, progress=progress)
     block = default_block(result)
     picture = None
     if block is not None and result.block(block).spatial_gate is not None:
