@@ -86,7 +86,8 @@ FAMILIES: dict[str, tuple[ResNetConfig | VideoResNetConfig, str, str]] = {
         "timm",
         "SE-ResNet-18",
     ),
-    "torchvision-resnet34": (ResNetConfig(block="basic", layers=(3, 4, 6, 3)), "timm", "ResNet-34"),
+    "torchvision-resnet34": (ResNetConfig(block="basic", layers=(3, 4, 6, 3)), "torchvision", "ResNet-34"),
+    "torchvision-resnet50": (ResNetConfig(), "torchvision", "ResNet-50"),
     "legacy-seresnet50": (zoo_config("legacy_seresnet50"), "legacy_senet", "SE-ResNet-50"),
     "legacy-seresnet18": (zoo_config("legacy_seresnet18"), "legacy_senet", "SE-ResNet-18"),
     "legacy-seresnet101": (
@@ -132,7 +133,7 @@ FAMILIES: dict[str, tuple[ResNetConfig | VideoResNetConfig, str, str]] = {
 def test_each_family_round_trips(family: str, classes: int) -> None:
     config, layout, expected_family = FAMILIES[family]
     config = replace(config, num_classes=classes)
-    renamer = "timm" if layout == "visualiser" else layout
+    renamer = "timm" if layout in ("visualiser", "torchvision") else layout
     state = to_layout(meta_state(config), renamer)
     inference = infer_architecture(state, f"{family}.pth")
     assert inference.config == canonical_config(config)

@@ -97,6 +97,7 @@ def test_a_truncated_file_gives_one_sentence(tmp_path: Path, small_state: dict, 
     assert "cut short" in message or "not a checkpoint" in message
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # torch's note on the bare pickle below
 @pytest.mark.parametrize(
     ("content", "expected"),
     [

@@ -59,6 +59,18 @@ TIMM = Layout(
         _ADAPTIVE,
     ),
 )
+# timm's plain ResNets and torchvision's share every key and the function; a plain net more likely
+# comes from torchvision, so it gets torchvision's preprocessing.
+TORCHVISION = Layout(
+    name="torchvision",
+    title="torchvision / timm layout",
+    key_map="timm",
+    conventions=(
+        "stride on each bottleneck's 3x3 conv (torchvision ResNet v1.5, as timm)",
+        _TIMM_POOL,
+        _ADAPTIVE,
+    ),
+)
 VISUALISER = Layout(
     name="visualiser",
     title="this project's layout",
@@ -134,6 +146,7 @@ TORCHVISION_VIDEO = Layout(
 
 LAYOUTS: tuple[Layout, ...] = (
     TIMM,
+    TORCHVISION,
     VISUALISER,
     LEGACY_SENET,
     PYTORCHCV_SE,
@@ -176,5 +189,7 @@ def detect_layout(shapes: Mapping[str, Sequence[int]]) -> Layout | None:
     if "conv1.weight" in shapes or "conv1.0.weight" in shapes:
         small_stem = len(shapes.get("conv1.weight", ())) == 4 and tuple(shapes["conv1.weight"])[2:] == (3, 3)
         linear_cbam = len(shapes.get("layer1.0.se.channel.fc1.weight", ())) == 2
-        return VISUALISER if small_stem or linear_cbam else TIMM
+        if small_stem or linear_cbam:
+            return VISUALISER
+        return TIMM if any(".se." in k for k in keys) else TORCHVISION
     return None

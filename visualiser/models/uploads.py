@@ -243,11 +243,13 @@ def _spec(upload: UploadedCheckpoint, model: nn.Module, labels_spec: str) -> Mod
 
 def _arch_inference(arch: str, state: dict[str, torch.Tensor], source: str) -> Inference:
     """The registered architecture ``arch`` with the checkpoint's class count."""
+    import torch
+
     from visualiser.models.infer import canonical_config
 
     spec = get_spec(arch)
-    model = spec.builder()
-    config = getattr(model, "cfg", None)
+    with torch.device("meta"):  # only its config is needed
+        config = getattr(spec.builder(), "cfg", None)
     if not isinstance(config, ResNetConfig | VideoResNetConfig):
         raise WeightsError(f"{arch!r} is not one of our ResNets, so a checkpoint cannot be loaded into it by name")
     layout = BY_KEY_MAP.get(spec.weights.key_map, BY_KEY_MAP["identity"])
