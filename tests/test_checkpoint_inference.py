@@ -122,6 +122,11 @@ FAMILIES: dict[str, tuple[ResNetConfig | VideoResNetConfig, str, str]] = {
         "torchvision_video",
         "CBAM-R3D-10",
     ),
+    "cbam-hidden-width-1": (  # C=8 at reduction 16 keeps one hidden unit: the ratio is not bounded by C
+        ResNetConfig(block="basic", layers=(1, 1, 1, 1), widths=(8, 16, 32, 64), stem_width=8, attn="cbam"),
+        "visualiser",
+        "CBAM-ResNet-10",
+    ),
     "embedded-shapes-plain": (embedded.SHAPES_CONFIGS["shapes_plain"], "visualiser", "ResNet-10"),
     "embedded-shapes-se": (embedded.SHAPES_CONFIGS["shapes_se"], "visualiser", "SE-ResNet-10"),
     "embedded-shapes-cbam": (embedded.SHAPES_CONFIGS["shapes_cbam"], "visualiser", "CBAM-ResNet-10"),

@@ -151,3 +151,28 @@ def test_tensors_declaring_more_than_the_limit_are_refused(tmp_path: Path, monke
     monkeypatch.setenv(MAX_MB_ENV, "10")
     with pytest.raises(WeightsError, match=r"declares 40 MB of tensors, over the 10 MB limit"):
         read_checkpoint(tmp_path / "bomb.pth")
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # torch's notes on the odd pickle opcodes corruption makes
+@pytest.mark.parametrize("fmt", ["safetensors", "zip", "legacy"])
+def test_damaged_bytes_only_ever_give_a_weights_error(tmp_path: Path, small_state: dict, fmt: str) -> None:
+    """Cut and flipped-byte versions of each format: read, or one WeightsError; never another exception."""
+    import random
+
+    source = tmp_path / f"src.{fmt}"
+    if fmt == "safetensors":
+        save_file(small_state, source)
+    else:
+        torch.save(small_state, source, _use_new_zipfile_serialization=fmt == "zip")
+    data, rng, outcomes = source.read_bytes(), random.Random(fmt), {"read": 0, "refused": 0}
+    for i in range(60):
+        damaged = bytearray(data[: rng.randrange(len(data))] if i % 2 else data)
+        for _ in range(0 if i % 2 else rng.randrange(1, 12)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        (tmp_path / "d.bin").write_bytes(bytes(damaged))
+        try:
+            read_checkpoint(tmp_path / "d.bin")
+            outcomes["read"] += 1
+        except WeightsError:
+            outcomes["refused"] += 1
+    assert outcomes["refused"] >= 30  # every cut file is refused; flips in the tensor bytes may still read

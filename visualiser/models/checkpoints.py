@@ -17,6 +17,7 @@ import argparse
 import os
 import pickle
 import re
+import struct
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,6 +39,12 @@ SHARED_PREFIXES = ("module.", "model.", "_orig_mod.")
 ACCEPTED = "a .safetensors file, or a .pth / .pt / .bin file written by torch.save"
 _SAFETENSORS_MAX_HEADER = 100 << 20
 _UNSUPPORTED_GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
+# What torch.load raises on damaged bytes (found by truncating and corrupting files of both formats):
+# the legacy reader's asserts and struct unpacking fail as well as its I/O.
+_DAMAGED = (
+    RuntimeError, EOFError, KeyError, ValueError, IndexError, TypeError, AttributeError, OverflowError, OSError,
+    MemoryError, AssertionError, NotImplementedError, struct.error, zipfile.BadZipFile,
+)  # fmt: skip
 
 
 def max_checkpoint_bytes() -> int:
@@ -140,8 +147,7 @@ def _read_torch(path: Path, kind: str, limit: int) -> object:
                 "that could run code; save model.state_dict() (or a .safetensors file) instead"
             ) from None
         raise WeightsError(f"{path.name} is not a readable PyTorch checkpoint ({_first_line(e)})") from None
-    except (RuntimeError, EOFError, KeyError, ValueError, IndexError, TypeError, AttributeError, OverflowError,
-            OSError, MemoryError, zipfile.BadZipFile) as e:  # fmt: skip
+    except _DAMAGED as e:
         raise WeightsError(
             f"{path.name} cannot be read as a PyTorch checkpoint ({_first_line(e)}); was the file cut short?"
         ) from None

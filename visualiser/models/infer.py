@@ -110,9 +110,10 @@ def _reduction(
     from visualiser.models.layers import reduced_width
 
     c0, h0 = pairs[0]
+    widest = max(c for c, _ in pairs)  # any larger ratio gives the same (minimum) widths
     first_conflict = len(pairs)
     for rule in rules:
-        feasible = [r for r in range(1, c0 + 1) if reduced_width(c0, r, rule) == h0]  # type: ignore[arg-type]
+        feasible = [r for r in range(1, widest + 1) if reduced_width(c0, r, rule) == h0]  # type: ignore[arg-type]
         for index, (c, h) in enumerate(pairs[1:], start=1):
             feasible = [r for r in feasible if reduced_width(c, r, rule) == h]  # type: ignore[arg-type]
             if not feasible:

@@ -73,7 +73,7 @@ TORCHVISION = Layout(
 )
 VISUALISER = Layout(
     name="visualiser",
-    title="this project's layout",
+    title="attention-visualiser layout",
     key_map="identity",
     conventions=(
         "stride on each bottleneck's 3x3 conv",
