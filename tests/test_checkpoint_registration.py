@@ -244,3 +244,11 @@ def test_registered_checkpoint_runs_through_the_pipeline(tmp_path: Path, fake_in
     assert [b.name for b in result.blocks] == ["layer1.0.se", "layer2.0.se", "layer3.0.se", "layer4.0.se"]
     assert all(b.spatial_gate is not None and b.channel_gate is not None for b in result.blocks)
     assert result.gradcam is not None and {p.label for p in result.predictions} == set(NAMES)
+
+
+def test_an_oversized_upload_is_refused_before_it_is_hashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    save_file(seeded(SMALL_SE).state_dict(), tmp_path / "m.safetensors")
+    monkeypatch.setenv("VISUALISER_MAX_CHECKPOINT_MB", "0.01")
+    monkeypatch.setattr(uploads, "file_sha256", lambda path: pytest.fail("an oversized file was hashed"))
+    with pytest.raises(WeightsError, match="over the 10 kB limit for checkpoints"):
+        register_checkpoint(tmp_path / "m.safetensors")

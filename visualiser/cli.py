@@ -33,11 +33,12 @@ def _parser() -> argparse.ArgumentParser:
         "--weights",
         type=Path,
         default=None,
+        metavar="FILE",
         help="your own checkpoint instead of --model: .safetensors, or .pth/.pt/.bin (read with weights_only=True); "
         "its architecture is inferred from its keys and shapes",
     )
-    p.add_argument("--arch", default=None, help="with --weights: load it into this registered architecture")
-    p.add_argument("--labels", type=Path, default=None, help="with --weights: class names, one per line")
+    p.add_argument("--arch", metavar="NAME", help="with --weights: load it into this registered architecture")
+    p.add_argument("--labels", type=Path, metavar="FILE", help="with --weights: class names, one per line")
     p.add_argument("--out", type=Path, default=Path("attention_out"), help="output folder")
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--frames", type=int, default=16, help="frames to sample from a clip")

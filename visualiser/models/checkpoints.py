@@ -62,6 +62,8 @@ def max_checkpoint_bytes() -> int:
 
 
 def _megabytes(n: int) -> str:
+    if n < 1_000_000:
+        return f"{n / 1e3:.0f} kB"
     return f"{n / 1e6:.1f} MB" if n < 10_000_000 else f"{n / 1e6:.0f} MB"
 
 
@@ -78,8 +80,8 @@ def sniff_format(path: Path) -> str:
     raise WeightsError(f"{path.name} is not a checkpoint: expected {ACCEPTED}")
 
 
-def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
-    """The tensors of a user's checkpoint, keyed as saved (minus wrappers), or one WeightsError sentence."""
+def check_size(path: str | os.PathLike[str]) -> int:
+    """The file's size in bytes, if it exists, is not empty and is within the limit; WeightsError otherwise."""
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: no such checkpoint file")
@@ -92,6 +94,14 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
             f"{path.name} is {_megabytes(size)}, over the {_megabytes(limit)} limit for checkpoints; "
             f"set {MAX_MB_ENV} to allow larger files"
         )
+    return size
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """The tensors of a user's checkpoint, keyed as saved (minus wrappers), or one WeightsError sentence."""
+    path = Path(path)
+    check_size(path)
+    limit = max_checkpoint_bytes()
     kind = sniff_format(path)
     loaded = _read_safetensors(path) if kind == "safetensors" else _read_torch(path, kind, limit)
     return _tensors(loaded, path.name, limit)

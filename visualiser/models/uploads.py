@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visualiser.errors import ModelNotFoundError, VisualiserError, WeightsError
-from visualiser.models.checkpoints import read_checkpoint
+from visualiser.models.checkpoints import check_size, read_checkpoint
 from visualiser.models.configs import ResNetConfig, VideoResNetConfig
 from visualiser.models.infer import Config, Inference, classifier_size, infer_architecture, with_classes
 from visualiser.models.layouts import BY_KEY_MAP
@@ -137,10 +137,10 @@ def register_checkpoint(
     Raises ``WeightsError`` / ``InputError`` / ``ModelNotFoundError`` with a sentence a person can act on.
     """
     path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"{path}: no such checkpoint file")
+    size = check_size(path)  # before hashing: an oversized upload is refused without being read
     t0 = time.perf_counter()
     sha256 = file_sha256(path)
+    hashed = time.perf_counter()
     label_names = read_labels(labels) if labels is not None else None
     options_key = (sha256, arch, label_names, preprocess, name)
     if name is not None and name not in _UPLOADS and _is_registered(name):
@@ -151,7 +151,7 @@ def register_checkpoint(
         known = _BY_OPTIONS.get(options_key)
         if known is not None and known in _UPLOADS:
             return known
-        hashed = time.perf_counter()
+        started = time.perf_counter()
         state = read_checkpoint(path)
         read = time.perf_counter()
         inference = _arch_inference(arch, state, path.name) if arch else infer_architecture(state, path.name)
@@ -164,13 +164,13 @@ def register_checkpoint(
         labels_spec, labels_text = choose_labels(label_names, labels, inference)
         timings = {
             "hash_s": hashed - t0,
-            "read_s": read - hashed,
+            "read_s": read - started,
             "infer_s": inferred - read,
             "build_and_load_s": loaded - inferred,
-            "total_s": loaded - t0,
+            "total_s": hashed - t0 + loaded - started,
         }
         chosen = name or _default_name(path, sha256, options_key)
-        upload = UploadedCheckpoint(chosen, str(path), sha256, path.stat().st_size, inference, labels_text, timings)
+        upload = UploadedCheckpoint(chosen, str(path), sha256, size, inference, labels_text, timings)
         with _LOCK:
             if chosen in _UPLOADS or _is_registered(chosen):
                 raise VisualiserError(f"the model name {chosen!r} is taken; choose another name")
