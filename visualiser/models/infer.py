@@ -269,64 +269,6 @@ def _resnet(shapes: Mapping[str, tuple[int, ...]], layout: Layout) -> Inference:
     return Inference(layout, config, family, read, _assumed(layout, config))
 
 
-def _video(shapes: Mapping[str, tuple[int, ...]], layout: Layout) -> Inference:
-    stem0 = _need(shapes, "stem.0.weight", 5)
-    factorised = "layer1.0.conv1.0.0.weight" in shapes
-    if "stem.3.weight" in shapes:
-        stem3 = _need(shapes, "stem.3.weight", 5)
-        stem_kernel, stem_width, stem_mid = (stem3[2], stem0[3], stem0[4]), stem3[0], stem0[0]
-    else:
-        stem_kernel, stem_width, stem_mid = stem0[2:], stem0[0], 45
-    depths = _stage_depths(shapes)
-    widths = tuple(_need(shapes, f"layer{s}.0.conv1.1.weight", 1)[0] for s in range(1, len(depths) + 1))
-    blocks = [name for _, name in _block_names(depths)]
-    attn, options, attn_text = _attention(shapes, blocks, layout, dims=3)
-    fc = _need(shapes, "fc.weight", 2)
-    strides = _video_strides(shapes, stem_width, widths)
-    config = VideoResNetConfig(
-        conv="2plus1d" if factorised else "3d",
-        layers=depths,
-        widths=widths,
-        stage_strides=None if strides == VideoResNetConfig(layers=depths).strides() else strides,
-        stem_width=stem_width,
-        stem_kernel=stem_kernel,  # type: ignore[arg-type]
-        stem_mid=stem_mid,
-        attn=attn,  # type: ignore[arg-type]
-        attn_options=options,
-        num_classes=fc[0],
-        in_chans=stem0[1],
-    )
-    family = f"{_PREFIX[attn]}{'R(2+1)D' if factorised else 'R3D'}-{sum(depths) * 2 + 2}"
-    read = (
-        f"{'(2+1)D' if factorised else '3x3x3'} basic blocks {'-'.join(map(str, depths))}",
-        f"stage widths {'-'.join(map(str, widths))}",
-        f"stem kernel {'x'.join(map(str, stem_kernel))}, {stem_width} channels",
-        attn_text,
-        f"{fc[0]} classes, {stem0[1]} input channels",
-    )
-    return Inference(layout, config, family, read, _assumed(layout, config))
-
-
-def _video_strides(
-    shapes: Mapping[str, tuple[int, ...]], stem_width: int, widths: Sequence[int]
-) -> tuple[tuple[int, int, int], ...]:
-    """torchvision's stage strides, except where a shortcut conv says otherwise.
-
-    A first block has a shortcut conv exactly when it strides or changes width: one where the width stays
-    means a stride (taken as (1, 2, 2), spatial only); none in a later stage means stride 1.
-    """
-    strides = []
-    inplanes = stem_width
-    for stage, planes in enumerate(widths, start=1):
-        projected = f"layer{stage}.0.downsample.0.weight" in shapes
-        if stage == 1:
-            strides.append((1, 2, 2) if projected and inplanes == planes else (1, 1, 1))
-        else:
-            strides.append((2, 2, 2) if projected else (1, 1, 1))
-        inplanes = planes
-    return tuple(strides)
-
-
 def _assumed(layout: Layout, config: Config) -> tuple[str, ...]:
     notes = list(layout.conventions)
     if isinstance(config, ResNetConfig):
@@ -353,7 +295,11 @@ def infer_architecture(state: Mapping[str, torch.Tensor], source: str) -> Infere
         )
     shapes = shapes_of(remap_state_dict(state, layout.key_map))
     try:
-        return _video(shapes, layout) if layout.task == "clip" else _resnet(shapes, layout)
+        if layout.task == "clip":
+            from visualiser.models.infer_video import infer_video
+
+            return infer_video(shapes, layout)
+        return _resnet(shapes, layout)
     except Misfit as misfit:
         raise WeightsError(f"{source} is in the {layout.title} but fits none of our ResNets: {misfit}") from None
 
