@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 Config = ResNetConfig | VideoResNetConfig
 _BLOCK = re.compile(r"^layer(\d+)\.(\d+)\.")
-_PREFIX = {"none": "", "se": "SE-", "cbam": "CBAM-", "eca": "ECA-"}
+FAMILY_PREFIX = {"none": "", "se": "SE-", "cbam": "CBAM-", "eca": "ECA-"}
 _PREFERRED_REDUCTIONS = (16, 8, 4, 32, 2, 64, 1)
 
 
@@ -55,7 +55,7 @@ def shapes_of(state: Mapping[str, torch.Tensor]) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in state.items()}
 
 
-def _need(shapes: Mapping[str, tuple[int, ...]], key: str, ndim: int) -> tuple[int, ...]:
+def need_shape(shapes: Mapping[str, tuple[int, ...]], key: str, ndim: int) -> tuple[int, ...]:
     shape = shapes.get(key)
     if shape is None:
         raise Misfit(f"{key} is missing")
@@ -64,7 +64,7 @@ def _need(shapes: Mapping[str, tuple[int, ...]], key: str, ndim: int) -> tuple[i
     return shape
 
 
-def _stage_depths(shapes: Mapping[str, tuple[int, ...]]) -> tuple[int, ...]:
+def stage_depths(shapes: Mapping[str, tuple[int, ...]]) -> tuple[int, ...]:
     blocks: dict[int, set[int]] = {}
     for key in shapes:
         found = _BLOCK.match(key)
@@ -81,19 +81,19 @@ def _stage_depths(shapes: Mapping[str, tuple[int, ...]]) -> tuple[int, ...]:
     return tuple(len(blocks[s]) for s in stages)
 
 
-def _block_names(depths: Sequence[int]) -> list[tuple[int, str]]:
+def block_names(depths: Sequence[int]) -> list[tuple[int, str]]:
     return [(stage, f"layer{stage}.{i}") for stage, depth in enumerate(depths, start=1) for i in range(depth)]
 
 
 def _stem(shapes: Mapping[str, tuple[int, ...]]) -> tuple[str, int, int, str]:
     if "conv1.weight" in shapes:
-        w = _need(shapes, "conv1.weight", 4)
+        w = need_shape(shapes, "conv1.weight", 4)
         if w[2:] == (7, 7):
             return "standard", w[0], w[1], f"7x7 stem conv, {w[0]} channels"
         if w[2:] == (3, 3):
             return "small", w[0], w[1], f"single 3x3 stem conv, {w[0]} channels"
         raise Misfit(f"conv1.weight {w}: a {w[2]}x{w[3]} stem is none of ours (7x7, one 3x3, or three 3x3)")
-    first, mid, last = (_need(shapes, f"conv1.{i}.weight", 4) for i in (0, 3, 6))
+    first, mid, last = (need_shape(shapes, f"conv1.{i}.weight", 4) for i in (0, 3, 6))
     width = last[0]
     if first[0] != width // 2 or mid[:2] != (width // 2, width // 2) or last[1] != width // 2:
         raise Misfit(
@@ -129,7 +129,7 @@ def _reduction(
     )
 
 
-def _attention(
+def read_attention(
     shapes: Mapping[str, tuple[int, ...]], blocks: Sequence[str], layout: Layout, dims: int
 ) -> tuple[str, tuple[tuple[str, object], ...], str]:
     first = f"{blocks[0]}.se."
@@ -153,7 +153,8 @@ def _attention(
     if kind == "eca":
         return _eca(shapes, blocks)
     prefix = "se." if kind == "se" else "se.channel."
-    fc1 = [_need(shapes, f"{b}.{prefix}fc1.weight", len(shapes[f"{blocks[0]}.{prefix}fc1.weight"])) for b in blocks]
+    ndim = len(shapes[f"{blocks[0]}.{prefix}fc1.weight"])
+    fc1 = [need_shape(shapes, f"{b}.{prefix}fc1.weight", ndim) for b in blocks]
     bias = f"{blocks[0]}.{prefix}fc1.bias" in shapes
     pairs = [(shape[1], shape[0]) for shape in fc1]
     if kind == "se":
@@ -171,7 +172,7 @@ def _attention(
     if form == "conv" and len(fc1[0]) != dims + 2:
         raise Misfit(f"{blocks[0]}.se.channel.fc1.weight has shape {fc1[0]}; ours is Linear or a 1x1 conv")
     reduction, _ = _reduction(pairs, ("floor",), "CBAM channel-gate", blocks)
-    spatial = _need(shapes, f"{blocks[0]}.se.spatial.conv.conv.weight", dims + 2)
+    spatial = need_shape(shapes, f"{blocks[0]}.se.spatial.conv.conv.weight", dims + 2)
     kernel = spatial[-1]
     if spatial[:2] != (1, 2) or kernel not in (3, 5, 7) or len(set(spatial[2:])) != 1:
         raise Misfit(f"{blocks[0]}.se.spatial.conv.conv.weight {spatial}: ours maps 2 channels to 1, kernel 3, 5 or 7")
@@ -193,7 +194,7 @@ def _eca(
 
     kernels, adaptive = [], True
     for block in blocks:
-        shape = _need(shapes, f"{block}.se.conv.weight", 3)
+        shape = need_shape(shapes, f"{block}.se.conv.weight", 3)
         if shape[:2] != (1, 1):
             raise Misfit(f"{block}.se.conv.weight {shape}: ours is a Conv1d(1, 1, k)")
         channels = _channels(shapes, block)
@@ -215,15 +216,15 @@ def _channels(shapes: Mapping[str, tuple[int, ...]], block: str) -> int:
 
 def _resnet(shapes: Mapping[str, tuple[int, ...]], layout: Layout) -> Inference:
     stem, stem_width, in_chans, stem_text = _stem(shapes)
-    depths = _stage_depths(shapes)
+    depths = stage_depths(shapes)
     bottleneck = "layer1.0.conv3.weight" in shapes
     widths = []
     for stage in range(1, len(depths) + 1):
-        conv1 = _need(shapes, f"layer{stage}.0.conv1.weight", 4)
-        conv2 = _need(shapes, f"layer{stage}.0.conv2.weight", 4)
+        conv1 = need_shape(shapes, f"layer{stage}.0.conv1.weight", 4)
+        conv2 = need_shape(shapes, f"layer{stage}.0.conv2.weight", 4)
         planes = conv1[0]
         if bottleneck:
-            conv3 = _need(shapes, f"layer{stage}.0.conv3.weight", 4)
+            conv3 = need_shape(shapes, f"layer{stage}.0.conv3.weight", 4)
             if conv3[0] != 4 * planes:
                 raise Misfit(
                     f"layer{stage}.0.conv3.weight {conv3}: ours expand a bottleneck 4x ({planes} → {4 * planes}); "
@@ -236,11 +237,11 @@ def _resnet(shapes: Mapping[str, tuple[int, ...]], layout: Layout) -> Inference:
         widths.append(planes)
     avg_down = any(k.endswith(".downsample.2.weight") for k in shapes)
     expansion = 4 if bottleneck else 1
-    fc = _need(shapes, "fc.weight", 2)
+    fc = need_shape(shapes, "fc.weight", 2)
     if fc[1] != widths[-1] * expansion:
         raise Misfit(f"the classifier takes {fc[1]} features but the last stage gives {widths[-1] * expansion}")
-    blocks = [name for _, name in _block_names(depths)]
-    attn, options, attn_text = _attention(shapes, blocks, layout, dims=2)
+    blocks = [name for _, name in block_names(depths)]
+    attn, options, attn_text = read_attention(shapes, blocks, layout, dims=2)
     stride_in_1x1 = layout.stride_in_1x1 if bottleneck else None
     config = ResNetConfig(
         block="bottleneck" if bottleneck else "basic",
@@ -257,7 +258,7 @@ def _resnet(shapes: Mapping[str, tuple[int, ...]], layout: Layout) -> Inference:
         in_chans=in_chans,
     )
     depth = sum(depths) * (3 if bottleneck else 2) + 2
-    family = f"{_PREFIX[attn]}ResNet-{depth}{'-D' if stem == 'deep' and avg_down else ''}"
+    family = f"{FAMILY_PREFIX[attn]}ResNet-{depth}{'-D' if stem == 'deep' and avg_down else ''}"
     read = (
         f"{'bottleneck' if bottleneck else 'basic'} blocks {'-'.join(map(str, depths))}",
         f"stage widths {'-'.join(map(str, widths))}" + (" (x4 out)" if bottleneck else ""),
@@ -266,10 +267,10 @@ def _resnet(shapes: Mapping[str, tuple[int, ...]], layout: Layout) -> Inference:
         attn_text,
         f"{fc[0]} classes, {in_chans} input channels",
     )
-    return Inference(layout, config, family, read, _assumed(layout, config))
+    return Inference(layout, config, family, read, assumed_notes(layout, config))
 
 
-def _assumed(layout: Layout, config: Config) -> tuple[str, ...]:
+def assumed_notes(layout: Layout, config: Config) -> tuple[str, ...]:
     notes = list(layout.conventions)
     if isinstance(config, ResNetConfig):
         if config.block == "basic":

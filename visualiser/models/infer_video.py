@@ -9,24 +9,32 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from visualiser.models.configs import VideoResNetConfig
-from visualiser.models.infer import _PREFIX, Inference, _assumed, _attention, _block_names, _need, _stage_depths
+from visualiser.models.infer import (
+    FAMILY_PREFIX,
+    Inference,
+    assumed_notes,
+    block_names,
+    need_shape,
+    read_attention,
+    stage_depths,
+)
 from visualiser.models.layouts import Layout
 
 
 def infer_video(shapes: Mapping[str, tuple[int, ...]], layout: Layout) -> Inference:
     """The video ResNet config that torchvision-layout keys (already renamed) describe."""
-    stem0 = _need(shapes, "stem.0.weight", 5)
+    stem0 = need_shape(shapes, "stem.0.weight", 5)
     factorised = "layer1.0.conv1.0.0.weight" in shapes
     if "stem.3.weight" in shapes:
-        stem3 = _need(shapes, "stem.3.weight", 5)
+        stem3 = need_shape(shapes, "stem.3.weight", 5)
         stem_kernel, stem_width, stem_mid = (stem3[2], stem0[3], stem0[4]), stem3[0], stem0[0]
     else:
         stem_kernel, stem_width, stem_mid = stem0[2:], stem0[0], 45
-    depths = _stage_depths(shapes)
-    widths = tuple(_need(shapes, f"layer{s}.0.conv1.1.weight", 1)[0] for s in range(1, len(depths) + 1))
-    blocks = [name for _, name in _block_names(depths)]
-    attn, options, attn_text = _attention(shapes, blocks, layout, dims=3)
-    fc = _need(shapes, "fc.weight", 2)
+    depths = stage_depths(shapes)
+    widths = tuple(need_shape(shapes, f"layer{s}.0.conv1.1.weight", 1)[0] for s in range(1, len(depths) + 1))
+    blocks = [name for _, name in block_names(depths)]
+    attn, options, attn_text = read_attention(shapes, blocks, layout, dims=3)
+    fc = need_shape(shapes, "fc.weight", 2)
     strides = _video_strides(shapes, stem_width, widths)
     config = VideoResNetConfig(
         conv="2plus1d" if factorised else "3d",
@@ -41,7 +49,7 @@ def infer_video(shapes: Mapping[str, tuple[int, ...]], layout: Layout) -> Infere
         num_classes=fc[0],
         in_chans=stem0[1],
     )
-    family = f"{_PREFIX[attn]}{'R(2+1)D' if factorised else 'R3D'}-{sum(depths) * 2 + 2}"
+    family = f"{FAMILY_PREFIX[attn]}{'R(2+1)D' if factorised else 'R3D'}-{sum(depths) * 2 + 2}"
     read = (
         f"{'(2+1)D' if factorised else '3x3x3'} basic blocks {'-'.join(map(str, depths))}",
         f"stage widths {'-'.join(map(str, widths))}",
@@ -49,7 +57,7 @@ def infer_video(shapes: Mapping[str, tuple[int, ...]], layout: Layout) -> Infere
         attn_text,
         f"{fc[0]} classes, {stem0[1]} input channels",
     )
-    return Inference(layout, config, family, read, _assumed(layout, config))
+    return Inference(layout, config, family, read, assumed_notes(layout, config))
 
 
 def _video_strides(
