@@ -29,6 +29,16 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyse", aliases=["analyze"], help="analyse images or clips and write results")
     p.add_argument("paths", nargs="+", type=Path)
     p.add_argument("--model", default=None, help="registry name (default: the embedded model for the input kind)")
+    p.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="your own checkpoint instead of --model: .safetensors, or .pth/.pt/.bin (read with weights_only=True); "
+        "its architecture is inferred from its keys and shapes",
+    )
+    p.add_argument("--arch", metavar="NAME", help="with --weights: load it into this registered architecture")
+    p.add_argument("--labels", type=Path, metavar="FILE", help="with --weights: class names, one per line")
     p.add_argument("--out", type=Path, default=Path("attention_out"), help="output folder")
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--frames", type=int, default=16, help="frames to sample from a clip")
@@ -114,25 +124,60 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _checkpoint_model(args: argparse.Namespace) -> tuple[str | None, dict | None]:
+    """The model to analyse with: ``--model``, or ``--weights`` registered (with its provenance record)."""
+    if args.weights is None:
+        if args.arch or args.labels:
+            raise VisualiserError("--arch and --labels go with --weights FILE")
+        return args.model, None
+    if args.model:
+        raise VisualiserError("give --model NAME or --weights FILE, not both")
+    from visualiser.models.uploads import checkpoint_info, register_checkpoint
+
+    name = register_checkpoint(args.weights, arch=args.arch, labels=args.labels)
+    info = checkpoint_info(name)
+    print(f"{args.weights}: {info.title} as {name} ({info.timings['total_s']:.2f} s)", file=sys.stderr)
+    return name, info.provenance()
+
+
+def _record_checkpoint(written: list[Path], provenance: dict | None) -> None:
+    """Add the checkpoint's provenance to the result JSON (key ``checkpoint``) and NPZ (``checkpoint/provenance``)."""
+    if provenance is None:
+        return
+    import numpy as np
+
+    json_path, npz_path = written[0], written[1]
+    manifest = json.loads(json_path.read_text(encoding="utf-8"))
+    manifest["checkpoint"] = provenance
+    json_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    with np.load(npz_path, allow_pickle=False) as bundle:
+        arrays = {key: bundle[key] for key in bundle.files}
+    arrays["checkpoint/provenance"] = np.array(json.dumps(provenance, ensure_ascii=False))
+    np.savez_compressed(npz_path, **arrays)
+
+
 def _cmd_analyse(args: argparse.Namespace) -> int:
     from visualiser import pipeline
 
+    model, provenance = _checkpoint_model(args)
     args.out.mkdir(parents=True, exist_ok=True)
     for path in args.paths:
         if not path.is_file():
             raise VisualiserError(f"{path}: no such file")
         target = args.out / path.stem
         if is_clip_path(path):
-            clip_result = pipeline.analyse_clip(path, model=args.model, max_frames=args.frames, top_k=args.top_k)
+            clip_result = pipeline.analyse_clip(path, model=model, max_frames=args.frames, top_k=args.top_k)
             written = clip_result.save(target)
+            _record_checkpoint(written, provenance)
             if not args.no_figures:
                 from visualiser.render.bundle import write_clip_figures
 
                 written += write_clip_figures(clip_result, target)
             top = clip_result.predictions[0]
         else:
-            result = pipeline.analyse_image(path, model=args.model, top_k=args.top_k, gradcam=args.gradcam)
+            result = pipeline.analyse_image(path, model=model, top_k=args.top_k, gradcam=args.gradcam)
             written = result.save(target)
+            _record_checkpoint(written, provenance)
             if not args.no_figures:
                 from visualiser.render.bundle import BundleOptions, write_image_figures
 

@@ -1,12 +1,14 @@
 """Class names for predictions, read from files shipped under ``assets/`` (never downloaded).
 
 ``load_labels(spec.labels)`` understands ``"imagenet1k"`` (1000 names in the sorted-WordNet-ID
-order every ImageNet checkpoint here uses), ``"kinetics400"`` (400 action names) and
-``"file:<path under assets/>"`` (one name per line, for the embedded models).
+order every ImageNet checkpoint here uses), ``"kinetics400"`` (400 action names),
+``"file:<path under assets/>"`` (one name per line, for the embedded models) and ``"names:<JSON list>"``
+(names held in the spec itself, for checkpoints a user registers with their own label file).
 """
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -52,4 +54,7 @@ def load_labels(spec_labels: str) -> tuple[str, ...]:
         if not path.is_relative_to(ASSETS_DIR.resolve()):
             raise ValueError(f"label file {spec_labels!r} is outside assets/")
         return _lines(path)
-    raise ValueError(f"unknown label set {spec_labels!r}; expected imagenet1k, kinetics400 or file:<path>")
+    if spec_labels.startswith("names:"):
+        return tuple(str(name) for name in json.loads(spec_labels.removeprefix("names:")))
+    expected = "imagenet1k, kinetics400, file:<path> or names:<JSON list>"
+    raise ValueError(f"unknown label set {spec_labels!r}; expected {expected}")
