@@ -144,6 +144,43 @@ def test_no_view_outlives_a_failed_switch_of_model(page):
     page.locator("#image-overview img").first.wait_for()
 
 
+def test_a_checkpoint_uploaded_in_the_app_shows_its_gates(page, tmp_path):
+    """A fine-tuned 5-class CBAM net saved as safetensors: uploaded, its architecture read, its gates drawn."""
+    import dataclasses
+
+    from safetensors.torch import save_file
+
+    from visualiser.models.deterministic import with_seeded_weights
+    from visualiser.models.embedded import SHAPES_CONFIGS
+    from visualiser.models.resnet import build_resnet
+    from visualiser.models.uploads import unregister_checkpoint, uploaded_names
+
+    net = with_seeded_weights(build_resnet(dataclasses.replace(SHAPES_CONFIGS["shapes_cbam"], num_classes=5)))
+    checkpoint = tmp_path / "finetuned.safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(checkpoint))
+    labels = tmp_path / "labels.txt"
+    labels.write_text("apple\nbanana\ncherry\ndate\nelder\n", encoding="utf-8")
+    page.locator("#image-own").get_by_text("Your own network").first.click()
+    page.locator("#image-checkpoint input[type=file]").set_input_files(str(checkpoint))
+    page.locator("#image-labels-file input[type=file]").set_input_files(str(labels))
+    page.wait_for_timeout(500)
+    page.locator("#image-load-checkpoint").click()
+    page.wait_for_function(
+        "document.querySelector('#image-showing').innerText.includes('5 classes, from finetuned.safetensors')"
+    )
+    assert "Read from the keys" in page.locator("#image-checkpoint-info").inner_text()
+    for selector in ("#image-overview img", "#image-grid img", "#image-overlay img", "#image-chart img"):
+        page.locator(selector).first.wait_for()
+    names = page.locator("#image-predictions").inner_text()
+    assert sum(fruit in names for fruit in ("apple", "banana", "cherry", "date", "elder")) == 5
+    assert "your checkpoint finetuned.safetensors" in page.locator("#image-domain").inner_text()
+    _shot(page, "08-own-checkpoint")
+    for name in uploaded_names():
+        unregister_checkpoint(name)
+    page.locator("#image-model input").click()
+    page.get_by_role("option", name="Shapes CBAM-ResNet-10 (embedded) · embedded").click()
+
+
 def test_a_user_session_end_to_end(page, fake_inputs, tmp_path):
     # 1. an example (or an upload when the project ships none), then the analysis
     examples = page.locator("#tab-image button.gallery-item")

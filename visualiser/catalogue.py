@@ -23,7 +23,9 @@ def model_choices(task: Task) -> list[Choice]:
     """Dropdown entries: embedded models first, download sizes for the others."""
     choices = []
     for spec in list_specs(task):
-        if spec.embedded or spec.weights.kind in ("embedded", "none"):
+        if spec.provided_by_user:
+            note = "yours"
+        elif spec.embedded or spec.weights.kind in ("embedded", "none"):
             note = "embedded"
         elif weights_available(spec):
             note = "ImageNet, cached" if task == "image" else "cached"
@@ -48,6 +50,11 @@ def model_rows() -> list[dict[str, object]]:
         }
         for spec in list_specs()
     ]
+
+
+def architecture_choices() -> list[Choice]:
+    """Registered image architectures a checkpoint can be loaded into (``--arch``), not uploads themselves."""
+    return [(spec.title, spec.name) for spec in list_specs("image") if not spec.provided_by_user]
 
 
 def clip_model_choices() -> list[Choice]:

@@ -75,6 +75,7 @@ class ModelSpec:
     metrics: dict[str, float] = field(default_factory=dict)
     embedded: bool = False
     domain: str = ""  # what the network learned, in a few words: "ImageNet-1k photos, 1000 classes"
+    provided_by_user: bool = False  # an uploaded checkpoint or a module handed to ``visualiser.launch``
 
 
 _REGISTRY: dict[str, ModelSpec] = {}

@@ -238,6 +238,8 @@ def _spec(upload: UploadedCheckpoint, model: nn.Module, labels_spec: str) -> Mod
             f"Read from the keys: {'; '.join(inf.read)}. Assumed ({inf.layout.title} convention): "
             f"{'; '.join(inf.assumed)}. Labels: {upload.labels}."
         ),
+        domain=f"your checkpoint {Path(upload.path).name}: {config.num_classes} classes ({upload.labels})",
+        provided_by_user=True,
     )
 
 

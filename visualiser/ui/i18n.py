@@ -24,6 +24,16 @@ EN: dict[str, str] = {
     "model_info": "Embedded models run instantly; ImageNet models download their weights on first use.",
     "analyse": "Analyse",
     "switch_photo_model": "Analyse it with a photo model (SE-ResNet-50, ImageNet)",
+    "own_network": "Your own network (a checkpoint)",
+    "own_network_info": "Upload a state_dict as .safetensors or .pth (read with weights_only=True: no code in it "
+    "runs). Its architecture is read from the keys and shapes: SE / CBAM / ECA ResNets saved by timm, the SENet "
+    "authors' code, pytorchcv or the official CBAM code, with any number of classes. A label file (one class "
+    "name per line) is optional.",
+    "checkpoint_file": "Checkpoint (.safetensors, .pth)",
+    "labels_file": "Class names (.txt, optional)",
+    "arch": "Architecture",
+    "arch_auto": "read it from the checkpoint",
+    "load_checkpoint": "Load and analyse",
     "banner_nothing": "**No result yet.** Pick an example or upload an input, then press **Analyse**.",
     "banner_failed": "**No result:** the last analysis failed (the message says why). "
     "Nothing below belongs to an earlier result.",
@@ -133,6 +143,15 @@ ZH: dict[str, str] = {
     "model_info": "内置模型立即可用；ImageNet 模型首次使用时会下载权重。",
     "analyse": "分析",
     "switch_photo_model": "改用照片模型分析（SE-ResNet-50，ImageNet）",
+    "own_network": "你自己的网络（检查点）",
+    "own_network_info": "上传 .safetensors 或 .pth 格式的 state_dict（以 weights_only=True 读取：其中的代码不会运行）。"
+    "架构从键名和形状推断：timm、SENet 作者代码、pytorchcv 或官方 CBAM 代码保存的 SE / CBAM / ECA ResNet，类别数任意。"
+    "类别名文件（每行一个）可选。",
+    "checkpoint_file": "检查点（.safetensors、.pth）",
+    "labels_file": "类别名（.txt，可选）",
+    "arch": "架构",
+    "arch_auto": "从检查点推断",
+    "load_checkpoint": "加载并分析",
     "banner_nothing": "**尚无结果。** 选择一个示例或上传输入，然后点击 **分析**。",
     "banner_failed": "**没有结果：** 上一次分析失败（提示信息说明了原因）。下方没有任何内容属于更早的结果。",
     "banner_pending": "正在分析，模型：",

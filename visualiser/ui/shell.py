@@ -25,7 +25,6 @@ from visualiser.ui.tabs.image import layout_image_tab
 from visualiser.ui.tabs.image_events import wire_image_tab
 from visualiser.ui.tabs.learn import BROWSER_LANGUAGE_JS, build_learn_tab
 
-MAX_FILE_SIZE = "50mb"
 QUEUE_SIZE = 16
 CONCURRENCY = 2  # a CPU Space has 2 cores: two analyses at a time, the rest wait in the queue
 CACHE_SWEEP = (3600, 3600)  # every hour, delete cached files older than an hour
@@ -110,6 +109,17 @@ def _document_api_in_english(demo: gr.Blocks) -> None:
     demo.get_api_info = get_api_info  # type: ignore[method-assign]
 
 
+def max_upload_bytes() -> int:
+    """The largest upload the server accepts: a checkpoint's limit (``VISUALISER_MAX_CHECKPOINT_MB``).
+
+    Images and clips are checked by size again, against their own smaller limit (``VISUALISER_MAX_FILE_MB``),
+    before anything is decoded.
+    """
+    from visualiser.models.checkpoints import max_checkpoint_bytes
+
+    return max_checkpoint_bytes()
+
+
 def launch_kwargs() -> dict[str, Any]:
     """Arguments for ``demo.launch``: safe defaults for a public CPU Space, overridable by environment."""
     allowed = [str(EXAMPLES_DIR)] if EXAMPLES_DIR.is_dir() else []
@@ -118,7 +128,7 @@ def launch_kwargs() -> dict[str, Any]:
         "server_port": int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         "share": False,
         "show_error": False,
-        "max_file_size": MAX_FILE_SIZE,
+        "max_file_size": max_upload_bytes(),
         "footer_links": ["api", "settings", "gradio"],
         "theme": theme(),
         "css": CSS,

@@ -16,6 +16,7 @@ from visualiser.ui.components import image_examples, image_input, png_image
 
 NORMALISE_CHOICES = (("norm_block", "block"), ("norm_shared", "shared"), ("norm_fixed", "fixed01"))
 INTERVENTION_CHOICES = (("iv_identity", "identity"), ("iv_mute", "mute"))
+CHECKPOINT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
 
 
 @dataclass
@@ -26,6 +27,11 @@ class ImageTab:
     image: gr.Image
     model: gr.Dropdown
     domain: gr.Markdown
+    checkpoint: gr.File
+    labels_file: gr.File
+    arch: gr.Dropdown
+    load_checkpoint: gr.Button
+    checkpoint_info: gr.Markdown
     run: gr.Button
     predictions: gr.Label
     notice: gr.Markdown
@@ -77,6 +83,21 @@ def layout_image_tab(i18n: gr.I18n, banners: Banners) -> ImageTab:
             )
             domain = gr.Markdown(banners.domain(default), elem_id="image-domain", elem_classes=["domain"])
             run = gr.Button(i18n("analyse"), variant="primary", elem_id="image-run")
+            with gr.Accordion(i18n("own_network"), open=False, elem_id="image-own"):
+                gr.Markdown(i18n("own_network_info"))
+                checkpoint = gr.File(
+                    label=i18n("checkpoint_file"), file_types=list(CHECKPOINT_SUFFIXES), elem_id="image-checkpoint"
+                )
+                with gr.Row():
+                    labels_file = gr.File(label=i18n("labels_file"), file_types=[".txt"], elem_id="image-labels-file")
+                    arch = gr.Dropdown(
+                        choices=[(i18n("arch_auto"), ""), *catalogue.architecture_choices()],
+                        value="",
+                        label=i18n("arch"),
+                        elem_id="image-arch",
+                    )
+                load_checkpoint = gr.Button(i18n("load_checkpoint"), elem_id="image-load-checkpoint")
+                checkpoint_info = gr.Markdown(elem_id="image-checkpoint-info")
         with gr.Column(scale=5, min_width=320):
             predictions = gr.Label(num_top_classes=5, label=i18n("predictions"), elem_id="image-predictions")
             notice = gr.Markdown(visible=False, elem_id="image-notice", elem_classes=["notice"])
@@ -144,7 +165,8 @@ def layout_image_tab(i18n: gr.I18n, banners: Banners) -> ImageTab:
         bundle_prepare = gr.Button(i18n("bundle_prepare"), elem_id="image-bundle-prepare")
         bundle_download = gr.DownloadButton(i18n("bundle_download"), visible=False, elem_id="image-bundle-download")
     return ImageTab(
-        state, image, model, domain, run, predictions, notice, switch, timings, summary, examples, showing,
+        state, image, model, domain, checkpoint, labels_file, arch, load_checkpoint, checkpoint_info, run,
+        predictions, notice, switch, timings, summary, examples, showing,
         overview, barcode, block, sort, chart, spatial_group, alpha, cmap, normalise, overlay, grid,
         channel_internals, spatial_internals, reference, gradcam_run, gradcam_image, agreement, mode, mute_top,
         intervene_run, before, after, intervention_text, bundle_prepare, bundle_download,

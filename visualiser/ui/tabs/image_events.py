@@ -13,6 +13,7 @@ from typing import Any
 
 import gradio as gr
 
+from visualiser import catalogue
 from visualiser.models.defaults import SPACE_IMAGE_MODEL
 from visualiser.ui import views
 from visualiser.ui.banners import Banners
@@ -34,6 +35,13 @@ def analyse_image(
         progress(fraction, desc=description)
 
     return views.analyse_image(image_source(image), model, report)
+
+
+def _file_path(upload: Any) -> str | None:
+    """The server path of a ``gr.File`` value (a path string, or a file-data object with ``.path``)."""
+    if upload is None or isinstance(upload, str):
+        return upload
+    return getattr(upload, "path", None) or (upload.get("path") if isinstance(upload, dict) else None)
 
 
 def wire_image_tab(tab: ImageTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks) -> None:
@@ -102,6 +110,21 @@ def wire_image_tab(tab: ImageTab, i18n: gr.I18n, banners: Banners, demo: gr.Bloc
 
     switched = t.switch.click(to_photo_model, outputs=[t.model, t.domain], queue=False, api_visibility="private")
     flow.chain(switched, public=False)
+
+    def load_checkpoint(checkpoint: Any, labels: Any, arch: str | None) -> tuple:
+        """Register the upload, select it in the model list; the chain then analyses the image with it."""
+        loaded = views.load_checkpoint(_file_path(checkpoint), _file_path(labels), arch)
+        choices = gr.Dropdown(choices=catalogue.model_choices("image"), value=loaded.name)
+        return choices, banners.domain(loaded.name), loaded.details
+
+    registered = t.load_checkpoint.click(
+        guarded(load_checkpoint),
+        inputs=[t.checkpoint, t.labels_file, t.arch],
+        outputs=[t.model, t.domain, t.checkpoint_info],
+        api_visibility="private",
+        concurrency_id=HEAVY,
+    )
+    flow.chain(registered, public=False, only_after_success=True)
     clear_on_change([t.image, t.model], flow, stale)
     t.model.change(banners.domain, inputs=[t.model], outputs=[t.domain], queue=False, api_visibility="private")
 

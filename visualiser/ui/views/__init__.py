@@ -52,6 +52,7 @@ from visualiser.ui.views.image import (
 from visualiser.ui.views.learn import LANGUAGES, learn_sections
 from visualiser.ui.views.options import COLORMAPS, NORMALISATIONS
 from visualiser.ui.views.text import model_domain, model_title, predictions_label
+from visualiser.ui.views.uploads import LoadedCheckpoint, load_checkpoint
 from visualiser.ui.views.warmup import warm_up
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "ClipViews",
     "CompareColumn",
     "ImageViews",
+    "LoadedCheckpoint",
     "agreement_text",
     "analyse_clip",
     "analyse_image",
@@ -91,6 +93,7 @@ __all__ = [
     "internals_views",
     "intervention_view",
     "learn_sections",
+    "load_checkpoint",
     "model_domain",
     "model_title",
     "new_output_path",
