@@ -39,9 +39,7 @@ def clip_result(video: str | None, model: str | None, frames: int, progress: Pro
 
 def clip_blocks(result: ClipResult) -> list[BlockAttention]:
     """The blocks of a clip result: its own (3-D) or those of the first frame (2-D models)."""
-    from visualiser.render import clips
-
-    return list(clips.clip_blocks(result))
+    return list(result.frame_blocks(0))
 
 
 def _has_spatial(result: ClipResult) -> bool:
@@ -82,6 +80,7 @@ class ClipViews:
 
 def clip_views(video: str | None, model: str | None, frames: int = 16) -> ClipViews:
     """Views over time, stability and the first frame's views (the result comes from the cache)."""
+    from visualiser.analysis.stability import stability_scores
     from visualiser.render import clips
 
     result = clip_result(video, model, frames)
@@ -97,7 +96,7 @@ def clip_views(video: str | None, model: str | None, frames: int = 16) -> ClipVi
         blocks=[(f"{b.label} · {b.name}", b.name) for b in blocks],
         block=block,
         over_time=clip_time_view(result, block),
-        stability=figure_or_message(lambda: clips.stability(result)),
+        stability=figure_or_message(lambda: clips.stability(result, stability_scores(result))),
         frames=len(result.frames),
         frame_image=frame_image,
         frame_chart=frame_chart,
