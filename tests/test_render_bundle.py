@@ -13,7 +13,9 @@ from PIL import Image
 
 from tests.support.render_fixtures import clip_result_3d, small_result
 from tests.test_render_reference import _stats_for
-from visualiser.render.bundle import BundleOptions, write_bundle, write_image_figures
+from visualiser.analysis.agreement import image_agreement
+from visualiser.analysis.stability import stability_scores
+from visualiser.render.bundle import BundleOptions, write_bundle, write_clip_figures, write_image_figures
 
 
 def _check_zip(path) -> tuple[zipfile.ZipFile, dict]:
@@ -34,7 +36,8 @@ def _check_zip(path) -> tuple[zipfile.ZipFile, dict]:
 def test_image_bundle(tmp_path):
     result = small_result("cbam", gradcam=True)
     options = BundleOptions(alpha=0.4, cmap="magma", normalise="shared", per_block=False)
-    path = write_bundle(result, tmp_path, options, stats=_stats_for(result))
+    agreement = image_agreement(result)
+    path = write_bundle(result, tmp_path, options, stats=_stats_for(result), agreement=agreement)
     assert path.parent == tmp_path and path.suffix == ".zip"
     archive, manifest = _check_zip(path)
     names = set(archive.namelist())
@@ -56,7 +59,9 @@ def test_image_bundle(tmp_path):
         "per_block": False,
         "reference_stats": True,
     }
+    assert manifest["agreement"] == agreement.to_json()  # the scores handed in, written as they are
     assert set(manifest["agreement"]) == {b.name for b in result.spatial_blocks}
+    assert manifest["agreement"]["layer3.0.se"]["resolution"] == [3, 3]
     with np.load(io.BytesIO(archive.read("result.npz"))) as arrays:
         np.testing.assert_array_equal(arrays["layer2.0.se/spatial_gate"], result.block("layer2.0.se").spatial_gate)
     assert json.loads(archive.read("result.json"))["model"] == result.model
@@ -64,7 +69,7 @@ def test_image_bundle(tmp_path):
 
 def test_clip_bundle_has_a_decodable_video(tmp_path):
     clip = clip_result_3d(frames=6, gate_frames=3)
-    archive, manifest = _check_zip(write_bundle(clip, tmp_path))
+    archive, manifest = _check_zip(write_bundle(clip, tmp_path, stability=stability_scores(clip)))
     assert manifest["kind"] == "clip"
     assert sum(n.startswith("frames/") for n in archive.namelist()) == 6
     video = tmp_path / "check.mp4"
@@ -76,7 +81,7 @@ def test_clip_bundle_has_a_decodable_video(tmp_path):
 @pytest.mark.slow
 def test_per_block_figures_cover_every_block(tmp_path):
     result = small_result("cbam", gradcam=True)
-    written = write_image_figures(result, tmp_path)
+    written = write_image_figures(result, tmp_path, agreement=image_agreement(result))
     for block in result.blocks:
         folder = tmp_path / "blocks" / block.name
         assert {p.name for p in folder.iterdir()} == {
@@ -87,3 +92,19 @@ def test_per_block_figures_cover_every_block(tmp_path):
             "gradcam_vs_attention.png",
         }
     assert all(p.is_file() for p in written)
+
+
+def test_a_bundle_refuses_to_draw_without_the_scores_its_pictures_print(tmp_path):
+    with pytest.raises(ValueError, match="image_agreement"):
+        write_bundle(small_result("cbam", gradcam=True), tmp_path)
+    with pytest.raises(ValueError, match="stability_scores"):
+        write_bundle(clip_result_3d(frames=4, gate_frames=2), tmp_path)
+    assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_clip_figures_draw_the_stability_scores_they_are_given(tmp_path):
+    clip = clip_result_3d(frames=4, gate_frames=4)
+    written = write_clip_figures(clip, tmp_path, stability=stability_scores(clip))
+    names = {p.relative_to(tmp_path).as_posix() for p in written}
+    assert {"predictions.png", "stability.png", "attention.mp4"} <= names
+    assert sum(n.startswith("frames/") for n in names) == 4

@@ -8,10 +8,11 @@ import pytest
 from matplotlib.image import AxesImage
 
 from tests.support.render_fixtures import clip_result_2d, clip_result_3d, make_block, make_image_result
+from visualiser.analysis.stability import StabilityScores, stability_scores
 from visualiser.errors import VisualiserError
 from visualiser.render import clips
-from visualiser.render._common import figure_to_rgb
-from visualiser.result import BlockAttention, ClipResult
+from visualiser.render.figures import figure_to_rgb
+from visualiser.result import ClipResult
 
 
 def _decode(path) -> list[np.ndarray]:
@@ -100,43 +101,34 @@ def test_channel_timeline_is_frames_by_channels():
     assert image3d.get_array().shape == (1, 32)
 
 
-def _frames_with(gates: list[tuple[np.ndarray, np.ndarray]]) -> ClipResult:
-    per_frame = tuple(
-        make_image_result((BlockAttention("layer1.0.se", 1, 0, "cbam", len(c), channel_gate=c, spatial_gate=s),))
-        for c, s in gates
-    )
-    return ClipResult(
-        model="m",
-        model_title="M",
-        frames=np.stack([r.original_image for r in per_frame]),
-        timestamps=np.arange(len(gates), dtype=float),
-        predictions=per_frame[0].predictions,
-        probabilities=per_frame[0].probabilities,
-        per_frame=per_frame,
-        geometry=per_frame[0].geometry,
-    )
+def _matrices(fig) -> list[np.ndarray]:
+    """The heatmap arrays of a figure, top to bottom (masked cells as NaN)."""
+    images = [im for ax in fig.axes for im in ax.images]
+    return [np.ma.filled(im.get_array().astype(float), np.nan) for im in images]
 
 
-def test_stability_scores_against_numpy():
-    rng = np.random.default_rng(8)
-    c0, s0 = rng.random(16).astype(np.float32), rng.random((5, 5)).astype(np.float32)
-    c2, s2 = rng.random(16).astype(np.float32), rng.random((5, 5)).astype(np.float32)
-    clip = _frames_with([(c0, s0), (0.5 * c0, 1.0 - s0), (c2, s2)])
-    scores = clips.stability_scores(clip)
-    channel = scores["channel_cosine"]["layer1.0.se"]
-    spatial = scores["spatial_correlation"]["layer1.0.se"]
-    assert channel[0] == pytest.approx(1.0)  # same direction, half the size
-    assert spatial[0] == pytest.approx(-1.0)  # inverted map
-    cos = float(c0 @ c2 / np.linalg.norm(c0) / np.linalg.norm(c2))
-    assert channel[1] == pytest.approx(cos, rel=1e-5)
-    assert spatial[1] == pytest.approx(np.corrcoef((1.0 - s0).ravel(), s2.ravel())[0, 1], rel=1e-5)
+def test_stability_figure_draws_the_scores_it_is_given():
+    clip = clip_result_2d(frames=4)
+    scores = stability_scores(clip)
+    fig = clips.stability(clip, scores)
+    channel, spatial = _matrices(fig)
+    np.testing.assert_array_equal(channel, np.stack(list(scores.channel_cosine.values())))
+    np.testing.assert_array_equal(spatial, np.stack(list(scores.spatial_correlation.values())))
+    assert fig.axes[1].images[0].get_clim() == (-1.0, 1.0)  # correlation on its full, diverging range
+    assert fig.axes[1].images[0].get_cmap().name == "RdBu_r"
+    made_up = StabilityScores({"layer1.0.se": [0.5, 0.25, 1.0]}, {})
+    only = _matrices(clips.stability(clip, made_up))
+    assert len(only) == 1
+    np.testing.assert_array_equal(only[0], [[0.5, 0.25, 1.0]])
 
 
-def test_stability_figure_for_2d_and_3d_and_single_frames():
-    assert figure_to_rgb(clips.stability(clip_result_2d(frames=4))).ndim == 3
+def test_stability_figure_for_3d_slices_of_different_lengths_and_single_frames():
     three_d = clip_result_3d(frames=8, gate_frames=4)  # blocks with 4 and 2 time slices
-    scores = clips.stability_scores(three_d)
-    assert scores["channel_cosine"] == {}
-    assert [len(v) for v in scores["spatial_correlation"].values()] == [3, 1]
-    assert figure_to_rgb(clips.stability(three_d)).ndim == 3
-    assert figure_to_rgb(clips.stability(_se_clip(frames=1))).ndim == 3  # says there is nothing to compare
+    fig = clips.stability(three_d, stability_scores(three_d))
+    (matrix,) = _matrices(fig)
+    assert matrix.shape == (2, 3) and np.isnan(matrix[1, 1:]).all()  # the shorter row is padded, not stretched
+    assert "time slices" in fig.axes[0].get_xlabel()
+    single = _se_clip(frames=1)
+    message = clips.stability(single, stability_scores(single))
+    assert not message.axes and "nothing to compare" in message.texts[0].get_text()
+    assert figure_to_rgb(message).ndim == 3

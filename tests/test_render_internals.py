@@ -7,9 +7,10 @@ import pytest
 from matplotlib.collections import PathCollection
 
 from tests.support.render_fixtures import clip_result_3d, make_block
+from visualiser.analysis.agreement import squeeze_gate_spearman
 from visualiser.errors import VisualiserError
 from visualiser.render import internals
-from visualiser.render._common import figure_to_rgb
+from visualiser.render.figures import figure_to_rgb
 from visualiser.result import BlockAttention
 
 
@@ -28,15 +29,24 @@ def _textbook_spearman(a: np.ndarray, b: np.ndarray) -> float:
     return 1 - 6 * float(((ra - rb) ** 2).sum()) / (n * (n * n - 1))
 
 
-def test_se_internals_plots_squeeze_against_gate():
+def test_se_internals_plots_squeeze_against_gate_titled_with_their_rank_correlation():
     block = make_block("layer2.1.se", 2, 1, "se", 128, seed=4)
-    fig = internals.se_internals(block)
+    rho = squeeze_gate_spearman(block)
+    assert rho == pytest.approx(_textbook_spearman(block.squeeze, block.channel_gate))
+    fig = internals.se_internals(block, rho)
     points = _scatter(fig.axes[0])
     np.testing.assert_allclose(points, np.column_stack([block.squeeze, block.channel_gate]), rtol=1e-6)
-    rho = _textbook_spearman(block.squeeze, block.channel_gate)
-    assert f"{rho:.2f}" in fig.axes[0].get_title()
+    assert fig.axes[0].get_title() == f"Spearman rank correlation {rho:.2f}"
     assert fig.axes[0].get_ylim() == (0.0, 1.0)
     assert figure_to_rgb(fig).ndim == 3
+
+
+def test_se_internals_says_when_the_rank_correlation_is_undefined():
+    flat = BlockAttention(
+        "layer1.0.se", 1, 0, "se", 8, squeeze=np.ones(8, np.float32), channel_gate=np.linspace(0, 1, 8).astype("f4")
+    )
+    assert squeeze_gate_spearman(flat) is None  # a constant squeeze has no ranking
+    assert internals.se_internals(flat, None).axes[0].get_title() == "Spearman rank correlation undefined"
 
 
 def test_cam_branches_plots_both_branches_and_their_sum_against_the_gate():
@@ -99,4 +109,4 @@ def test_missing_intermediates_are_a_clear_error():
         internals.sam_internals(se)
     cbam = make_block("layer1.0.se", 1, 0, "cbam", 16, (4, 4))
     with pytest.raises(VisualiserError, match="squeeze"):
-        internals.se_internals(cbam)
+        internals.se_internals(cbam, None)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from visualiser.render.predictions import _BAR, topk_chart
+from visualiser.render.predictions import BAR_COLOUR, topk_chart
 from visualiser.result import Prediction
 
 
 def _bar_lengths(image: np.ndarray) -> list[int]:
     """Length of the bar-coloured run on each row that has one, top to bottom (one value per bar)."""
-    coloured = np.all(image == np.array(_BAR, np.uint8), axis=-1)
+    coloured = np.all(image == np.array(BAR_COLOUR, np.uint8), axis=-1)
     lengths, previous = [], 0
     for row in coloured:
         count = int(row.sum())

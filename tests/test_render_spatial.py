@@ -1,8 +1,6 @@
-"""Spatial heatmaps sit on the pixels they came from; honest ranges; Grad-CAM agreement scores."""
+"""Spatial heatmaps sit on the pixels they came from; honest ranges; the Grad-CAM comparison prints its scores."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
@@ -10,9 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.support.render_fixtures import make_block, make_image_result, resnet50_like_result, small_result
+from visualiser.analysis.agreement import MapAgreement, map_agreement
 from visualiser.errors import VisualiserError
-from visualiser.render import agreement, spatial
-from visualiser.render._common import figure_to_rgb, lut
+from visualiser.render import canvas_map, spatial
+from visualiser.render.colour import MESSAGE_BACKGROUND, lut
+from visualiser.render.compose import caption
+from visualiser.render.figures import figure_to_rgb
 from visualiser.result import BlockAttention, CropGeometry, ImageResult
 
 # Original 200×100, resized ×2 to 400×200, crop (220, 40)-(380, 200): in the original (110, 20)-(190, 100),
@@ -43,7 +44,7 @@ def _one_hot_result(original: np.ndarray | None = None, gates: tuple[np.ndarray,
 def test_gate_on_original_covers_exactly_the_crop_and_peaks_in_the_hot_cell():
     gate = np.zeros((4, 4), np.float32)
     gate[HOT] = 1.0
-    values, inside = spatial.gate_on_original(gate, OFF_CENTRE)
+    values, inside = canvas_map.gate_on_original(gate, OFF_CENTRE)
     assert values.shape == inside.shape == (100, 200)
     ys, xs = np.nonzero(inside)
     assert (xs.min(), xs.max() + 1, ys.min(), ys.max() + 1) == (110, 190, 20, 100)
@@ -143,64 +144,50 @@ def test_spatial_grid_without_spatial_attention_says_so():
     assert image.ndim == 3 and image.dtype == np.uint8
 
 
-def _spearman_reference(a: list[float], b: list[float]) -> float:
-    """Textbook formula for distinct values: 1 − 6 Σd² / (n (n² − 1))."""
-    rank_a = {v: i for i, v in enumerate(sorted(a))}
-    rank_b = {v: i for i, v in enumerate(sorted(b))}
-    n = len(a)
-    d2 = sum((rank_a[x] - rank_b[y]) ** 2 for x, y in zip(a, b, strict=True))
-    return 1 - 6 * d2 / (n * (n * n - 1))
+def _rows_holding(image: np.ndarray, strip: np.ndarray) -> list[int]:
+    """Rows of ``image`` where ``strip`` (same width) appears exactly."""
+    height = strip.shape[0]
+    return [y for y in range(image.shape[0] - height + 1) if np.array_equal(image[y : y + height], strip)]
 
 
-def test_spearman_matches_the_textbook_formula_and_the_extremes():
-    rng = np.random.default_rng(4)
-    a, b = rng.random((6, 6)), rng.random((6, 6))
-    assert agreement.spearman(a, b) == pytest.approx(_spearman_reference(a.ravel().tolist(), b.ravel().tolist()))
-    assert agreement.spearman(a, a) == pytest.approx(1.0)
-    assert agreement.spearman(a, -a) == pytest.approx(-1.0)
-    assert agreement.spearman(a, a**3 + 2) == pytest.approx(1.0)  # ranks only
-    assert math.isnan(agreement.spearman(a, np.ones_like(a)))
-
-
-def test_average_ranks_share_ties():
-    np.testing.assert_array_equal(agreement.average_ranks(np.array([3.0, 1.0, 2.0, 2.0])), [3.0, 0.0, 1.5, 1.5])
-
-
-def test_top_region_iou():
-    a = np.arange(10, dtype=float)
-    assert agreement.top_region_iou(a, a) == 1.0
-    assert agreement.top_region_iou(a, -a) == 0.0
-    b = a.copy()
-    b[[7, 8]] = b[[8, 7]]  # top two: {8, 9} vs {7, 9}
-    assert agreement.top_region_iou(a, b) == pytest.approx(1 / 3)
-
-
-def test_map_agreement_on_a_common_grid():
-    coarse = np.random.default_rng(2).random((7, 7)).astype(np.float32)
-    fine = np.kron(coarse, np.ones((2, 2), np.float32))  # same map at 14×14
-    scores = agreement.map_agreement(coarse, fine)
-    assert scores["resolution"] == [14, 14]
-    assert scores["spearman"] > 0.9
-    assert agreement.map_agreement(coarse, coarse)["iou_top"] == 1.0
-    assert agreement.map_agreement(coarse, np.ones_like(coarse))["spearman"] is None
-
-
-def test_gradcam_vs_attention_scores_identical_maps_as_one():
+def test_gradcam_vs_attention_prints_the_scores_it_is_given():
     gate = np.random.default_rng(9).random((7, 7)).astype(np.float32)
     block = BlockAttention("layer4.2.se", 4, 2, "cbam", 8, channel_gate=np.full(8, 0.5, np.float32), spatial_gate=gate)
     result = make_image_result((block,), gradcam=(gate - gate.min()) / (gate.max() - gate.min()))
-    image, scores = spatial.gradcam_vs_attention(result, "layer4.2.se")
-    assert scores["spearman"] == pytest.approx(1.0) and scores["iou_top"] == 1.0
+    scores = map_agreement(result.gradcam, gate)
+    image = spatial.gradcam_vs_attention(result, "layer4.2.se", scores)
     assert image.ndim == 3 and image.dtype == np.uint8
-    inverted = make_image_result((block,), gradcam=1.0 - (gate - gate.min()) / (gate.max() - gate.min()))
-    assert spatial.gradcam_vs_attention(inverted, "layer4.2.se")[1]["spearman"] == pytest.approx(-1.0)
+    line = "Agreement at 7x7: Spearman rank correlation 1.00, IoU of top 20% regions 1.00"
+    assert len(_rows_holding(image, caption(image.shape[1], [line], 13))) == 1
+    other = MapAgreement(spearman=None, iou_top=0.25, top_fraction=0.1, resolution=(14, 14))
+    redrawn = spatial.gradcam_vs_attention(result, "layer4.2.se", other)
+    line = "Agreement at 14x14: Spearman rank correlation undefined (a map is constant), IoU of top 10% regions 0.25"
+    assert len(_rows_holding(redrawn, caption(redrawn.shape[1], [line], 13))) == 1
+    with pytest.raises(ValueError, match="agreement"):
+        spatial.gradcam_vs_attention(result, "layer4.2.se", None)
 
 
 def test_gradcam_missing_gives_a_message_not_an_error():
     result = small_result("cbam", gradcam=False)
-    image, scores = spatial.gradcam_vs_attention(result, "layer3.0.se")
-    assert image.ndim == 3
-    assert scores["spearman"] is None and scores["iou_top"] is None
+    image = spatial.gradcam_vs_attention(result, "layer3.0.se", None)
+    assert image.shape == (200, 2 * 320 + 6, 3)
+    np.testing.assert_array_equal(image[0, 0], MESSAGE_BACKGROUND)
+
+
+def test_gradcam_alone_paints_the_cam_over_the_crop_only():
+    result = _one_hot_result(np.zeros((100, 200, 3), np.uint8))
+    cam = np.zeros((4, 4), np.float32)
+    cam[HOT] = 1.0
+    with_cam = ImageResult(**{**vars(result), "gradcam": cam, "gradcam_class": 0})
+    image = spatial.gradcam_alone(with_cam, alpha=1.0)
+    assert image.shape == (100, 200, 3)  # small originals are not enlarged
+    table = lut("viridis")
+    index_of = {tuple(int(v) for v in c): i for i, c in enumerate(table)}
+    indices = np.array([[index_of.get(tuple(int(v) for v in px), -1) for px in row] for row in image])
+    ys, xs = np.nonzero(indices == indices.max())
+    assert np.all((xs >= HOT_CELL_X[0]) & (xs < HOT_CELL_X[1]))
+    assert np.all((ys >= HOT_CELL_Y[0]) & (ys < HOT_CELL_Y[1]))
+    assert np.all(image[5, 5] == 0)  # outside the crop: the (black) original, dimmed
 
 
 def test_mixed_block_kinds_in_shared_range():
@@ -214,11 +201,9 @@ def test_upsampling_matches_torch_bilinear_without_corner_alignment(size):
     import torch
     import torch.nn.functional as F
 
-    from visualiser.render._common import map_onto_canvas
-
     grid = np.random.default_rng(6).random((7, 5)).astype(np.float32)
     width, height = size
-    values, inside = map_onto_canvas(grid, (0.0, 0.0, float(width), float(height)), (width, height))
+    values, inside = canvas_map.map_onto_canvas(grid, (0.0, 0.0, float(width), float(height)), (width, height))
     expected = F.interpolate(
         torch.from_numpy(grid)[None, None], size=(height, width), mode="bilinear", align_corners=False
     )[0, 0].numpy()
@@ -243,7 +228,7 @@ def test_one_hot_gate_peaks_in_its_own_cell_for_any_crop(size, scale, box, grid,
     i, j = data.draw(st.integers(0, grid[0] - 1)), data.draw(st.integers(0, grid[1] - 1))
     gate = np.zeros(grid, np.float32)
     gate[i, j] = 1.0
-    values, inside = spatial.gate_on_original(gate, geometry)
+    values, inside = canvas_map.gate_on_original(gate, geometry)
     y, x = np.unravel_index(np.argmax(np.where(inside, values, -1.0)), values.shape)
     ol, ot, orr, ob = geometry.crop_in_original()
     cell_w, cell_h = (orr - ol) / grid[1], (ob - ot) / grid[0]

@@ -170,19 +170,22 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
             written = clip_result.save(target)
             _record_checkpoint(written, provenance)
             if not args.no_figures:
+                from visualiser.analysis.stability import stability_scores
                 from visualiser.render.bundle import write_clip_figures
 
-                written += write_clip_figures(clip_result, target)
+                written += write_clip_figures(clip_result, target, stability=stability_scores(clip_result))
             top = clip_result.predictions[0]
         else:
             result = pipeline.analyse_image(path, model=model, top_k=args.top_k, gradcam=args.gradcam)
             written = result.save(target)
             _record_checkpoint(written, provenance)
             if not args.no_figures:
+                from visualiser.analysis.agreement import image_agreement
                 from visualiser.render.bundle import BundleOptions, write_image_figures
 
                 options = BundleOptions(per_block=args.all_blocks)
-                written += write_image_figures(result, target, options, _reference_stats(result.model))
+                stats = _reference_stats(result.model)
+                written += write_image_figures(result, target, options, stats, agreement=image_agreement(result))
             top = result.predictions[0]
         print(f"{path}: {top.label} ({top.probability:.1%}) -> {target} ({len(written)} files)")
     return 0

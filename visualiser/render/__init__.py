@@ -1,4 +1,10 @@
-"""Pure renderers: frozen results in, figures, arrays or files out; nothing here runs a network.
+"""Pure renderers: frozen results (and scores computed by ``visualiser.analysis``) in, pictures out.
+
+Nothing here runs a network, imports torch or the models, or computes a metric. Building blocks:
+``text`` (the one typeface), ``colour`` (the one palette), ``compose`` (stacking, captions, colour bars,
+messages), ``figures`` (matplotlib Figures on Agg), ``canvas_map`` (a gate's cells on the picture).
+Views: ``predictions``, ``channels``, ``spatial``, ``internals``, ``reference``, ``clips``, ``conv3d``;
+``eager`` is the set drawn with every analysis and ``bundle`` writes them all to files.
 
 ``render_all`` and ``eager_views`` are imported lazily (PEP 562), so importing a submodule such as
 ``visualiser.render.conv3d`` does not pull in every renderer.

@@ -2,7 +2,9 @@
 and a manifest of what is in the bundle and with which options it was drawn (feature idea 14).
 
 ``write_image_figures`` / ``write_clip_figures`` write the pictures into a folder (the CLI uses them);
-``write_bundle`` adds ``result.save()`` and ``manifest.json`` and zips everything.
+``write_bundle`` adds ``result.save()`` and ``manifest.json`` and zips everything. The scores the
+pictures print are computed by the caller with ``visualiser.analysis`` (``image_agreement`` for an
+image, ``stability_scores`` for a clip) and handed in: nothing here computes them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -22,11 +24,14 @@ from PIL import Image
 
 from visualiser import __version__
 from visualiser.render import channels, clips, internals, spatial
-from visualiser.render._common import DEFAULT_CMAP, Normalise
 from visualiser.render.eager import applicable_views, eager_views
+from visualiser.render.options import DEFAULT_CMAP, Normalise
 from visualiser.render.predictions import topk_chart
 from visualiser.render.reference import ReferenceStats, reference_figure
 from visualiser.result import BlockAttention, ClipResult, ImageResult
+
+if TYPE_CHECKING:
+    from visualiser.scores import ImageAgreement, StabilityScores
 
 Picture = Figure | np.ndarray
 
@@ -54,7 +59,15 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
 
 
-def _block_views(result: ImageResult, block: BlockAttention, opts: BundleOptions) -> Iterator[_View]:
+def _squeeze_rho(agreement: ImageAgreement, block: BlockAttention) -> float | None:
+    if block.name not in agreement.squeeze_gate:
+        raise ValueError(f"the agreement scores have no squeeze/gate correlation for block {block.name!r}")
+    return agreement.squeeze_gate[block.name]
+
+
+def _block_views(
+    result: ImageResult, block: BlockAttention, opts: BundleOptions, agreement: ImageAgreement
+) -> Iterator[_View]:
     folder = f"blocks/{_safe(block.name)}"
     if block.channel_gate is not None:
         yield _View(
@@ -64,7 +77,10 @@ def _block_views(result: ImageResult, block: BlockAttention, opts: BundleOptions
             lambda: channels.channel_bars(block, sort=opts.sort_channels, cmap=opts.cmap),
         )
     if block.squeeze is not None and block.channel_gate is not None:
-        yield _View(f"{folder}/se_internals.png", "se_internals", block.name, lambda: internals.se_internals(block))
+        rho = _squeeze_rho(agreement, block)
+        yield _View(
+            f"{folder}/se_internals.png", "se_internals", block.name, lambda: internals.se_internals(block, rho)
+        )
     if block.avg_logits is not None and block.max_logits is not None:
         yield _View(f"{folder}/cam_branches.png", "cam_branches", block.name, lambda: internals.cam_branches(block))
     if block.spatial_gate is not None and block.spatial_kernel is not None:
@@ -81,13 +97,17 @@ def _block_views(result: ImageResult, block: BlockAttention, opts: BundleOptions
                 f"{folder}/gradcam_vs_attention.png",
                 "gradcam_vs_attention",
                 block.name,
-                lambda: spatial.gradcam_vs_attention(result, block.name, opts.alpha, opts.cmap)[0],
+                lambda: spatial.gradcam_vs_attention(
+                    result, block.name, agreement.gradcam.get(block.name), opts.alpha, opts.cmap
+                ),
             )
 
 
-def _image_views(result: ImageResult, opts: BundleOptions, stats: ReferenceStats | None) -> Iterator[_View]:
-    views = eager_views()
-    for name in applicable_views(result):
+def _image_views(
+    result: ImageResult, opts: BundleOptions, stats: ReferenceStats | None, agreement: ImageAgreement
+) -> Iterator[_View]:
+    views = eager_views(agreement)
+    for name in applicable_views(result, agreement):
         if name in ("overlay", "gradcam_vs_attention"):
             continue  # written per block below
         if name == "spatial_grid":
@@ -108,14 +128,15 @@ def _image_views(result: ImageResult, opts: BundleOptions, stats: ReferenceStats
         )
     if stats is not None:
         yield _View("reference.png", "reference", None, lambda: reference_figure(result, stats))
-    blocks = result.blocks if opts.per_block else (result.spatial_blocks or result.blocks)[-1:]
+    focus = result.focus_block
+    blocks = result.blocks if opts.per_block else (() if focus is None else (focus,))
     for block in blocks:
-        yield from _block_views(result, block, opts)
+        yield from _block_views(result, block, opts, agreement)
 
 
-def _clip_views(clip: ClipResult, opts: BundleOptions) -> Iterator[_View]:
+def _clip_views(clip: ClipResult, opts: BundleOptions, stability: StabilityScores) -> Iterator[_View]:
     yield _View("predictions.png", "predictions", None, lambda: topk_chart(clip.predictions, title=clip.model_title))
-    blocks = clips.clip_blocks(clip)
+    blocks = clip.frame_blocks(0)
     if not blocks:
         return
     default = clips.default_spatial_block(clip)
@@ -126,7 +147,7 @@ def _clip_views(clip: ClipResult, opts: BundleOptions) -> Iterator[_View]:
             default,
             lambda i=i: clips.attention_frame(clip, i, default, opts.alpha, opts.cmap),
         )
-    yield _View("stability.png", "stability", None, lambda: clips.stability(clip))
+    yield _View("stability.png", "stability", None, lambda: clips.stability(clip, stability))
     chosen = blocks if opts.per_block else [b for b in blocks if b.name == default]
     for block in chosen:
         if block.channel_gate is not None:
@@ -160,23 +181,30 @@ def write_image_figures(
     directory: str | os.PathLike,
     options: BundleOptions | None = None,
     stats: ReferenceStats | None = None,
+    *,
+    agreement: ImageAgreement,
 ) -> list[Path]:
     """Every view of an image result as PNG under ``directory``; returns the paths.
 
-    ``options.per_block=False`` writes the per-block figures for the deepest (spatial) block only
-    (each detailed figure costs ~0.2 s of matplotlib, 16 blocks × 4 figures add up).
+    ``agreement`` is ``visualiser.analysis.agreement.image_agreement(result)``. ``options.per_block=False``
+    writes the per-block figures for the focus block only (each detailed figure costs ~0.2 s of
+    matplotlib, 16 blocks × 4 figures add up).
     """
-    return [p for p, _ in _write(_image_views(result, options or BundleOptions(), stats), Path(directory))]
+    views = _image_views(result, options or BundleOptions(), stats, agreement)
+    return [p for p, _ in _write(views, Path(directory))]
 
 
 def write_clip_figures(
-    clip: ClipResult, directory: str | os.PathLike, options: BundleOptions | None = None
+    clip: ClipResult, directory: str | os.PathLike, options: BundleOptions | None = None, *, stability: StabilityScores
 ) -> list[Path]:
-    """Every view of a clip result (PNG frames, timelines, stability) plus the attention MP4."""
+    """Every view of a clip result (PNG frames, timelines, stability) plus the attention MP4.
+
+    ``stability`` is ``visualiser.analysis.stability.stability_scores(clip)``.
+    """
     opts = options or BundleOptions()
     out = Path(directory)
-    paths = [p for p, _ in _write(_clip_views(clip, opts), out)]
-    if clips.clip_blocks(clip):
+    paths = [p for p, _ in _write(_clip_views(clip, opts, stability), out)]
+    if clip.frame_blocks(0):
         paths.append(clips.attention_video(clip, out / "attention.mp4", alpha=opts.alpha, cmap=opts.cmap))
     return paths
 
@@ -186,11 +214,19 @@ def write_bundle(
     directory: str | os.PathLike,
     options: BundleOptions | None = None,
     stats: ReferenceStats | None = None,
+    *,
+    agreement: ImageAgreement | None = None,
+    stability: StabilityScores | None = None,
 ) -> Path:
     """Zip of ``result.save()`` (JSON + NPZ), every view as PNG (MP4 for clips) and ``manifest.json``.
 
-    Returns the zip's path, ``<directory>/<model>-attention.zip``.
+    An image result needs ``agreement`` (``analysis.agreement.image_agreement``), a clip result
+    ``stability`` (``analysis.stability.stability_scores``). Returns ``<directory>/<model>-attention.zip``.
     """
+    if isinstance(result, ImageResult) and agreement is None:
+        raise ValueError("an image bundle needs agreement=visualiser.analysis.agreement.image_agreement(result)")
+    if isinstance(result, ClipResult) and stability is None:
+        raise ValueError("a clip bundle needs stability=visualiser.analysis.stability.stability_scores(result)")
     opts = options or BundleOptions()
     target_dir = Path(directory)
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -201,19 +237,15 @@ def write_bundle(
         for path in result.save(staging, "result"):
             entries.append({"path": path.name, "view": "result_" + path.suffix.lstrip("."), "block": None})
         extra: dict[str, Any] = {}
-        if isinstance(result, ImageResult):
-            written = _write(_image_views(result, opts, stats), staging)
+        if isinstance(result, ImageResult) and agreement is not None:
+            written = _write(_image_views(result, opts, stats, agreement), staging)
             entries += [{"path": v.path, "view": v.view, "block": v.block} for _, v in written]
             if result.gradcam is not None:
-                extra["agreement"] = {
-                    b.name: spatial.gradcam_vs_attention(result, b.name)[1]
-                    for b in result.spatial_blocks
-                    if b.spatial_gate is not None and b.spatial_gate.ndim == 2
-                }
-        else:
-            written = _write(_clip_views(result, opts), staging)
+                extra["agreement"] = agreement.to_json()
+        elif isinstance(result, ClipResult) and stability is not None:
+            written = _write(_clip_views(result, opts, stability), staging)
             entries += [{"path": v.path, "view": v.view, "block": v.block} for _, v in written]
-            if clips.clip_blocks(result):
+            if result.frame_blocks(0):
                 video = clips.attention_video(result, staging / "attention.mp4", alpha=opts.alpha, cmap=opts.cmap)
                 entries.append({"path": video.name, "view": "attention_video", "block": None})
         for entry in entries:

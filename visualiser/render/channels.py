@@ -19,17 +19,11 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from visualiser.errors import VisualiserError
-from visualiser.render._common import (
-    BACKGROUND,
-    DEFAULT_CMAP,
-    MUTED,
-    colorbar_strip,
-    draw_text,
-    hstack,
-    lut,
-    new_figure,
-    vstack,
-)
+from visualiser.render.colour import BACKGROUND, MUTED, lut
+from visualiser.render.compose import colorbar_strip, hstack, vstack
+from visualiser.render.figures import new_figure
+from visualiser.render.options import DEFAULT_CMAP
+from visualiser.render.text import draw_text
 from visualiser.result import BlockAttention, ClipResult, ImageResult
 
 BARS_GID = "channel-bars"  # lets tests and callers find the bar collection

@@ -1,5 +1,6 @@
 """Clip views: the spatial-attention overlay frame by frame (scrubber and MP4), the channel timeline,
-and how stable attention is from one frame to the next (feature idea 8).
+and how stable attention is from one frame to the next (feature idea 8; the scores come from
+``visualiser.analysis.stability``).
 
 2-D models saw each sampled frame on its own, so frame ``i`` shows ``per_frame[i]``'s gate. 3-D models
 produce one (T', H', W') gate for the whole clip; its time axis spans the same frames, so frame ``i``
@@ -11,31 +12,25 @@ from __future__ import annotations
 
 import math
 import os
-from itertools import pairwise
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from visualiser.errors import VisualiserError
 from visualiser.media.encode import write_video
-from visualiser.render._common import (
-    DEFAULT_CMAP,
-    caption,
-    colorbar_strip,
-    fit_size,
-    message_figure,
-    new_figure,
-    outline,
-    pad_even,
-    resize_rgb,
-    scaled_box,
-    vstack,
-)
+from visualiser.render.canvas_map import crop_box_on
 from visualiser.render.channels import channel_panel
+from visualiser.render.colour import DIVERGING_CMAP
+from visualiser.render.compose import caption, colorbar_strip, fit_size, outline, pad_even, resize_rgb, vstack
+from visualiser.render.figures import message_figure, new_figure
+from visualiser.render.options import DEFAULT_CMAP
 from visualiser.render.spatial import paint_gate
-from visualiser.result import BlockAttention, ClipResult, CropGeometry, find_block
+from visualiser.result import BlockAttention, ClipResult, CropGeometry
+
+if TYPE_CHECKING:
+    from visualiser.scores import StabilityScores
 
 ClipNormalise = Literal["clip", "frame", "fixed01"]
 _NORMALISE_TEXT = {
@@ -43,13 +38,6 @@ _NORMALISE_TEXT = {
     "frame": "colours span each frame's own min..max",
     "fixed01": "colours span the full gate range 0..1",
 }
-
-
-def clip_blocks(clip: ClipResult) -> tuple[BlockAttention, ...]:
-    """The blocks of a clip result (those of the first frame for 2-D models)."""
-    if clip.is_3d:
-        return clip.blocks
-    return clip.per_frame[0].blocks if clip.per_frame else ()
 
 
 def default_spatial_block(clip: ClipResult) -> str:
@@ -73,13 +61,11 @@ def gate_time(frame: int, frames: int, gate_frames: int) -> float:
 def frame_gate(clip: ClipResult, index: int, block_name: str) -> tuple[np.ndarray, CropGeometry, BlockAttention]:
     """The 2-D gate that belongs to frame ``index``, the geometry it maps through, and its block."""
     _check_index(clip, index)
+    block = clip.block(block_name, index)
     if not clip.is_3d:
-        result = clip.per_frame[index]
-        block = find_block(result.blocks, block_name)
         if block.spatial_gate is None:
             raise VisualiserError(f"block {block_name!r} ({block.kind}) has no spatial gate")
-        return block.spatial_gate, result.geometry, block
-    block = find_block(clip.blocks, block_name)
+        return block.spatial_gate, clip.per_frame[index].geometry, block
     if block.spatial_gate is None or block.spatial_gate.ndim != 3:
         raise VisualiserError(f"block {block_name!r} ({block.kind}) has no spatio-temporal gate")
     if clip.geometry is None:
@@ -93,10 +79,8 @@ def frame_gate(clip: ClipResult, index: int, block_name: str) -> tuple[np.ndarra
 
 
 def _all_gates(clip: ClipResult, block_name: str) -> list[np.ndarray]:
-    if clip.is_3d:
-        gate = find_block(clip.blocks, block_name).spatial_gate
-        return [] if gate is None else [gate]
-    gates = [find_block(r.blocks, block_name).spatial_gate for r in clip.per_frame]
+    """The block's spatial gates over the clip: one per frame (image models) or the one 3-D gate."""
+    gates = [clip.block(block_name, i).spatial_gate for i in range(max(1, len(clip.per_frame)))]
     return [g for g in gates if g is not None]
 
 
@@ -130,8 +114,7 @@ def attention_frame(
     _check_index(clip, index)
     frame = _display_frame(clip.frames[index], max_side)
     when = f"frame {index + 1}/{len(clip.frames)}, t = {float(clip.timestamps[index]):.2f} s"
-    blocks = clip.blocks if clip.is_3d else clip.per_frame[index].blocks
-    if find_block(blocks, name).spatial_gate is None:
+    if clip.block(name, index).spatial_gate is None:
         return _channel_frame(clip, index, name, frame, when, cmap)
     gate, geometry, block = frame_gate(clip, index, name)
     lo, hi = clip_range(clip, name, normalise, gate)
@@ -163,10 +146,8 @@ def _channel_frame(clip: ClipResult, index: int, name: str, frame: np.ndarray, w
     """A frame of a channel-only block: the picture (crop outlined) above the block's gates at that frame."""
     geometry = clip.geometry if clip.is_3d else clip.per_frame[index].geometry
     if geometry is not None:
-        sx, sy = frame.shape[1] / geometry.original_size[0], frame.shape[0] / geometry.original_size[1]
-        frame = outline(frame, scaled_box(geometry.crop_in_original(), sx, sy))
-    blocks = clip.blocks if clip.is_3d else clip.per_frame[index].blocks
-    block = find_block(blocks, name)
+        frame = outline(frame, crop_box_on(geometry, (frame.shape[1], frame.shape[0])))
+    block = clip.block(name, index)
     scope = "one gate for the whole clip (3-D model)" if clip.is_3d else "this frame's channel gates"
     text = caption(frame.shape[1], [f"{block.label}  {when}", f"no spatial gate in this block: {scope}"], 12)
     panel = channel_panel(block, frame.shape[1], 64, cmap)
@@ -196,10 +177,7 @@ def attention_video(
 
 def channel_matrix(clip: ClipResult, block_name: str) -> np.ndarray:
     """(T, C) channel gates of one block, frame by frame; a 3-D model has one row (one gate per clip)."""
-    if clip.is_3d:
-        gates = [find_block(clip.blocks, block_name).channel_gate]
-    else:
-        gates = [find_block(r.blocks, block_name).channel_gate for r in clip.per_frame]
+    gates = [clip.block(block_name, i).channel_gate for i in range(max(1, len(clip.per_frame)))]
     if any(g is None for g in gates):
         raise VisualiserError(f"block {block_name!r} has no channel gate")
     return np.stack(gates)  # type: ignore[arg-type]
@@ -211,7 +189,7 @@ def channel_timeline(clip: ClipResult, block_name: str, cmap: str = DEFAULT_CMAP
     A 3-D model computes one channel gate for the whole clip: the chart then has one row and says so.
     """
     matrix = channel_matrix(clip, block_name)
-    block = find_block(clip_blocks(clip), block_name)
+    block = clip.block(block_name)
     fig = new_figure(9.0, 1.6 + 0.22 * matrix.shape[0])
     ax = fig.add_subplot()
     shown = ax.imshow(matrix, aspect="auto", cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
@@ -229,68 +207,34 @@ def channel_timeline(clip: ClipResult, block_name: str, cmap: str = DEFAULT_CMAP
     return fig
 
 
-def _cosine(a: np.ndarray, b: np.ndarray) -> float:
-    denom = float(np.linalg.norm(a) * np.linalg.norm(b))
-    return float(a @ b / denom) if denom > 0 else float("nan")
-
-
-def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    x, y = a.ravel() - a.mean(), b.ravel() - b.mean()
-    denom = math.sqrt(float(x @ x) * float(y @ y))
-    return float(x @ y / denom) if denom > 0 else float("nan")
-
-
-def stability_scores(clip: ClipResult) -> dict[str, dict[str, np.ndarray]]:
-    """Frame-to-frame agreement per block: cosine similarity of channel gates, Pearson correlation of spatial gates.
-
-    ``{"channel_cosine": {block: (T−1,)}, "spatial_correlation": {block: (T−1,) or (T'−1,)}}``. 2-D models
-    compare consecutive frames; 3-D models have one channel gate per clip (no channel entry) and compare
-    consecutive time slices of the spatial gate. NaN where a map is constant.
-    """
-    channel: dict[str, np.ndarray] = {}
-    spatial: dict[str, np.ndarray] = {}
-    if clip.is_3d:
-        for b in clip.blocks:
-            if b.spatial_gate is not None and b.spatial_gate.ndim == 3:
-                g = b.spatial_gate
-                spatial[b.name] = np.array([_correlation(g[t], g[t + 1]) for t in range(g.shape[0] - 1)])
-        return {"channel_cosine": channel, "spatial_correlation": spatial}
-    frames = clip.per_frame
-    for block in frames[0].blocks:
-        pairs = list(pairwise(find_block(r.blocks, block.name) for r in frames))
-        if block.channel_gate is not None:
-            channel[block.name] = np.array([_cosine(a.channel_gate, b.channel_gate) for a, b in pairs])
-        if block.spatial_gate is not None:
-            spatial[block.name] = np.array([_correlation(a.spatial_gate, b.spatial_gate) for a, b in pairs])
-    return {"channel_cosine": channel, "spatial_correlation": spatial}
-
-
 def _nothing_to_compare(clip: ClipResult) -> str:
     if len(clip.frames) < 2:
         return "One frame only: there is nothing to compare it with."
     return "A 3-D model without spatial attention has one channel gate per clip: nothing changes from frame to frame."
 
 
-def stability(clip: ClipResult) -> Figure:
-    """Heatmaps (block × consecutive pair) of the stability scores, each block's mean in its label (on demand)."""
-    scores = stability_scores(clip)
-    panels = [(k, v) for k, v in scores.items() if any(len(a) for a in v.values())]
+_STABILITY_PANELS = {
+    "channel_cosine": ("channel gates: cosine similarity to the next frame", (None, 1.0), DEFAULT_CMAP),
+    "spatial_correlation": ("spatial gates: correlation with the next {pair}", (-1.0, 1.0), DIVERGING_CMAP),
+}
+
+
+def stability(clip: ClipResult, scores: StabilityScores) -> Figure:
+    """Heatmaps (block × consecutive pair) of the clip's stability scores, each block's mean in its label.
+
+    ``scores`` is ``visualiser.analysis.stability.stability_scores(clip)``; rendered on demand.
+    """
+    both = (("channel_cosine", scores.channel_cosine), ("spatial_correlation", scores.spatial_correlation))
+    panels = [(key, per_block) for key, per_block in both if any(len(v) for v in per_block.values())]
     if not panels:
         return message_figure(_nothing_to_compare(clip))
-    labels = {b.name: b.label for b in clip_blocks(clip)}
+    labels = {b.name: b.label for b in clip.frame_blocks(0)}
     rows = max(len(v) for _, v in panels)
     fig = new_figure(9.0, 1.4 + 0.28 * rows * len(panels))
     axes = np.atleast_1d(fig.subplots(len(panels), 1, squeeze=False)).ravel()
-    titles = {
-        "channel_cosine": ("channel gates: cosine similarity to the next frame", (None, 1.0), DEFAULT_CMAP),
-        "spatial_correlation": (
-            f"spatial gates: correlation with the next {'time slice' if clip.is_3d else 'frame'}",
-            (-1.0, 1.0),
-            "RdBu_r",
-        ),
-    }
+    pair = "time slice" if scores.over_time_slices else "frame"
     for ax, (key, per_block) in zip(axes, panels, strict=True):
-        title, (lo, hi), cmap = titles[key]
+        title, (lo, hi), cmap = _STABILITY_PANELS[key]
         width = max(len(v) for v in per_block.values())
         padded = np.full((len(per_block), width), np.nan)  # 3-D blocks can have different T'
         for row, values in enumerate(per_block.values()):
@@ -305,8 +249,9 @@ def stability(clip: ClipResult) -> Figure:
             [f"{labels.get(n, n)} (mean {m:.2f})" for n, m in zip(per_block, means, strict=True)],
             fontsize=7,
         )
-        ax.set_xlabel("pair of consecutive frames (i -> i+1)" if not clip.is_3d else "pair of time slices (t -> t+1)")
-        ax.set_title(title, fontsize=9)
+        pairs = "pair of time slices (t -> t+1)" if scores.over_time_slices else "pair of consecutive frames (i -> i+1)"
+        ax.set_xlabel(pairs)
+        ax.set_title(title.format(pair=pair), fontsize=9)
         fig.colorbar(shown, ax=ax, pad=0.01).set_label(f"{lo:.2f}..{hi:.2f}")
     fig.suptitle(f"{clip.model_title}: attention stability across the clip", fontsize=10)
     return fig

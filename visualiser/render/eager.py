@@ -3,21 +3,32 @@
 Users wait on these, so they are numpy/Pillow drawings (tens of ms together for a ResNet-50, see
 ``render_all``); the detailed per-block matplotlib figures (``channel_bars``, ``internals``,
 ``reference_figure``, ``overlay_figure``) are rendered only when a block or view is selected.
+Scores the views print (Grad-CAM agreement) are computed by ``visualiser.analysis.agreement`` and
+handed in; nothing here computes them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from visualiser.render._common import message_image
 from visualiser.render.channels import channel_barcode_image, channel_overview
+from visualiser.render.compose import message_image
 from visualiser.render.predictions import topk_chart
 from visualiser.render.spatial import SCREEN_MIN_SIDE, gradcam_vs_attention, overlay, spatial_grid
-from visualiser.result import ImageResult
+from visualiser.result import BlockAttention, ImageResult
+
+if TYPE_CHECKING:
+    from visualiser.scores import ImageAgreement, MapAgreement
 
 View = Callable[[ImageResult], np.ndarray]
+
+
+def no_attention_image(result: ImageResult) -> np.ndarray:
+    """A picture that says the model has no attention blocks (the plain baseline)."""
+    return message_image(f"{result.model_title} has no attention blocks: it is the baseline without attention.")
 
 
 def _has_channels(result: ImageResult) -> bool:
@@ -36,26 +47,49 @@ def _barcode(result: ImageResult) -> np.ndarray:
     return channel_barcode_image(result) if _has_channels(result) else _no_channels(result)
 
 
+def _spatial_focus(result: ImageResult) -> BlockAttention | None:
+    """The focus block when it has a spatial gate (it has whenever any block has one), else None."""
+    focus = result.focus_block
+    return focus if focus is not None and focus.spatial_gate is not None else None
+
+
 def _overlay(result: ImageResult) -> np.ndarray:
-    if not result.spatial_blocks:
+    focus = _spatial_focus(result)
+    if focus is None:
         return message_image(f"{result.model_title} has no spatial attention: nothing to overlay.")
-    return overlay(result, result.spatial_blocks[-1].name, min_side=SCREEN_MIN_SIDE)
+    return overlay(result, focus.name, min_side=SCREEN_MIN_SIDE)
 
 
-def _gradcam(result: ImageResult) -> np.ndarray:
-    if not result.spatial_blocks:
-        return message_image(f"{result.model_title} has no spatial attention to compare Grad-CAM with.")
-    return gradcam_vs_attention(result, result.spatial_blocks[-1].name)[0]
+def _focus_agreement(result: ImageResult, agreement: ImageAgreement | None) -> MapAgreement | None:
+    """The Grad-CAM agreement of the focus block (the deepest spatial one), if it was computed."""
+    focus = _spatial_focus(result)
+    if agreement is None or focus is None:
+        return None
+    return agreement.gradcam.get(focus.name)
+
+
+def _gradcam_view(agreement: ImageAgreement | None) -> View:
+    def draw(result: ImageResult) -> np.ndarray:
+        focus = _spatial_focus(result)
+        if focus is None:
+            return message_image(f"{result.model_title} has no spatial attention to compare Grad-CAM with.")
+        scores = _focus_agreement(result, agreement)
+        if result.gradcam is not None and scores is None:
+            return message_image("The agreement of Grad-CAM and the spatial gate was not computed for this result.")
+        return gradcam_vs_attention(result, focus.name, scores)
+
+    return draw
 
 
 def _predictions(result: ImageResult) -> np.ndarray:
     return topk_chart(result.predictions, title=f"{result.model_title}: top {len(result.predictions)}")
 
 
-def eager_views() -> dict[str, View]:
+def eager_views(agreement: ImageAgreement | None = None) -> dict[str, View]:
     """Name → renderer of every eager view; each returns an explanatory picture where it does not apply.
 
-    ``applicable_views`` lists the views that have something to show for a given result.
+    ``agreement`` (``visualiser.analysis.agreement.image_agreement(result)``) supplies the scores the
+    Grad-CAM view prints. ``applicable_views`` lists the views that have something to show for a result.
     """
     return {
         "predictions": _predictions,
@@ -63,23 +97,26 @@ def eager_views() -> dict[str, View]:
         "channel_barcode": _barcode,
         "spatial_grid": spatial_grid,
         "overlay": _overlay,
-        "gradcam_vs_attention": _gradcam,
+        "gradcam_vs_attention": _gradcam_view(agreement),
     }
 
 
-def applicable_views(result: ImageResult) -> list[str]:
-    """The eager views that have something to show for this result."""
+def applicable_views(result: ImageResult, agreement: ImageAgreement | None = None) -> list[str]:
+    """The eager views that have something to show for this result (with these scores)."""
     names = ["predictions"]
     if _has_channels(result):
         names += ["channel_overview", "channel_barcode"]
-    if result.spatial_blocks:
+    if _spatial_focus(result) is not None:
         names += ["spatial_grid", "overlay"]
-        if result.gradcam is not None:
+        if result.gradcam is not None and _focus_agreement(result, agreement) is not None:
             names.append("gradcam_vs_attention")
     return names
 
 
-def render_all(result: ImageResult) -> dict[str, np.ndarray]:
-    """Every applicable eager view of ``result``, as (H, W, 3) uint8 arrays keyed by view name."""
-    views = eager_views()
-    return {name: views[name](result) for name in applicable_views(result)}
+def render_all(result: ImageResult, agreement: ImageAgreement | None = None) -> dict[str, np.ndarray]:
+    """Every applicable eager view of ``result``, as (H, W, 3) uint8 arrays keyed by view name.
+
+    The Grad-CAM comparison is among them when ``agreement`` holds the focus block's scores.
+    """
+    views = eager_views(agreement)
+    return {name: views[name](result) for name in applicable_views(result, agreement)}

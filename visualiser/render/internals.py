@@ -3,6 +3,7 @@
 All three views are detailed matplotlib Figures, rendered when the user selects a block (lazy).
 They draw only recorded quantities (squeeze, branch logits, pooled maps, learned kernel, logits,
 gate); the one arithmetic step shown, avg + max logits, is the sum the module feeds to its sigmoid.
+Scores printed on them (the squeeze/gate rank correlation) are computed by ``visualiser.analysis``.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from matplotlib.figure import Figure
 from mpl_toolkits.axes_grid1 import make_axes_locatable
 
 from visualiser.errors import VisualiserError
-from visualiser.render._common import DEFAULT_CMAP, new_figure
-from visualiser.render.agreement import spearman
+from visualiser.render.colour import DIVERGING_CMAP, symmetric_limit
+from visualiser.render.figures import new_figure
+from visualiser.render.options import DEFAULT_CMAP
 from visualiser.result import BlockAttention
-
-_DIVERGING = "RdBu_r"  # colour-blind-safe diverging map; symmetric limits keep white at zero
 
 
 def _need(block: BlockAttention, *names: str) -> list[np.ndarray]:
@@ -28,16 +28,13 @@ def _need(block: BlockAttention, *names: str) -> list[np.ndarray]:
     return values
 
 
-def _rho_text(a: np.ndarray, b: np.ndarray) -> str:
-    rho = spearman(a, b)
-    return "undefined" if np.isnan(rho) else f"{rho:.2f}"
-
-
-def se_internals(block: BlockAttention, cmap: str = DEFAULT_CMAP) -> Figure:
+def se_internals(block: BlockAttention, squeeze_gate_spearman: float | None, cmap: str = DEFAULT_CMAP) -> Figure:
     """Squeeze (pooled channel mean) against excitation (the gate), for SE and ECA blocks.
 
-    Left: one dot per channel. Right: both in channel order (squeeze on its own axis, gate on [0, 1]),
-    to see whether the gate follows the average activation or reweights it.
+    Left: one dot per channel, titled with their Spearman rank correlation (``squeeze_gate_spearman``, from
+    ``visualiser.analysis.agreement.squeeze_gate_spearman``; None: undefined, one of them is constant).
+    Right: both in channel order (squeeze on its own axis, gate on [0, 1]), to see whether the gate
+    follows the average activation or reweights it.
     """
     squeeze, gate = _need(block, "squeeze", "channel_gate")
     fig = new_figure(10.0, 3.6, layout=None)  # fixed margins: constrained layout would double the drawing time
@@ -47,7 +44,8 @@ def se_internals(block: BlockAttention, cmap: str = DEFAULT_CMAP) -> Figure:
     left.set_xlabel("squeeze (global average of the channel)")
     left.set_ylabel("excitation (gate)")
     left.set_ylim(0.0, 1.0)
-    left.set_title(f"Spearman rank correlation {_rho_text(squeeze, gate)}", fontsize=9)
+    rho = "undefined" if squeeze_gate_spearman is None else f"{squeeze_gate_spearman:.2f}"
+    left.set_title(f"Spearman rank correlation {rho}", fontsize=9)
     x = np.arange(gate.shape[0])
     right.fill_between(x, squeeze, step="mid", color="0.75", linewidth=0, label="squeeze")
     right.set_xlim(-0.5, gate.shape[0] - 0.5)
@@ -137,7 +135,7 @@ def sam_internals(block: BlockAttention, t: int | None = None, cmap: str = DEFAU
     axes = fig.add_gridspec(1, 4, left=0.02, right=0.96, top=0.86, bottom=0.5, wspace=0.45).subplots()
     _map_panel(axes[0], mean_map, "channel-mean map", cmap)
     _map_panel(axes[1], max_map, "channel-max map", cmap)
-    _map_panel(axes[2], logits, "conv output (logits)", _DIVERGING, **_symmetric(logits))
+    _map_panel(axes[2], logits, "conv output (logits)", DIVERGING_CMAP, **_symmetric(logits))
     _map_panel(axes[3], gate, "gate = sigmoid(logits)", cmap)
     fig.text(0.5, 0.965, f"{block.label} ({block.name}) spatial attention{when}", ha="center", va="top", fontsize=10)
     limit = _symmetric(kernel)
@@ -147,7 +145,7 @@ def sam_internals(block: BlockAttention, t: int | None = None, cmap: str = DEFAU
     shown = None
     for ax, (c, d) in zip(kernel_axes, slices, strict=True):
         weights = kernel[c, d] if kernel.ndim == 4 else kernel[c]
-        shown = ax.imshow(weights, cmap=_DIVERGING, interpolation="nearest", **limit)
+        shown = ax.imshow(weights, cmap=DIVERGING_CMAP, interpolation="nearest", **limit)
         ax.set_title(f"on {names[c]}" + (f", dt={d}" if kernel.ndim == 4 else ""), fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -158,5 +156,5 @@ def sam_internals(block: BlockAttention, t: int | None = None, cmap: str = DEFAU
 
 
 def _symmetric(values: np.ndarray) -> dict[str, float]:
-    bound = float(np.abs(values).max()) or 1.0
+    bound = symmetric_limit(values)
     return {"vmin": -bound, "vmax": bound}

@@ -7,20 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from visualiser.render._common import BACKGROUND, MUTED, TEXT, ascii_text, draw_text, lut, text_width
+from visualiser.render.colour import BACKGROUND, MUTED, TEXT, as_rgb, lut
+from visualiser.render.text import draw_text, shorten
 from visualiser.result import Prediction
 
-_BAR = tuple(int(v) for v in lut("viridis")[90])  # a mid-dark colormap colour, readable with black text beside it
-
-
-def _fit(text: str, width: float, size: int) -> str:
-    """Shorten ``text`` with "..." until it fits ``width`` pixels."""
-    text = ascii_text(text)
-    if text_width(text, size) <= width:
-        return text
-    while text and text_width(text + "...", size) > width:
-        text = text[:-1]
-    return text + "..."
+BAR_COLOUR = as_rgb(lut("viridis")[90])  # a mid-dark colormap colour, readable with black text beside it
 
 
 def topk_chart(
@@ -41,10 +32,10 @@ def topk_chart(
     for i, p in enumerate(predictions):
         top = header + i * row_height
         middle = top + row_height / 2
-        draw_text(canvas, (label_w, middle), _fit(p.label, label_w - 8, 13), 13, TEXT, anchor="rm")
+        draw_text(canvas, (label_w, middle), shorten(p.label, label_w - 8, 13), 13, TEXT, anchor="rm")
         draw.rectangle((bar_x0, top + 4, bar_x1, top + row_height - 4), fill=(238, 238, 238))
         end = bar_x0 + (bar_x1 - bar_x0) * min(max(p.probability, 0.0), 1.0)
         if end > bar_x0:
-            draw.rectangle((bar_x0, top + 4, end, top + row_height - 4), fill=_BAR)
+            draw.rectangle((bar_x0, top + 4, end, top + row_height - 4), fill=BAR_COLOUR)
         draw_text(canvas, (width - 4, middle), f"{100 * p.probability:.1f}%", 13, TEXT, anchor="rm")
     return np.asarray(canvas)

@@ -35,13 +35,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from visualiser.errors import VisualiserError
-from visualiser.render._common import new_figure
 from visualiser.render.channels import channel_gate
+from visualiser.render.colour import CATEGORICAL
+from visualiser.render.figures import new_figure
 from visualiser.result import BlockAttention, ImageResult
 
 ALL_CLASSES = "__all__"
-# Okabe-Ito: distinguishable under the common colour-vision deficiencies.
-_PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999")
 
 
 @dataclass(frozen=True)
@@ -174,7 +173,7 @@ def reference_figure(
                 f"reference statistics do not fit {result.model_title}: block {name!r} has "
                 f"{by_name[name].channels} channels here and {size} in the statistics"
             )
-    shown_classes = list(classes) if classes is not None else list(stats.classes(names[0]))[: len(_PALETTE) - 1]
+    shown_classes = list(classes) if classes is not None else list(stats.classes(names[0]))[: len(CATEGORICAL) - 1]
     predicted = result.predictions[0].label if result.predictions else None
     rows = -(-len(names) // columns)
     fig = new_figure(4.0 * min(columns, len(names)), 2.8 * rows + 0.6)
@@ -184,7 +183,7 @@ def reference_figure(
         index = sample_channels(block.channels, channels_per_block)
         x = np.arange(index.shape[0])
         curves = stats.curves[name]
-        for colour, label in zip(_PALETTE, shown_classes, strict=False):
+        for colour, label in zip(CATEGORICAL, shown_classes, strict=False):
             if label in curves:
                 width = 2.2 if label == predicted else 1.0
                 ax.plot(x, curves[label][index], color=colour, linewidth=width, label=label)

@@ -11,55 +11,39 @@ box is outlined. Every heatmap states its colour range and normalisation (idea 1
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from visualiser.errors import VisualiserError
-from visualiser.render._common import (
-    DEFAULT_CMAP,
-    Normalise,
+from visualiser.render.canvas_map import crop_box_on, gate_on_original, map_onto_canvas, pixel_span
+from visualiser.render.colour import colourise, value_range
+from visualiser.render.compose import (
     blend_region,
     caption,
     colorbar_strip,
-    colourise,
     dim,
     dim_outside,
-    fit_size,
+    fit_image,
     hstack,
-    map_onto_canvas,
     message_image,
-    new_figure,
     outline,
-    pixel_span,
-    resize_rgb,
-    scaled_box,
-    value_range,
     vstack,
 )
-from visualiser.render.agreement import map_agreement
-from visualiser.result import BlockAttention, CropGeometry, ImageResult, find_block
+from visualiser.render.figures import new_figure
+from visualiser.render.options import DEFAULT_CMAP, Normalise
+from visualiser.result import BlockAttention, CropGeometry, ImageResult
+
+if TYPE_CHECKING:
+    from visualiser.scores import MapAgreement
 
 NORMALISE_TEXT = {
     "block": "colours span this block's own min..max",
     "shared": "colours span the min..max over all blocks",
     "fixed01": "colours span the full gate range 0..1",
 }
-
-
-def gate_on_original(
-    gate: np.ndarray, geometry: CropGeometry, canvas_size: tuple[int, int] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """A 2-D gate resampled onto the original image (or a resized copy of it, ``canvas_size`` = (W, H)).
-
-    Returns ``(values, inside)``: the bilinear values (H, W) and the mask of the crop region they are
-    defined on. The gate's cells tile the crop box exactly.
-    """
-    if np.ndim(gate) != 2:
-        raise ValueError(f"expected a 2-D (H, W) gate, got shape {np.shape(gate)}")
-    width, height = canvas_size or geometry.original_size
-    box = scaled_box(geometry.crop_in_original(), width / geometry.original_size[0], height / geometry.original_size[1])
-    return map_onto_canvas(gate, box, (width, height))  # type: ignore[arg-type]
 
 
 def paint_gate(
@@ -73,19 +57,18 @@ def paint_gate(
 ) -> np.ndarray:
     """``image`` (the original or a resized copy) with the gate blended over the crop region.
 
-    Same mapping as ``gate_on_original``, evaluated only on the crop's pixels (they are a rectangle);
+    Same mapping as ``canvas_map.gate_on_original``, evaluated only on the crop's pixels (they are a rectangle);
     the rest is dimmed and the crop box outlined.
     """
     if np.ndim(gate) != 2:
         raise ValueError(f"expected a 2-D (H, W) gate, got shape {np.shape(gate)}")
     height, width = image.shape[:2]
-    sx, sy = width / geometry.original_size[0], height / geometry.original_size[1]
-    box = scaled_box(geometry.crop_in_original(), sx, sy)
+    box = crop_box_on(geometry, (width, height))
     painted = dim(image)
     x0, x1 = pixel_span(box[0], box[2], width)
     y0, y1 = pixel_span(box[1], box[3], height)
     if x1 > x0 and y1 > y0:
-        values, _ = map_onto_canvas(gate, box, (width, height), rows=(y0, y1), columns=(x0, x1))  # type: ignore[arg-type]
+        values, _ = map_onto_canvas(gate, box, (width, height), rows=(y0, y1), columns=(x0, x1))
         painted[y0:y1, x0:x1] = blend_region(image[y0:y1, x0:x1], colourise(values, lo, hi, cmap), alpha)
     return outline(painted, box)
 
@@ -103,6 +86,7 @@ def _range(result: ImageResult, gate: np.ndarray, normalise: Normalise) -> tuple
 
 
 SCREEN_MIN_SIDE = 448  # front ends enlarge smaller inputs to this: 96 px shapes are unreadable as they are
+GRADCAM_ALONE_SIDE = 480  # Grad-CAM shown on its own (no spatial gate to compare with) fits in this square
 
 
 def overlay(
@@ -120,14 +104,14 @@ def overlay(
     ``max_side`` caps the longer side (large uploads are shown downscaled; the mapping is unchanged);
     ``min_side`` enlarges small inputs (a 96 px shape) so a screen shows the gate cells and a readable bar.
     """
-    block = find_block(result.blocks, block_name)
+    block = result.block(block_name)
     gate = _spatial_gate(block)
     lo, hi = _range(result, gate, normalise)
     image = result.original_image
     if max_side is not None:
-        image = resize_rgb(image, fit_size((image.shape[1], image.shape[0]), max_side, max_side))
+        image = fit_image(image, max_side, max_side)
     if min_side is not None and max(image.shape[:2]) < min_side:
-        image = resize_rgb(image, fit_size((image.shape[1], image.shape[0]), min_side, min_side, enlarge=True))
+        image = fit_image(image, min_side, min_side, enlarge=True)
     painted = paint_gate(image, gate, result.geometry, lo, hi, alpha, cmap)
     if not with_colorbar:
         return painted
@@ -143,7 +127,7 @@ def overlay_figure(
     normalise: Normalise = "block",
 ) -> Figure:
     """Matplotlib variant of ``overlay`` with a real colorbar (for export; rendered on demand)."""
-    block = find_block(result.blocks, block_name)
+    block = result.block(block_name)
     gate = _spatial_gate(block)
     lo, hi = _range(result, gate, normalise)
     left, top, right, bottom = result.geometry.crop_in_original()
@@ -184,16 +168,14 @@ def spatial_grid(
             f"{result.model_title} has no spatial attention: its {blocks_kinds(result)} blocks gate channels only. "
             "See the channel views."
         )
-    original = result.original_image
-    size = fit_size((original.shape[1], original.shape[0]), tile_width, tile_width, enlarge=True)
-    thumb = resize_rgb(original, size)
+    thumb = fit_image(result.original_image, tile_width, tile_width, enlarge=True)
     tiles = []
     for block in blocks:
         gate = _spatial_gate(block)
         lo, hi = _range(result, gate, normalise)
         painted = paint_gate(thumb, gate, result.geometry, lo, hi, alpha, cmap)
         lines = [block.label, f"{gate.shape[0]}x{gate.shape[1]}  range {gate.min():.2f}..{gate.max():.2f}"]
-        tiles.append(vstack([painted, caption(size[0], lines, size=12)]))
+        tiles.append(vstack([painted, caption(thumb.shape[1], lines, size=12)]))
     rows = [hstack(tiles[i : i + columns], gap=6) for i in range(0, len(tiles), columns)]
     grid = vstack(rows, gap=6)
     if normalise == "block":
@@ -220,42 +202,49 @@ def _class_label(result: ImageResult) -> str:
 def gradcam_vs_attention(
     result: ImageResult,
     block_name: str,
+    agreement: MapAgreement | None,
     alpha: float = 0.5,
     cmap: str = DEFAULT_CMAP,
     panel_width: int = 320,
-    top_fraction: float = 0.2,
-) -> tuple[np.ndarray, dict]:
-    """Grad-CAM and the block's spatial gate side by side on the original, with their agreement.
+) -> np.ndarray:
+    """Grad-CAM and the block's spatial gate side by side on the original, with their agreement scores.
 
-    Agreement (see ``render.agreement``): Spearman rank correlation and IoU of the top-``top_fraction``
-    regions, at a common resolution over the crop. Grad-CAM is class-discriminative (top-1 class, last
-    stage); the gate is what the block applied, so low agreement is a finding, not an error.
-    Without a Grad-CAM in the result, the image says so and the scores are None.
+    ``agreement`` is ``visualiser.analysis.agreement.map_agreement(result.gradcam, gate)`` (Spearman rank
+    correlation and IoU of the top regions at a common resolution over the crop); it may be None only
+    when the result has no Grad-CAM, and the picture then says so. Grad-CAM is class-discriminative
+    (top-1 class, last stage); the gate is what the block applied, so low agreement is a finding.
     """
-    block = find_block(result.blocks, block_name)
+    block = result.block(block_name)
     gate = _spatial_gate(block)
     if result.gradcam is None:
         text = "Grad-CAM was not computed for this result. Analyse again with Grad-CAM switched on to compare it."
-        empty = {"spearman": None, "iou_top": None, "top_fraction": top_fraction, "resolution": None}
-        return message_image(text, 2 * panel_width + 6, 200), empty
-    scores = map_agreement(result.gradcam, gate, top_fraction)
-    original = result.original_image
-    size = fit_size((original.shape[1], original.shape[0]), panel_width, panel_width, enlarge=True)
-    thumb = resize_rgb(original, size)
+        return message_image(text, 2 * panel_width + 6, 200)
+    if agreement is None:
+        raise ValueError("pass the agreement of Grad-CAM and this gate (visualiser.analysis.agreement.map_agreement)")
+    thumb = fit_image(result.original_image, panel_width, panel_width, enlarge=True)
     lo, hi = float(gate.min()), float(gate.max())
     cam_panel = paint_gate(thumb, result.gradcam, result.geometry, 0.0, 1.0, alpha, cmap)
     gate_panel = paint_gate(thumb, gate, result.geometry, lo, hi, alpha, cmap)
+    width = thumb.shape[1]
     cam_text = [f"Grad-CAM: class {_class_label(result)!r}", "last stage; colours 0..1 (scaled to its max)"]
     gate_text = [f"{block.label} spatial gate", f"colours span its own range {lo:.2f}..{hi:.2f}"]
     panels = hstack(
-        [vstack([cam_panel, caption(size[0], cam_text, 12)]), vstack([gate_panel, caption(size[0], gate_text, 12)])],
+        [vstack([cam_panel, caption(width, cam_text, 12)]), vstack([gate_panel, caption(width, gate_text, 12)])],
         gap=6,
     )
-    rho = "undefined (a map is constant)" if scores["spearman"] is None else f"{scores['spearman']:.2f}"
-    res = scores["resolution"]
+    rho = "undefined (a map is constant)" if agreement.spearman is None else f"{agreement.spearman:.2f}"
+    rows, columns = agreement.resolution
     summary = [
-        f"Agreement at {res[0]}x{res[1]}: Spearman rank correlation {rho}, "  # type: ignore[index]
-        f"IoU of top {round(100 * top_fraction)}% regions {scores['iou_top']:.2f}",
+        f"Agreement at {rows}x{columns}: Spearman rank correlation {rho}, "
+        f"IoU of top {round(100 * agreement.top_fraction)}% regions {agreement.iou_top:.2f}",
     ]
     bar = colorbar_strip(panels.shape[1], "low", "high", "colour: low -> high (ranges under each panel)", cmap)
-    return vstack([panels, caption(panels.shape[1], summary, 13), bar]), scores
+    return vstack([panels, caption(panels.shape[1], summary, 13), bar])
+
+
+def gradcam_alone(result: ImageResult, alpha: float = 0.5, cmap: str = DEFAULT_CMAP) -> np.ndarray:
+    """Grad-CAM on the original, for models without spatial attention (nothing to compare it with)."""
+    if result.gradcam is None:
+        return message_image("Grad-CAM was not computed for this result.")
+    thumb = fit_image(result.original_image, GRADCAM_ALONE_SIDE, GRADCAM_ALONE_SIDE)
+    return paint_gate(thumb, result.gradcam, result.geometry, 0.0, 1.0, alpha, cmap)

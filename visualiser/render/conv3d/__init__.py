@@ -5,15 +5,48 @@ Typical use::
     spec = teaching_kernel("temporal_difference")  # or pipeline.conv3d.kernel_from_conv3d(model.stem[0])
     plan = plan_animation(clip_uint8, spec, cells=(8, 16, 16))
     render_mp4(plan, "conv3d.mp4")
+
+The names below are imported lazily (PEP 562): the catalogue reads ``render.conv3d.kernels`` at app
+start-up for the kernel names, which must not pull in Pillow drawing and PyAV.
 """
 
-from visualiser.render.conv3d.animate import frame_at
-from visualiser.render.conv3d.arithmetic import output_shape, parameter_counts, parameter_text, shape_formula_text
-from visualiser.render.conv3d.encode import render_gif, render_mp4
-from visualiser.render.conv3d.grid import prepare_grid
-from visualiser.render.conv3d.kernels import TEACHING_KERNELS, teaching_kernel
-from visualiser.render.conv3d.plan import AnimationPlan, StepTerms, current_cell, plan_animation, step_terms
-from visualiser.render.conv3d.spec import Conv3dSpec
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the same names, for type checkers
+    from visualiser.render.conv3d.animate import frame_at
+    from visualiser.render.conv3d.arithmetic import (
+        output_shape,
+        parameter_counts,
+        parameter_text,
+        shape_formula_text,
+    )
+    from visualiser.render.conv3d.encode import render_gif, render_mp4
+    from visualiser.render.conv3d.grid import prepare_grid
+    from visualiser.render.conv3d.kernels import TEACHING_KERNELS, teaching_kernel
+    from visualiser.render.conv3d.plan import AnimationPlan, StepTerms, current_cell, plan_animation, step_terms
+    from visualiser.render.conv3d.spec import Conv3dSpec
+
+_HOME = {
+    "TEACHING_KERNELS": "kernels",
+    "teaching_kernel": "kernels",
+    "Conv3dSpec": "spec",
+    "output_shape": "arithmetic",
+    "parameter_counts": "arithmetic",
+    "parameter_text": "arithmetic",
+    "shape_formula_text": "arithmetic",
+    "prepare_grid": "grid",
+    "AnimationPlan": "plan",
+    "StepTerms": "plan",
+    "current_cell": "plan",
+    "plan_animation": "plan",
+    "step_terms": "plan",
+    "frame_at": "animate",
+    "render_gif": "encode",
+    "render_mp4": "encode",
+}
 
 __all__ = [
     "TEACHING_KERNELS",
@@ -33,3 +66,13 @@ __all__ = [
     "step_terms",
     "teaching_kernel",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        return getattr(import_module(f"{__name__}.{_HOME[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOME})

@@ -2,7 +2,7 @@
 
 Speed is the point of this module: matplotlib voxels + FuncAnimation draw ~3 frames/s, while a
 copied numpy background plus a few ImageDraw calls per step runs far above the 60 frames/s
-(encoding included) that makes scrubbing and exporting feel instant (see ``bench.py``).
+(encoding included) that makes scrubbing and exporting feel instant (see ``tools/conv3d_bench.py``).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from visualiser.errors import VisualiserError
+from visualiser.render.colour import BACKGROUND, MUTED, symmetric_limit
 from visualiser.render.conv3d import draw as dr
-from visualiser.render.conv3d.colours import MUTED_RGB, PANEL_RGB, symmetric_limit
 from visualiser.render.conv3d.layout import check_size, layout_3d, layout_compare
 from visualiser.render.conv3d.panel import Panel
 from visualiser.render.conv3d.plan import AnimationPlan
@@ -34,7 +34,7 @@ class Scene:
                 Panel(plan, "2d", layout_compare(self.size, right=False), limit, self.size),
                 Panel(plan, "3d", layout_compare(self.size, right=True), limit, self.size),
             ]
-        image = Image.new("RGB", self.size, PANEL_RGB)
+        image = Image.new("RGB", self.size, BACKGROUND)
         for panel in self.panels:
             panel.paint_static(image)
         canvas = ImageDraw.Draw(image)
@@ -44,7 +44,7 @@ class Scene:
             title = f"3D convolution · {spec.source} · kernel group k = {plan.out_channel} of K = {spec.out_channels}"
             dr.text(canvas, (8, self.panels[0].layout.header_y), title, dr.fit_text(title, font, width - 90))
         else:
-            canvas.line([(width / 2, 4), (width / 2, height - 4)], fill=MUTED_RGB)
+            canvas.line([(width / 2, 4), (width / 2, height - 4)], fill=MUTED)
         self.background = np.asarray(image).copy()  # (H, W, 3) uint8, never modified
         for panel in self.panels:
             panel.precompose(self.background)
@@ -62,7 +62,7 @@ class Scene:
             panel.paint_step(canvas, step)
         last = self.panels[-1].layout
         counter = f"step {step + 1}/{self.plan.steps}"
-        dr.text(canvas, (self.size[0] - 6, last.header_y), counter, last.small_font, MUTED_RGB, "ra")
+        dr.text(canvas, (self.size[0] - 6, last.header_y), counter, last.small_font, MUTED, "ra")
         return np.asarray(image)
 
 

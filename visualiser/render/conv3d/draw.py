@@ -1,16 +1,19 @@
-"""Small Pillow ImageDraw helpers: dashed outlines, emphasised outlines, a colorbar, number formatting."""
+"""Small Pillow ImageDraw helpers: dashed outlines, emphasised outlines, a colorbar, number formatting.
+
+Text is drawn in the renderers' one face (``visualiser.render.text``), in ASCII when it lacks the symbols.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 
-import numpy as np
 from PIL import ImageDraw
 
-from visualiser.render.conv3d.colours import MUTED_RGB, OUTLINE_RGB, TEXT_RGB, diverging_lut
-from visualiser.render.conv3d.fonts import load_font, printable
+from visualiser.render.colour import MUTED, TEXT, as_rgb, diverging_lut
+from visualiser.render.conv3d.colours import OUTLINE_RGB
 from visualiser.render.conv3d.projection import Point
+from visualiser.render.text import font, printable
 
 RGB = tuple[int, int, int]
 
@@ -51,14 +54,14 @@ def emphasised_polygon(draw: ImageDraw.ImageDraw, points: Sequence[Point], colou
     emphasised_lines(draw, [(a, points[(i + 1) % len(points)]) for i, a in enumerate(points)], colour, width)
 
 
-def text(draw: ImageDraw.ImageDraw, xy: Point, value: str, size: int, fill: RGB = TEXT_RGB, anchor: str = "la") -> None:
-    """Draw text with the bundled font, in ASCII if the font lacks the maths symbols."""
-    draw.text(xy, printable(value), font=load_font(size), fill=fill, anchor=anchor)
+def text(draw: ImageDraw.ImageDraw, xy: Point, value: str, size: int, fill: RGB = TEXT, anchor: str = "la") -> None:
+    """Draw text in the renderers' face (any Pillow anchor), in ASCII if the face lacks the maths symbols."""
+    draw.text(xy, printable(value), font=font(size), fill=fill, anchor=anchor)
 
 
 def fit_text(value: str, size: int, max_width: float) -> int:
     """The largest font size ≤ size (down to 7) at which ``value`` fits in ``max_width`` px."""
-    while size > 7 and load_font(size).getlength(printable(value)) > max_width:
+    while size > 7 and font(size).getlength(printable(value)) > max_width:
         size -= 1
     return size
 
@@ -66,15 +69,15 @@ def fit_text(value: str, size: int, max_width: float) -> int:
 def colorbar(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], limit: float, size: int) -> None:
     """Horizontal colorbar of the diverging map with −limit, 0 and +limit written under it."""
     x0, y0, x1, y1 = box
-    lut = diverging_lut()
+    table = diverging_lut()
     for x in range(x0, x1):
-        colour = lut[round((x - x0) / max(x1 - x0 - 1, 1) * 255)]
-        draw.line([(x, y0), (x, y1)], fill=tuple(int(c) for c in colour))
-    draw.rectangle(box, outline=MUTED_RGB)
+        colour = table[round((x - x0) / max(x1 - x0 - 1, 1) * 255)]
+        draw.line([(x, y0), (x, y1)], fill=as_rgb(colour))
+    draw.rectangle(box, outline=MUTED)
     below = y1 + 2
-    text(draw, (x0, below), number(-limit), size, MUTED_RGB, "la")
-    text(draw, ((x0 + x1) / 2, below), "0", size, MUTED_RGB, "ma")
-    text(draw, (x1, below), number(limit), size, MUTED_RGB, "ra")
+    text(draw, (x0, below), number(-limit), size, MUTED, "la")
+    text(draw, ((x0 + x1) / 2, below), "0", size, MUTED, "ma")
+    text(draw, (x1, below), number(limit), size, MUTED, "ra")
 
 
 def number(value: float) -> str:
@@ -92,8 +95,3 @@ def signed_term(value: float) -> str:
 def polygon_fill(draw: ImageDraw.ImageDraw, points: Sequence[Point], fill: RGB) -> None:
     """Filled polygon without outline."""
     draw.polygon([tuple(p) for p in points], fill=fill)
-
-
-def as_rgb(values: np.ndarray) -> RGB:
-    """numpy colour to a Pillow tuple."""
-    return int(values[0]), int(values[1]), int(values[2])

@@ -14,17 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
+from visualiser.render.colour import MUTED, colourise_signed
 from visualiser.render.conv3d import draw as dr
 from visualiser.render.conv3d.arithmetic import parameter_counts, parameter_text, shape_formula_text
-from visualiser.render.conv3d.colours import (
-    EMPTY_RGB,
-    KERNEL_RGB,
-    MUTED_RGB,
-    OUTLINE_RGB,
-    display_rgb,
-    map_values,
-    tinted_channel,
-)
+from visualiser.render.conv3d.colours import EMPTY_RGB, KERNEL_RGB, OUTLINE_RGB, display_rgb, tinted_channel
 from visualiser.render.conv3d.layout import PanelLayout
 from visualiser.render.conv3d.plan import AnimationPlan, Side, StepTerms, filled_count, step_terms
 from visualiser.render.conv3d.projection import Deck, DeckShape, PixelBox, clip_box, rasterise_slice
@@ -111,7 +104,7 @@ class Panel:
         for t in range(tp):
             whole = deck.quad(t, 0, 0, hp, wp)
             if not pt <= t < pt + n_t:
-                dr.dashed_polygon(canvas, whole, MUTED_RGB, dash=3)
+                dr.dashed_polygon(canvas, whole, MUTED, dash=3)
                 continue
             if ph or pw:
                 canvas.polygon(whole, fill=EMPTY_RGB)
@@ -120,7 +113,7 @@ class Panel:
             canvas = ImageDraw.Draw(image)
             canvas.polygon(deck.quad(t, ph, pw, ph + n_h, pw + n_w), outline=OUTLINE_RGB)
             if ph or pw:
-                dr.dashed_polygon(canvas, whole, MUTED_RGB, dash=3)
+                dr.dashed_polygon(canvas, whole, MUTED, dash=3)
 
     def _paint_labels(self, canvas: ImageDraw.ImageDraw) -> None:
         """Axis hints on the decks, and the fixed text lines (input/kernel/output description, formulas)."""
@@ -129,10 +122,10 @@ class Panel:
         n_t, n_h, n_w = self.grid_dims
         _, hp, wp = self.in_deck.dims
         pt = spec.padding[0]
-        dr.text(canvas, self.in_deck.point(pt, 0, wp), " t = 0", small, MUTED_RGB, "lb")
-        dr.text(canvas, self.in_deck.point(pt + n_t - 1, hp, 0), f"t = {n_t - 1} ", small, MUTED_RGB, "rt")
+        dr.text(canvas, self.in_deck.point(pt, 0, wp), " t = 0", small, MUTED, "lb")
+        dr.text(canvas, self.in_deck.point(pt + n_t - 1, hp, 0), f"t = {n_t - 1} ", small, MUTED, "rt")
         to, ho, wo = self.out_deck.dims
-        dr.text(canvas, self.out_deck.point(to - 1, ho, wo / 2), "output y", small, MUTED_RGB, "ma")
+        dr.text(canvas, self.out_deck.point(to - 1, ho, wo / 2), "output y", small, MUTED, "ma")
         kt, kh, kw = spec.kernel_size
         pad = "" if spec.padding == (0, 0, 0) else " (dashed: zero padding)"
         lines = [f"input x: C={spec.in_channels}, T×H×W = {n_t}×{n_h}×{n_w}{pad}"]
@@ -151,15 +144,15 @@ class Panel:
                 dr.text(canvas, (lay.text_x, y), left_text, lay.font)
                 dr.text(canvas, (lay.left + lay.width * 0.56, y), right_text, lay.font)
             geometry_size = dr.fit_text(lines[1], lay.small_font, lay.width - 20)
-            dr.text(canvas, (lay.text_x, lay.text_y[1]), lines[1], geometry_size, MUTED_RGB)
-            dr.text(canvas, (lay.text_x, lay.text_y[0]), lines[0], lay.small_font, MUTED_RGB)
+            dr.text(canvas, (lay.text_x, lay.text_y[1]), lines[1], geometry_size, MUTED)
+            dr.text(canvas, (lay.text_x, lay.text_y[0]), lines[0], lay.small_font, MUTED)
             for (_, y0, x1, _), channel in zip(self.layout.cube_boxes, self.cube_channels, strict=True):
-                dr.text(canvas, (x1 + 4, y0), f"c = {channel}", small, MUTED_RGB)
+                dr.text(canvas, (x1 + 4, y0), f"c = {channel}", small, MUTED)
             x0 = self.layout.cube_boxes[0][0] if self.layout.cube_boxes else self.in_deck.bbox()[2]
             kernel_line = f"{spec.in_channels} kernels of {kt}×{kh}×{kw}, one per input channel"
             if len(self.cube_channels) < spec.in_channels:
                 kernel_line += f" ({len(self.cube_channels)} shown)"
-            dr.text(canvas, (x0, lay.header_y + 16), kernel_line, small, MUTED_RGB)
+            dr.text(canvas, (x0, lay.header_y + 16), kernel_line, small, MUTED)
             # the output deck's back slice is top-right, so the top-left of its box is free for the arrow
             dr.text(canvas, (lay.output_box[0], lay.output_box[1] + 16), "Σ_c + b →", lay.font, anchor="lm")
             return
@@ -185,7 +178,7 @@ class Panel:
     def _output_layer(self) -> OutputLayer:
         """Per-slice fill order and colour of every output cell, over the output deck's pixels."""
         box = clip_box(self.out_deck.bbox(), self.frame_size)
-        colours = map_values(self.output, self.limit)  # (T_out, H_out, W_out, 3)
+        colours = colourise_signed(self.output, self.limit)  # (T_out, H_out, W_out, 3)
         t_out, h_out, w_out = self.output.shape
         order = np.full((t_out, box[3] - box[1], box[2] - box[0]), NEVER, np.int64)  # (T_out, h_px, w_px)
         rgb = np.zeros((*order.shape, 3), np.uint8)

@@ -129,6 +129,7 @@ class ClipViews:
 
 def clip_views(result: ClipResult) -> ClipViews:
     """Views over time, stability and the first frame's views, from one stored result (no network)."""
+    from visualiser.analysis.stability import stability_scores
     from visualiser.render import clips
 
     require(result, "analyse a clip")
@@ -138,14 +139,14 @@ def clip_views(result: ClipResult) -> ClipViews:
         picture = result.frames[0]
         timings = timings_text(result.timings)
         return ClipViews(result, [], None, None, None, len(result.frames), picture, None, timings, caption)
-    block = blocks[-1].name if result.focus_block is None else result.focus_block.name
+    block = result.focus_block.name if result.focus_block is not None else blocks[-1].name
     frame_image, frame_chart = clip_frame_view(result, 0, block)
     return ClipViews(
         result=result,
         blocks=[(f"{b.label} · {b.name}", b.name) for b in blocks],
         block=block,
         over_time=clip_time_view(result, block),
-        stability=figure_or_message(lambda: clips.stability(result)),
+        stability=figure_or_message(lambda: clips.stability(result, stability_scores(result))),
         frames=len(result.frames),
         frame_image=frame_image,
         frame_chart=frame_chart,

@@ -9,7 +9,7 @@ import numpy as np
 from visualiser import catalogue
 from visualiser.errors import InputError
 from visualiser.types import ImageSource
-from visualiser.ui.views.image import image_result, no_attention_image
+from visualiser.ui.views.image import image_result
 from visualiser.ui.views.text import Label, predictions_label
 
 
@@ -27,6 +27,7 @@ class CompareColumn:
 def compare_models(image: ImageSource | None, group: str) -> list[CompareColumn]:
     """Run one input through every model of the group (same preprocessing per model's spec)."""
     from visualiser.render import channels, spatial
+    from visualiser.render.eager import no_attention_image
 
     sets = catalogue.compare_sets()
     if group not in sets:

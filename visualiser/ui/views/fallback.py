@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 def picture_or_message(make: Callable[[], np.ndarray]) -> np.ndarray:
     """The picture, or a picture of the ``VisualiserError`` sentence explaining its absence."""
-    from visualiser.render._common import message_image
+    from visualiser.render.compose import message_image
 
     try:
         return make()
@@ -25,7 +25,7 @@ def picture_or_message(make: Callable[[], np.ndarray]) -> np.ndarray:
 
 def figure_or_message(make: Callable[[], Figure]) -> Figure:
     """The figure, or a figure holding the ``VisualiserError`` sentence explaining its absence."""
-    from visualiser.render._common import message_figure
+    from visualiser.render.figures import message_figure
 
     try:
         return make()

@@ -52,13 +52,6 @@ def default_block(result: ImageResult) -> str | None:
     return None if block is None else block.name
 
 
-def no_attention_image(result: ImageResult) -> np.ndarray:
-    """A picture that says the model has no attention blocks (the plain baseline)."""
-    from visualiser.render._common import message_image
-
-    return message_image(f"{result.model_title} has no attention blocks: it is the baseline without attention.")
-
-
 def block_choices(result: ImageResult) -> list[tuple[str, str]]:
     """Dropdown entries ``(label, name)`` for every attention block."""
     return [(f"{b.label} · {b.name}", b.name) for b in result.blocks]
@@ -161,6 +154,7 @@ def image_views(
 ) -> ImageViews:
     """All Image-tab views of one stored result, for its focus block (no network)."""
     from visualiser.render import channels, spatial
+    from visualiser.render.eager import no_attention_image
 
     require(result, "analyse an image")
     block = default_block(result)
@@ -222,13 +216,14 @@ def block_views(
 
 def internals_views(block: BlockAttention) -> tuple[Figure | None, Figure | None]:
     """Inside one block: squeeze vs excitation (SE/ECA) or the two CAM branches, and the SAM steps."""
+    from visualiser.analysis.agreement import squeeze_gate_spearman
     from visualiser.render import internals
 
     if block.kind == "cbam":
         channel_side = internals.cam_branches(block) if block.avg_logits is not None else None
         return channel_side, internals.sam_internals(block) if block.spatial_gate is not None else None
     if block.squeeze is not None:
-        return internals.se_internals(block), None
+        return internals.se_internals(block, squeeze_gate_spearman(block)), None
     return None, None
 
 
@@ -259,6 +254,7 @@ def reference_view(result: ImageResult) -> Figure | None:
 
 def gradcam_view(result: ImageResult, block: str, alpha: float = 0.5, cmap: str = "viridis") -> tuple[np.ndarray, str]:
     """Grad-CAM of the top-1 class beside the block's spatial gate, with their agreement (lazy: runs backward)."""
+    from visualiser.analysis.agreement import map_agreement
     from visualiser.render import spatial
 
     require(result, "analyse an image")
@@ -267,24 +263,15 @@ def gradcam_view(result: ImageResult, block: str, alpha: float = 0.5, cmap: str 
     if chosen.spatial_gate is None:
         spatial_blocks = with_cam.spatial_blocks
         if not spatial_blocks:
-            picture = _gradcam_alone(with_cam, check_alpha(alpha), check_cmap(cmap))
+            picture = spatial.gradcam_alone(with_cam, check_alpha(alpha), check_cmap(cmap))
             return picture, (
                 f"{result.model_title} has no spatial attention, so there is nothing to compare Grad-CAM with; "
                 "shown alone."
             )
         chosen = spatial_blocks[-1]
-    picture, scores = spatial.gradcam_vs_attention(with_cam, chosen.name, check_alpha(alpha), check_cmap(cmap))
-    return picture, agreement_text(chosen.label, scores)
-
-
-def _gradcam_alone(result: ImageResult, alpha: float, cmap: str) -> np.ndarray:
-    """Grad-CAM on the original for models without spatial attention (nothing to compare it with)."""
-    from visualiser.render import spatial
-    from visualiser.render._common import fit_size, resize_rgb
-
-    original = result.original_image
-    thumb = resize_rgb(original, fit_size((original.shape[1], original.shape[0]), 480, 480))
-    return spatial.paint_gate(thumb, result.gradcam, result.geometry, 0.0, 1.0, alpha, cmap)
+    scores = map_agreement(with_cam.gradcam, with_cam.block(chosen.name).spatial_gate)
+    picture = spatial.gradcam_vs_attention(with_cam, chosen.name, scores, check_alpha(alpha), check_cmap(cmap))
+    return picture, agreement_text(chosen.label, scores.to_json())
 
 
 def agreement_text(block_label: str, scores: dict[str, Any]) -> str:
@@ -332,6 +319,8 @@ def bundle_view(
     result: ImageResult, alpha: float = 0.5, cmap: str = "viridis", normalise: str = "block", sort: bool = True
 ) -> Path:
     """A zip of every figure (drawn with the options on screen), the arrays (NPZ), the summary and a manifest."""
+    from visualiser.analysis.agreement import image_agreement
+    from visualiser.analysis.stability import stability_scores
     from visualiser.render import bundle, reference
 
     require(result, "analyse an image or a clip")
@@ -346,4 +335,6 @@ def bundle_view(
     stats_path = catalogue.reference_stats_path(result.model) if hasattr(result, "gradcam") else None
     stats = reference.load_reference_stats(stats_path) if stats_path is not None else None
     directory = new_output_path(f"{result.model}-bundle", "")
-    return Path(bundle.write_bundle(result, directory, options, stats))
+    if hasattr(result, "gradcam"):
+        return Path(bundle.write_bundle(result, directory, options, stats, agreement=image_agreement(result)))
+    return Path(bundle.write_bundle(result, directory, options, stats, stability=stability_scores(result)))

@@ -1,0 +1,85 @@
+"""The one typeface: DejaVu where matplotlib has it, an ASCII spelling the bundled font can draw otherwise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFont
+
+from visualiser.render import text
+from visualiser.render.conv3d.arithmetic import parameter_text, shape_formula_text
+from visualiser.render.conv3d.kernels import teaching_kernel
+
+# Strings the renderers really write, symbols included (the 3D animation's formulas among them).
+_SPEC = teaching_kernel("motion")
+WRITTEN = [
+    shape_formula_text((8, 16, 16), _SPEC).splitlines()[0],
+    *parameter_text(_SPEC),
+    "Σ_c + b →",
+    "S4·B2 cbam spatial gate 7×7",
+    "gate = σ(x) ≥ 0.9, ≤ 0.1 … 2² – 1",
+]
+
+
+def _missing_glyph_mask(face: ImageFont.FreeTypeFont) -> bytes:
+    return bytes(face.getmask("\uffff"))  # a code point no font has: the "tofu" box
+
+
+def test_the_face_is_matplotlibs_dejavu_so_figures_and_pictures_share_it():
+    import matplotlib
+
+    path = text.font_path()
+    assert path is not None and path.name == "DejaVuSans.ttf"
+    assert path.is_relative_to(matplotlib.get_data_path())
+    assert text.has_symbols()
+    assert text.font(14).getname()[0] == "DejaVu Sans"
+    assert text.font(14) is text.font(14)  # cached: one face object per size
+
+
+@pytest.mark.parametrize("line", WRITTEN)
+def test_every_symbol_written_is_in_the_face(line):
+    face = text.font(14)
+    tofu = _missing_glyph_mask(face)
+    assert all(bytes(face.getmask(c)) != tofu for c in line if not c.isspace())
+    assert text.printable(line) == line  # nothing is spelled out while the face has the symbols
+
+
+@pytest.mark.parametrize("line", WRITTEN)
+def test_the_ascii_spelling_is_drawable_by_the_bundled_fallback_font(line):
+    bundled = ImageFont.load_default(size=14)
+    tofu = _missing_glyph_mask(bundled)
+    spelled = text.ascii_spelling(line)
+    missing = [c for c in spelled if not c.isspace() and bytes(bundled.getmask(c)) == tofu]
+    assert missing == [], f"{spelled!r} still has {missing}"
+
+
+def test_fallback_spells_symbols_in_ascii(monkeypatch):
+    monkeypatch.setattr(text, "has_symbols", lambda: False)
+    assert text.printable("3×3 → Σ_c") == "3x3 -> sum _c"
+    assert text.printable("plain text") == "plain text"
+
+
+def test_draw_text_puts_the_glyphs_where_the_anchor_says():
+    mask = text.text_mask("Attention", 14)
+    assert mask.dtype == np.uint8 and mask.max() == 255 and not mask.flags.writeable
+    assert text.text_width("Attention", 14) == mask.shape[1] > text.text_width("Att", 14)
+    for anchor, x in (("la", 10), ("ma", 100), ("ra", 190)):
+        image = Image.new("RGB", (200, 40), (255, 255, 255))
+        text.draw_text(image, (x, 5), "Attention", 14, (0, 0, 0), anchor)
+        inked = np.nonzero(np.asarray(image)[..., 0] < 128)
+        left, right = inked[1].min(), inked[1].max() + 1
+        if anchor == "la":
+            assert 10 <= left <= 12
+        elif anchor == "ra":
+            assert 188 <= right <= 190
+        else:
+            assert abs((left + right) / 2 - 100) <= 2
+        assert inked[0].min() >= 5  # "a": the top of the line is at y
+
+
+def test_shorten_fits_the_width_and_keeps_text_that_fits():
+    assert text.shorten("cat", 200, 13) == "cat"
+    long = "a very long class name " * 6
+    short = text.shorten(long, 120, 13)
+    assert short.endswith("...") and long.startswith(short[:-3])
+    assert text.text_width(short, 13) <= 120 < text.text_width(long, 13)

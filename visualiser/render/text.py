@@ -1,0 +1,150 @@
+"""The one typeface of every drawn picture, and text drawn with it from cached glyph masks.
+
+DejaVu Sans is the face: matplotlib (a runtime dependency) ships it, so the detailed figures, the
+eager views and the 3D-convolution animation all use the same letters, and it has every symbol the
+renderers write (×, −, →, Σ, ⌊, σ, ²). It is found without importing matplotlib (that import costs
+~0.2 s on a cold start). Should it be missing, Pillow's bundled font is used instead, which lacks
+those symbols: the text is then spelled in ASCII rather than drawn as empty boxes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from visualiser.render.colour import TEXT
+
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+RGB = tuple[int, int, int]
+
+# What Pillow's bundled font (Aileron) cannot draw, spelled in ASCII; it does have "·" and "…".
+ASCII_SPELLINGS = {
+    "×": "x",
+    "−": "-",
+    "–": "-",
+    "≥": ">=",
+    "≤": "<=",
+    "→": "->",
+    "σ": "sigmoid",
+    "²": "^2",
+    "Σ": "sum ",
+    "⌊": "floor(",
+    "⌋": ")",
+}
+_ASCII = str.maketrans(ASCII_SPELLINGS)
+
+
+@lru_cache(maxsize=1)
+def font_path() -> Path | None:
+    """DejaVu Sans in matplotlib's data folder, or None when it is not there."""
+    found = importlib.util.find_spec("matplotlib")
+    for folder in (found.submodule_search_locations or []) if found else []:
+        path = Path(folder) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
+        if path.is_file():
+            return path
+    return None
+
+
+def has_symbols() -> bool:
+    """Whether the face in use can draw the maths symbols (DejaVu was found)."""
+    return font_path() is not None
+
+
+@lru_cache(maxsize=32)
+def font(size: int = 14) -> Font:
+    """The face at ``size`` pixels: DejaVu Sans, else Pillow's bundled font (same text on every host)."""
+    path = font_path()
+    if path is not None:
+        return ImageFont.truetype(str(path), size)
+    return ImageFont.load_default(size=size)
+
+
+def ascii_spelling(text: str) -> str:
+    """The text with every symbol the bundled font lacks spelled in ASCII."""
+    return text.translate(_ASCII)
+
+
+def printable(text: str) -> str:
+    """The text as the face in use can draw it: unchanged with DejaVu, in ASCII with the fallback."""
+    return text if has_symbols() else ascii_spelling(text)
+
+
+@lru_cache(maxsize=2048)
+def _glyph(char: str, size: int) -> tuple[np.ndarray, int, int, float]:
+    """One character's coverage mask, its offset from the pen position (left, top of the ascender line), advance."""
+    face = font(size)
+    left, top, right, bottom = face.getbbox(char, anchor="la")
+    mask = Image.new("L", (max(1, right - left), max(1, bottom - top)), 0)
+    ImageDraw.Draw(mask).text((-left, -top), char, font=face, fill=255, anchor="la")
+    return np.asarray(mask), left, top, face.getlength(char)
+
+
+@lru_cache(maxsize=1024)
+def text_mask(text: str, size: int = 14) -> np.ndarray:
+    """Coverage mask ``(ascent + descent, width)`` uint8 of one line of text (read-only).
+
+    Built from cached glyphs: Pillow's own ``ImageDraw.text`` costs ~0.6 ms per call, which for
+    the hundred labels of the eager views would cost more than drawing everything else.
+    """
+    face = font(size)
+    ascent, descent = face.getmetrics()
+    pen, placed = 0.0, []
+    for char in printable(text):
+        mask, left, top, advance = _glyph(char, size)
+        placed.append((round(pen) + left, top, mask))
+        pen += advance
+    width = max([math.ceil(pen)] + [x + m.shape[1] for x, _, m in placed] + [1])
+    out = np.zeros((ascent + descent, width), dtype=np.uint8)
+    for x, y, mask in placed:
+        x0, y0 = max(x, 0), max(y, 0)
+        x1, y1 = min(x + mask.shape[1], width), min(y + mask.shape[0], out.shape[0])
+        if x1 > x0 and y1 > y0:
+            region = out[y0:y1, x0:x1]
+            np.maximum(region, mask[y0 - y : y1 - y, x0 - x : x1 - x], out=region)
+    out.setflags(write=False)
+    return out
+
+
+def text_width(text: str, size: int = 14) -> int:
+    """Width in pixels of ``text`` as ``draw_text`` draws it."""
+    return text_mask(text, size).shape[1]
+
+
+def shorten(text: str, width: float, size: int = 14) -> str:
+    """``text``, cut and ended with "..." until it fits ``width`` pixels (unchanged when it fits)."""
+    if text_width(text, size) <= width:
+        return text
+    while text and text_width(text + "...", size) > width:
+        text = text[:-1]
+    return text + "..."
+
+
+def draw_text(
+    image: Image.Image,
+    xy: tuple[float, float],
+    text: str,
+    size: int = 14,
+    fill: RGB = TEXT,
+    anchor: str = "la",
+) -> None:
+    """Draw one line of ``text`` onto a Pillow RGB image.
+
+    ``anchor`` as in Pillow, restricted to horizontal ``l``/``m``/``r`` and vertical ``a`` (top of the
+    ascender) / ``m`` (middle of the line).
+    """
+    if not text:
+        return
+    mask = text_mask(text, size)
+    x, y = xy
+    if anchor[0] == "m":
+        x -= mask.shape[1] / 2
+    elif anchor[0] == "r":
+        x -= mask.shape[1]
+    if anchor[1] == "m":
+        y -= mask.shape[0] / 2
+    image.paste(fill, (round(x), round(y)), Image.fromarray(mask))
