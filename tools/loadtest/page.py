@@ -2,8 +2,9 @@
 
 The page uploads a file, joins the queue with the event's ``fn_index`` and its inputs' current values, reads
 the answer from the session's server-sent events, applies the outputs and then runs what the page would run
-next: the events listening to ``change`` on a component whose value changed, and the events chained with
-``.then`` / ``.success`` / ``.failure``. gradio_client cannot do this (it refuses private events), so the load
+next: the events listening to ``change`` on a component whose value changed (for ``gr.State``, which stays
+on the server, the server says which changed), and the events chained with ``.then`` / ``.success`` /
+``.failure``. gradio_client cannot do this (it refuses private events), so the load
 test's ``page`` flow uses it to exercise the views the Image tab draws after ``/analyse_image``. JavaScript
 events run in the browser only and are skipped; values a script would change are left as they are.
 """
@@ -150,9 +151,9 @@ class PageVisitor:
                 raise ErrorAnswer(f"the page chained more than {MAX_CHAIN} events after {api_name}")
             if not dep.backend:
                 continue
-            outputs = self._run(dep)
+            outputs, changed_states = self._run(dep)
             own = outputs if own is None else own
-            changed = self._apply(dep, outputs)
+            changed = self._apply(dep, outputs) | changed_states
             pending += self.config.after(dep, succeeded=True, changed=changed)
         shown = zip(first.outputs, own or [], strict=True)
         return [value for component, value in shown if component not in self.config.state_ids]
@@ -170,7 +171,8 @@ class PageVisitor:
             self.values[component] = value
         return changed
 
-    def _run(self, dep: Dependency) -> list[Any]:
+    def _run(self, dep: Dependency) -> tuple[list[Any], set[int]]:
+        """Run one event; its outputs, and the ``gr.State`` components whose value it changed (the server says)."""
         target = next((t for t, _ in dep.targets if t is not None), None)
         body = {
             "data": [self.values.get(i) for i in dep.inputs],
@@ -192,7 +194,7 @@ class PageVisitor:
                 output = message.get("output") or {}
                 if not message.get("success"):
                     raise ErrorAnswer(str(output.get("error") or output))
-                return list(output.get("data", []))
+                return list(output.get("data", [])), set(output.get("changed_state_ids") or [])
         raise ErrorAnswer(f"the event stream ended before event {dep.id} completed")
 
     def _messages(self) -> Iterator[dict[str, Any]]:

@@ -117,7 +117,10 @@ def _forwards(count_file: Path) -> Counter[str]:
 
 def _solo_answers(url: str, config: LoadConfig, model: str, inputs: list[Path], deadline: float) -> list[Answer]:
     """Each input once, from one visitor: the reference answers (the first request also loads the model)."""
-    guest = visitor(config.flow, url)
+    try:
+        guest = visitor(config.flow, url)
+    except Exception as exc:  # the server is up but does not talk like the app: say so in one sentence
+        raise VisualiserError(f"could not open a {config.flow} visitor on {url}: {type(exc).__name__}: {exc}") from exc
     try:
         answers = []
         for path in inputs:
