@@ -6,7 +6,6 @@ The app runs on 127.0.0.1 on a free port with the small random models of tests/f
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Iterator
 
@@ -16,16 +15,11 @@ import pytest
 from PIL import Image
 
 from tests.support.fakes import CLIP_FRAMES, FAKE_CLIP_MODEL
+from tools.server import free_port
 
 pytestmark = pytest.mark.server
 
 PUBLIC = {"/analyse_image", "/analyse_clip", "/conv3d_animation"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +29,7 @@ def client(fake_models) -> Iterator[object]:
     from visualiser.ui.shell import build_demo, launch_kwargs
 
     demo = build_demo()
-    kwargs = launch_kwargs() | {"server_port": _free_port(), "server_name": "127.0.0.1", "quiet": True}
+    kwargs = launch_kwargs() | {"server_port": free_port(), "server_name": "127.0.0.1", "quiet": True}
     _, url, _ = demo.launch(prevent_thread_lock=True, **kwargs)
     try:
         yield Client(url, verbose=False)

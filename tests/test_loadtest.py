@@ -1,11 +1,15 @@
-"""The load test: its pieces checked against independent computations, and a small run against the real app.
+"""The load test: its pieces checked against independent computations, and runs against the real app.
 
-The small run (4 clients × 3 requests) launches ``app.py`` as a subprocess with the seeded random models of
-``tests/fakes.py`` registered first (``write_fake_app``), so it needs no trained weights.
+The runs launch ``app.py`` as a subprocess with the seeded random models of ``tests/support/fakes.py``
+registered first (``write_fake_app``), so they need no trained weights, and count the server's forward
+passes (``tools.forward_counter``). Twelve visitors, each request with its own bytes, keep more distinct
+results alive at once than the views' result cache holds (8), so a view that looked the result up again
+instead of receiving it would run the network a second time and the count would show it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -17,9 +21,13 @@ import pytest
 from PIL import Image
 
 from tools import loadtest
+from tools.forward_counter import counting_forwards, read_forward_counts
+from tools.forward_counter import main as counted_main
 from tools.loadtest import Answer, LoadReport, percentile, same_answer, same_values, with_nonce
+from tools.server import AppServer, Memory, memory_kb
+from visualiser.errors import VisualiserError
+from visualiser.paths import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[1]
 FAKE_APP = """\
 import runpy
 import sys
@@ -35,13 +43,14 @@ for spec in fake_specs():
     registry.register(spec)
 runpy.run_path({app!r}, run_name="__main__")
 """
+VIEWS_CACHE_SIZE = 8  # visualiser.ui.views.cache.IMAGE_RESULTS; the load runs use more visitors than this
 
 
 def write_fake_app(directory: Path) -> Path:
     """A launcher that registers the fake models, then runs ``app.py`` exactly as ``python app.py`` would."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "fake_app.py"
-    path.write_text(FAKE_APP.format(repo=str(REPO), app=str(REPO / "app.py")))
+    path.write_text(FAKE_APP.format(repo=str(REPO_ROOT), app=str(REPO_ROOT / "app.py")))
     return path
 
 
@@ -49,6 +58,9 @@ def _png(pixels: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+# --- inputs, answers, the report -------------------------------------------------------------------------
 
 
 def test_nonce_changes_the_bytes_but_not_the_pixels():
@@ -98,44 +110,284 @@ def test_percentile_matches_numpy():
 
 
 def test_memory_figures_come_from_proc():
-    figures = loadtest.memory_kb(os.getpid())
+    figures = memory_kb(os.getpid())
     if not figures:
         pytest.skip("no /proc on this system")
     assert 0 < figures["VmRSS"] <= figures["VmHWM"]
-    assert loadtest.memory_kb(2**22 + 12345) == {}  # beyond pid_max: no such process
+    ours = Memory.of(os.getpid())
+    assert 0 < ours.rss_mb <= ours.hwm_mb
+    assert memory_kb(2**22 + 12345) == {}  # beyond pid_max: no such process
+    assert math.isnan(Memory.of(2**22 + 12345).rss_mb)
+
+
+def _report(**figures: object) -> LoadReport:
+    base = {"sent": 4, "completed": 4, "solo_forwards": 2, "forwards": 4, "rss_before_mb": 100.0, "rss_after_mb": 105.0}
+    return LoadReport(2, 2, "m", 2, **{**base, **figures})  # type: ignore[arg-type]
 
 
 def test_report_applies_every_target():
-    good = LoadReport(2, 2, "m", 2, sent=4, completed=4, rss_before_mb=100.0, rss_after_mb=105.0)
-    assert good.passed
-    assert not LoadReport(2, 2, "m", 2, sent=4, completed=3, failures=1, rss_before_mb=100, rss_after_mb=100).passed
-    assert not LoadReport(2, 2, "m", 2, sent=4, completed=4, mismatches=1, rss_before_mb=100, rss_after_mb=100).passed
-    assert not LoadReport(2, 2, "m", 2, sent=4, completed=4, rss_before_mb=100.0, rss_after_mb=111.0).passed
-    assert LoadReport(2, 2, "m", 2, sent=4, completed=3, busy=1, rss_before_mb=100, rss_after_mb=100).passed
-    assert json.loads(json.dumps(good.to_json()))["passed"] is True
+    good = _report()
+    assert good.passed and good.one_forward_per_request
+    assert not _report(completed=3, failures=1, forwards=3).passed
+    assert not _report(mismatches=1).passed
+    assert not _report(rss_after_mb=111.0).passed
+    assert _report(completed=3, busy=1, forwards=3).passed  # a full queue protects the server: not a failure
+    assert not _report(forwards=5).passed  # a request that ran the network twice
+    assert not _report(forwards=3).passed  # an answer that did not come from its own forward pass
+    assert not _report(solo_forwards=3).passed
+    assert not _report(forwards=-1).passed  # not counted is not proven
+    report = json.loads(json.dumps(good.to_json()))
+    assert report["passed"] is True and report["one_forward_per_request"] is True
+    assert "forward passes on the server: 4 for 4" in good.text()
 
 
-def test_bad_arguments_are_refused_before_any_server_starts(capsys):
+def test_bad_arguments_are_refused_before_any_server_starts(capsys, tmp_path):
     assert loadtest.main(["--clients", "0"]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+    assert loadtest.main(["--app", str(tmp_path / "missing.py")]) == 2
+    assert "does not exist" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
         loadtest.main(["--clients", "many"])
     assert exit_info.value.code == 2
+    with pytest.raises(SystemExit):
+        loadtest.main(["--flow", "teleport"])
+
+
+# --- counting forward passes -----------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def counted_model_name(fake_models):
+    """A fake CBAM net under a name of its own, so its module is built inside the test (not taken from a cache)."""
+    from tests.support.fakes import fake_specs
+    from visualiser import pipeline
+    from visualiser.models import registry
+
+    spec = dataclasses.replace(next(s for s in fake_specs() if s.name == "fake_cbam"), name="counted_fake_cbam")
+    registry.register(spec)
+    try:
+        yield spec.name
+    finally:
+        registry.unregister(spec.name)
+        pipeline.forget_models([spec.name])
+
+
+def test_every_forward_pass_of_a_loaded_model_is_counted_and_nothing_stays_registered(tmp_path, counted_model_name):
+    from visualiser import pipeline
+    from visualiser.models import loading
+
+    count_file = tmp_path / "forwards.txt"
+    assert read_forward_counts(count_file) is None  # not counting yet
+    pixels = np.random.default_rng(3).integers(0, 256, (40, 48, 3), dtype=np.uint8)
+    with counting_forwards(count_file):
+        assert read_forward_counts(count_file) == {}  # counting, nothing run yet
+        loaded = pipeline.get_model(counted_model_name)
+        pipeline.analyse_pixels(pixels, loaded)
+        pipeline.analyse_pixels(pixels, loaded, gradcam=True)
+        assert read_forward_counts(count_file) == {counted_model_name: 2}
+        assert len(loaded.model._forward_hooks) == 1
+    assert pipeline.models.create_model is loading.create_model
+    assert len(loaded.model._forward_hooks) == 0
+    pipeline.analyse_pixels(pixels, loaded)
+    assert read_forward_counts(count_file) == {counted_model_name: 2}  # no longer counting
+
+
+def test_counting_ends_cleanly_after_an_exception(tmp_path, counted_model_name):
+    from visualiser import pipeline
+    from visualiser.models import loading
+
+    with pytest.raises(RuntimeError, match="part-way"), counting_forwards(tmp_path / "forwards.txt"):
+        loaded = pipeline.get_model(counted_model_name)
+        raise RuntimeError("failed part-way")
+    assert pipeline.models.create_model is loading.create_model
+    assert len(loaded.model._forward_hooks) == 0
+
+
+def test_the_launcher_runs_a_script_as_main_with_its_forwards_counted(tmp_path, monkeypatch, counted_model_name):
+    script = tmp_path / "serve.py"
+    script.write_text(
+        "import sys\nimport torch\nfrom visualiser import pipeline\n"
+        "assert __name__ == '__main__' and sys.argv[1:] == ['--flag']\n"
+        f"model = pipeline.get_model({counted_model_name!r}).model\n"
+        "for _ in range(3):\n    model(torch.zeros(1, 3, 64, 64))\n"
+    )
+    monkeypatch.setattr("sys.argv", ["pytest"])
+    counted_main([str(tmp_path / "n.txt"), str(script), "--flag"])
+    assert read_forward_counts(tmp_path / "n.txt") == {counted_model_name: 3}
+    with pytest.raises(SystemExit):
+        counted_main([str(tmp_path / "n.txt")])
+
+
+# --- the server harness -----------------------------------------------------------------------------------
+
+
+def test_a_server_that_exits_while_starting_is_reported_with_its_output(tmp_path):
+    script = tmp_path / "crash.py"
+    script.write_text("import sys\nprint('cannot bind: the port is taken')\nsys.exit(3)\n")
+    server = AppServer(script, startup_timeout_s=60)
+    with pytest.raises(VisualiserError) as info, server:
+        pass
+    message = str(info.value)
+    assert "exited with status 3" in message and "cannot bind: the port is taken" in message
+    assert not server.folder.exists()  # its private folders are gone
+    with pytest.raises(VisualiserError, match="does not exist"):
+        AppServer(tmp_path / "missing.py").start()
+
+
+def test_a_server_that_never_answers_is_stopped_at_the_time_limit(tmp_path):
+    script = tmp_path / "silent.py"
+    script.write_text("import time\nprint('starting slowly', flush=True)\ntime.sleep(60)\n")
+    server = AppServer(script, startup_timeout_s=1.0)
+    with pytest.raises(VisualiserError, match="did not answer") as info:
+        server.start()
+    assert "starting slowly" in str(info.value)
+    assert server.process is not None and server.process.poll() is not None  # terminated, not left running
+
+
+# --- the page without a browser ----------------------------------------------------------------------------
+
+
+def _dependency(id: int, targets: list, inputs: list, outputs: list, **extra: object) -> dict:
+    return {"id": id, "targets": targets, "inputs": inputs, "outputs": outputs, "backend_fn": True, **extra}
+
+
+def test_the_page_runs_then_chains_and_change_listeners_as_a_browser_does():
+    from tools.loadtest.page import PageConfig
+
+    config = PageConfig.from_json(
+        {
+            "components": [
+                {"id": 1, "props": {"value": None}},
+                {"id": 2, "props": {"value": "x"}},
+                {"id": 3, "type": "state"},
+            ],
+            "dependencies": [
+                _dependency(0, [[9, "click"]], [1], [2, 3], api_name="analyse_image"),
+                _dependency(4, [[None, "then"]], [3], [1], trigger_after=0),
+                _dependency(5, [[None, "success"]], [3], [1], trigger_after=0, trigger_only_on_success=True),
+                _dependency(6, [[None, "failure"]], [3], [1], trigger_after=0, trigger_only_on_failure=True),
+                _dependency(7, [[2, "change"]], [2], [1]),
+                _dependency(8, [[2, "input"], [3, "change"]], [2], [1]),
+                _dependency(10, [[None, "then"]], [3], [1], trigger_after=4),
+            ],
+        }
+    )
+    first = config.named("/analyse_image")
+    assert first.id == 0 and config.initial_values == {1: None, 2: "x", 3: None} and config.state_ids == {3}
+    ids = lambda deps: sorted(d.id for d in deps)  # noqa: E731
+    assert ids(config.after(first, succeeded=True, changed=set())) == [4, 5]
+    assert ids(config.after(first, succeeded=False, changed=set())) == [4, 6]
+    assert ids(config.after(first, succeeded=True, changed={2})) == [4, 5, 7]  # "input" is the user's, not a change
+    assert ids(config.after(first, succeeded=True, changed={2, 3})) == [4, 5, 7, 8]
+    assert ids(config.after(config.dependencies[4], succeeded=True, changed=set())) == [10]
+    with pytest.raises(KeyError):
+        config.named("/nothing")
+
+
+@pytest.fixture(scope="module")
+def chained_demo():
+    """A small Blocks app wired both ways the Image tab can be: ``.then`` with ``gr.State``, and ``.change``."""
+    import gradio as gr
+
+    from tools.server import free_port
+
+    calls: list[tuple[str, object]] = []
+
+    def analyse(text: str) -> tuple[str, dict, str]:
+        calls.append(("analyse", text))
+        if text == "bad":
+            raise gr.Error("bad input")
+        return text.upper(), {"text": text}, f"state:{text}"
+
+    def from_state(state: str) -> str:
+        calls.append(("then", state))
+        return f"then {state}"
+
+    def from_summary(summary: dict, text: str) -> str:
+        calls.append(("change", (summary["text"], text)))
+        return f"change {summary['text']}"
+
+    def from_state_change(state: str) -> str:
+        calls.append(("state change", state))
+        return state
+
+    with gr.Blocks(analytics_enabled=False) as demo:
+        text, state = gr.Textbox(), gr.State(None)
+        upper, summary, then_view, change_view, state_view = (gr.Textbox(), gr.JSON(), *(gr.Textbox() for _ in "abc"))
+        run = gr.Button()
+        run.click(analyse, [text], [upper, summary, state], api_name="analyse_image").then(
+            from_state, [state], [then_view], api_visibility="private"
+        )
+        summary.change(from_summary, [summary, text], [change_view], api_visibility="private")
+        state.change(from_state_change, [state], [state_view], api_visibility="private")
+    demo.queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
+    try:
+        yield url, calls
+    finally:
+        demo.close()
+
+
+def _every_event(text: str) -> list[tuple[str, object]]:
+    """The calls one Analyse makes in ``chained_demo`` when its input is new, sorted by name."""
+    return [("analyse", text), ("change", (text, text)), ("state change", f"state:{text}"), ("then", f"state:{text}")]
 
 
 @pytest.mark.server
-def test_small_load_run_has_no_failures_and_no_mismatches(tmp_path, capsys):
+def test_the_page_visitor_runs_each_chained_event_once_with_the_state_it_left(chained_demo):
+    from tools.loadtest.page import ErrorAnswer, PageVisitor
+
+    url, calls = chained_demo
+    page = PageVisitor.open(url, timeout_s=60)
+    try:
+        calls.clear()
+        assert page.act("/analyse_image", ["cat"]) == ["CAT", {"text": "cat"}]  # State left out, as by the API
+        assert sorted(calls, key=str) == _every_event("cat")
+        calls.clear()
+        page.act("/analyse_image", ["dog"])
+        assert sorted(calls, key=str) == _every_event("dog")
+        calls.clear()
+        page.act("/analyse_image", ["dog"])  # the same summary and state again: no change events, as in a browser
+        assert sorted(calls, key=str) == [("analyse", "dog"), ("then", "state:dog")]
+        with pytest.raises(ErrorAnswer, match="bad input"):
+            page.act("/analyse_image", ["bad"])
+        assert len(page.events_run) == 4 + 4 + 2 + 1
+    finally:
+        page.close()
+
+
+# --- runs against the real app ----------------------------------------------------------------------------
+
+
+def _run(tmp_path: Path, flow: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict, str]:
     app = write_fake_app(tmp_path / "app")
     report_path = tmp_path / "report.json"
-    argv = ["--clients", "4", "--requests", "3", "--inputs", "4", "--model", "fake_cbam", "--timeout-s", "240"]
-    code = loadtest.main([*argv, "--app", str(app), "--json", str(report_path)])
-    printed = capsys.readouterr().out
-    report = json.loads(report_path.read_text())
-    assert code == 0, printed
-    assert report["sent"] == report["completed"] == 12
-    assert report["failures"] == 0 and report["mismatches"] == 0 and report["busy"] == 0
+    argv = ["--clients", "12", "--requests", "2", "--inputs", "4", "--model", "fake_cbam", "--timeout-s", "300"]
+    code = loadtest.main([*argv, "--flow", flow, "--app", str(app), "--json", str(report_path)])
+    return code, json.loads(report_path.read_text()), capsys.readouterr().out
+
+
+@pytest.mark.server
+def test_api_load_has_no_failures_no_mismatches_and_one_forward_per_request(tmp_path, capsys):
+    code, report, printed = _run(tmp_path, "api", capsys)
+    assert report["clients"] > VIEWS_CACHE_SIZE
+    assert report["sent"] == report["completed"] == 24, printed
+    assert report["failures"] == 0 and report["mismatches"] == 0 and report["busy"] == 0, printed
     assert report["indistinct_input_pairs"] == 0  # the four inputs' answers differ, so a mix-up would show
+    assert report["solo_forwards"] == 4 and report["forwards"] == 24, printed
+    assert report["forwards_by_model"] == {"fake_cbam": 24}
     assert 0 < report["latency_p50_s"] <= report["latency_p95_s"] <= report["latency_max_s"]
     assert report["rss_before_mb"] > 0 and report["hwm_after_mb"] >= report["rss_after_mb"]
-    assert "PASS" in printed
+    assert code == (0 if report["rss_growth"] <= loadtest.RSS_GROWTH_TARGET else 1)  # memory: the long run's target
     assert report["server_files_left"] > 0 and not Path(report["server_folder"]).exists()  # outputs removed
+
+
+@pytest.mark.server
+def test_page_load_runs_the_network_once_per_request_views_included(tmp_path, capsys):
+    """The browser's flow: the public event, then the views it chains; the views must not run the network again."""
+    code, report, printed = _run(tmp_path, "page", capsys)
+    assert report["completed"] == 24 and report["failures"] == 0 and report["mismatches"] == 0, printed
+    assert report["follow_up_events"] >= 24, printed  # the views really ran after each analysis
+    assert report["solo_forwards"] == 4, printed
+    assert report["forwards"] == report["completed"], printed
+    assert code == (0 if report["rss_growth"] <= loadtest.RSS_GROWTH_TARGET else 1)

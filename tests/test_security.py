@@ -1,6 +1,6 @@
 """What a launched app exposes, and how it answers hostile input.
 
-The server is ``app.py`` in a subprocess (``tools.loadtest.AppServer``: 127.0.0.1, a free port, private
+The server is ``app.py`` in a subprocess (``tools.server.AppServer``: 127.0.0.1, a free port, private
 temporary folders) with the seeded random models of ``tests/fakes.py``. The promises checked here:
 
 * nothing outside the app's own outputs is served: not the source, not the assets, not the server's log beside
@@ -33,7 +33,7 @@ import pytest
 from tests.support import hostile
 from tests.support.fakes import fake_models_fixture  # noqa: F401 - pytest fixture
 from tests.test_loadtest import write_fake_app
-from tools.loadtest import AppServer, free_port, memory_kb
+from tools.server import AppServer, free_port, memory_kb
 from visualiser import pipeline
 from visualiser.errors import VisualiserError
 from visualiser.media import MediaLimits

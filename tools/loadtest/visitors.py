@@ -1,0 +1,97 @@
+"""The two kinds of load-test visitor: an API user (gradio_client) and a page in a browser (``page.PageVisitor``).
+
+Both answer ``analyse(png, model, timeout_s)`` with ``/analyse_image``'s outputs ``(label, overlay, summary)``
+and raise ``Busy`` for a full queue and ``ErrorAnswer`` for an error message, so the run counts them alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from tools.loadtest.page import Busy, ErrorAnswer, PageVisitor
+from tools.loadtest.report import Flow
+from visualiser.errors import VisualiserError
+
+ENDPOINT = "/analyse_image"
+
+__all__ = ["ENDPOINT", "ApiVisitor", "Busy", "ErrorAnswer", "PageFlowVisitor", "Visitor", "server_default_model"]
+
+
+class Visitor(Protocol):
+    follow_ups: int  # events run after the public one (the page's views); 0 for an API user
+
+    def analyse(self, png: Path, model: str, timeout_s: float) -> Sequence[Any]: ...
+
+    def close(self) -> None: ...
+
+
+def _client(url: str) -> Any:
+    from gradio_client import Client
+
+    return Client(url, verbose=False, analytics_enabled=False, download_files=False)
+
+
+class ApiVisitor:
+    """A gradio_client user of ``/analyse_image``: one call per request, nothing after it."""
+
+    follow_ups = 0
+
+    def __init__(self, url: str) -> None:
+        self.client = _client(url)
+
+    def analyse(self, png: Path, model: str, timeout_s: float) -> Sequence[Any]:
+        from gradio_client import handle_file
+        from gradio_client.exceptions import AppError
+        from gradio_client.utils import QueueError
+
+        job = self.client.submit(handle_file(str(png)), model, api_name=ENDPOINT)
+        try:
+            return job.result(timeout=timeout_s)
+        except QueueError as err:
+            raise Busy(str(err)) from err
+        except AppError as err:
+            raise ErrorAnswer(str(err)) from err
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class PageFlowVisitor:
+    """A page in a browser: upload, the Analyse button's event, then the views the page chains after it."""
+
+    def __init__(self, url: str, timeout_s: float = 120.0) -> None:
+        self.page = PageVisitor.open(url, timeout_s)
+        self.analysed = 0
+
+    @property
+    def follow_ups(self) -> int:
+        return len(self.page.events_run) - self.analysed
+
+    def analyse(self, png: Path, model: str, timeout_s: float) -> Sequence[Any]:
+        self.page.http.timeout = timeout_s
+        upload = self.page.upload(png)
+        self.analysed += 1
+        return self.page.act(ENDPOINT, [upload, model])
+
+    def close(self) -> None:
+        self.page.close()
+
+
+def visitor(flow: Flow, url: str) -> Visitor:
+    """A new visitor of the given kind (each has its own session)."""
+    return PageFlowVisitor(url) if flow == "page" else ApiVisitor(url)
+
+
+def server_default_model(url: str) -> str:
+    """The default value of ``/analyse_image``'s ``model`` parameter, as the server documents it."""
+    client = _client(url)
+    try:
+        info = client.view_api(print_info=False, return_format="dict")
+    finally:
+        client.close()
+    for parameter in info["named_endpoints"][ENDPOINT]["parameters"]:
+        if parameter["parameter_name"] == "model" and parameter.get("parameter_default"):
+            return str(parameter["parameter_default"])
+    raise VisualiserError(f"the server's {ENDPOINT} has no default model; pass --model")
