@@ -1,4 +1,4 @@
-"""``python -m visualiser.training train | eval | stats | cards | examples``.
+"""``python -m visualiser.training train | eval | stats | cards | examples | ood``.
 
 ``train``, ``eval`` and ``stats`` are also reachable as ``python -m visualiser train`` etc.
 """
@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=1000, help="generated samples (with --generated)")
     p.add_argument("--out", type=Path, required=True, help="output .npz")
 
+    p = sub.add_parser("ood", help="fit and measure the out-of-distribution score, write <name>.ood.json")
+    p.add_argument("names", nargs="+", metavar="NAME")
+    p.add_argument("--false-alarm", type=float, default=0.01, help="share of held-out generated inputs flagged")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: assets/models)")
+
     p = sub.add_parser("cards", help="render docs/MODEL_CARDS.md from the JSON cards")
     p.add_argument("--out", type=Path, default=Path("docs/MODEL_CARDS.md"))
 
@@ -91,6 +96,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(json.dumps(result, indent=2))
             else:
                 _print_eval(result)
+        elif args.command == "ood":
+            from visualiser.training.ood import fit_ood
+            from visualiser.training.ood_report import summary_lines
+
+            for name in args.names:
+                _, path = fit_ood(name, false_alarm=args.false_alarm, out_dir=args.out)
+                print("\n".join(summary_lines(json.loads(path.read_text(encoding="utf-8")))))
+                print(f"wrote {path}")
         elif args.command == "cards":
             from visualiser.training.model_cards import write_model_cards
 

@@ -96,7 +96,10 @@ def render_model_cards(cards: Sequence[dict[str, Any]]) -> str:
 
 def write_model_cards(path: str | Path, names: Sequence[str] = EMBEDDED) -> Path:
     """Read each model's card from ``assets/models`` and write the page to ``path``."""
+    from visualiser.training.ood_report import ood_markdown, read_calibrations
+
     cards = [json.loads((ASSETS_DIR / "models" / f"{n}.card.json").read_text(encoding="utf-8")) for n in names]
     path = Path(path)
-    path.write_text(render_model_cards(cards), encoding="utf-8")
+    ood = ood_markdown(read_calibrations(names))
+    path.write_text(render_model_cards(cards) + ("\n" + ood if ood else ""), encoding="utf-8")
     return path
