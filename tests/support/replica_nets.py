@@ -7,6 +7,7 @@ channels, SiLU) are written here too. Weights: ``with_seeded_weights`` (CRC-32 o
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import torch
@@ -38,7 +39,7 @@ class ReplicaNet(nn.Module):
     def __init__(self, factory: Factory, widths: tuple[int, ...] = (8, 16), classes: int = 5, dims: int = 2):
         super().__init__()
         chans = (3, *widths)
-        self.stages = nn.Sequential(*(Stage(a, b, factory(b), dims) for a, b in zip(chans, chans[1:], strict=False)))
+        self.stages = nn.Sequential(*(Stage(a, b, factory(b), dims) for a, b in itertools.pairwise(chans)))
         self.head = nn.Linear(widths[-1], classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -148,7 +149,9 @@ def _divisible(v: float, d: int = 8) -> int:
 
 
 class ConvNormActivation(nn.Sequential):
-    def __init__(self, cin: int, cout: int, k: int, stride: int = 1, groups: int = 1, act: type[nn.Module] | None = None):
+    def __init__(
+        self, cin: int, cout: int, k: int, stride: int = 1, groups: int = 1, act: type[nn.Module] | None = None
+    ) -> None:
         layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False)]
         layers.append(nn.BatchNorm2d(cout))
         if act is not None:
@@ -194,7 +197,8 @@ class MobileNetV3Like(nn.Module):
         layers.append(ConvNormActivation(setting[-1][3], final, 1, act=nn.Hardswish))
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Sequential(nn.Linear(final, last), nn.Hardswish(), nn.Dropout(0.2), nn.Linear(last, classes))
+        head = [nn.Linear(final, last), nn.Hardswish(), nn.Dropout(0.2), nn.Linear(last, classes)]
+        self.classifier = nn.Sequential(*head)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))

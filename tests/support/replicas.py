@@ -338,3 +338,18 @@ class ReturningSpatialAttention(nn.Module):
         mean = torch.mean(x, dim=1, keepdim=True)
         mx, _ = torch.max(x, dim=1, keepdim=True)
         return self.sigmoid(self.conv1(torch.cat([mean, mx], dim=1)))
+
+
+class TorchvisionStyleSE3d(nn.Module):
+    """A 3-D SqueezeExcitation in torchvision's layout (AdaptiveAvgPool3d, 1×1×1 convs, scale_activation)."""
+
+    def __init__(self, channels: int, squeeze: int):
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool3d(1)
+        self.fc1 = nn.Conv3d(channels, squeeze, 1)
+        self.fc2 = nn.Conv3d(squeeze, channels, 1)
+        self.activation = nn.ReLU()
+        self.scale_activation = nn.Sigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x))))) * x

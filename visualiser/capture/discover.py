@@ -146,8 +146,8 @@ def _found_module(plan: BlockPlan, layouts: dict[str, str], model: nn.Module, ca
     if plan.ours:
         return _own_module(plan, model.get_submodule(plan.name), calls[plan.name], layouts.get(plan.name, ""))
     members = tuple(dict.fromkeys(g.owner for g in plan.gates))
-    texts = [layouts[p] for p in (plan.name, *members) if p in layouts]
-    layout = texts[0] if texts else "unknown (found at run time)"
+    texts = [layouts[plan.name]] if plan.name in layouts else [layouts[p] for p in members if p in layouts]
+    layout = " + ".join(texts) if texts else "unknown (found at run time)"
     if plan.gates[0].dims == 3:
         layout += " (3-D)"
     structure = f"structure: {layout}; " if texts else ""

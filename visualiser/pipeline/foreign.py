@@ -36,6 +36,7 @@ from visualiser.result import CropGeometry
 Preprocessing = Preprocess | ImageTransform
 ModelChoice = str | nn.Module | LoadedModel | None
 PROBE_SIDE = 224  # the grey image a callable preprocess is probed with
+KEPT_PER_MODULE = 8  # option sets kept per module (a new scores= function object makes a new entry)
 
 _BUILT: weakref.WeakKeyDictionary[nn.Module, dict[tuple[Any, ...], LoadedModel]] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
@@ -105,7 +106,11 @@ def foreign_model(
     title: str | None = None,
     name: str | None = None,
 ) -> LoadedModel:
-    """``model`` ready for the pipeline: eval mode, blocks discovered (once), a spec, labels."""
+    """``model`` ready for the pipeline: eval mode, blocks discovered (once), a spec, labels.
+
+    Built once per module and set of options (pass the same ``scores`` function object to reuse it: with
+    ``scores`` and no ``labels``, the number of classes is read from one forward pass).
+    """
     if not isinstance(model, nn.Module):
         raise InputError(f"model must be a registry name or a torch.nn.Module, not {type(model).__name__}")
     transform = preprocess if callable(preprocess) and not isinstance(preprocess, Preprocess) else None
@@ -132,7 +137,10 @@ def foreign_model(
         )
         names = _labels(model, x, labels, scores, found.num_classes)
         built = LoadedModel(spec, model, names, Foreign(found, scores, feature_layer, transform))
-        _BUILT.setdefault(model, {})[key] = built
+        kept = _BUILT.setdefault(model, {})
+        kept[key] = built
+        while len(kept) > KEPT_PER_MODULE:
+            kept.pop(next(iter(kept)))
         return built
 
 
