@@ -21,6 +21,7 @@ LAYOUTS = {
     "timm_se": (lambda c: r.TimmSEModule(c, 8), 2, "timm SEModule", "se"),
     "timm_effective_se": (lambda c: r.TimmEffectiveSEModule(c), 2, "timm EffectiveSEModule", "se"),
     "timm_eca": (lambda c: r.TimmEcaModule(3), 2, "timm EcaModule", "eca"),
+    "eca_net": (lambda c: r.EcaNetLayer(3), 2, "ECA-Net eca_layer", "eca"),
     "timm_cbam": (lambda c: r.TimmCbamModule(c, 4), 2, "timm CbamModule", "cbam"),
     "timm_light_cbam": (lambda c: r.TimmCbamModule(c, 4, light=True), 2, "timm LightCbamModule", "cbam"),
     "torchvision_se": (
@@ -45,10 +46,11 @@ def _x(dims: int, seed: int = 0, batch: int = 1) -> torch.Tensor:
 def io_of(modules: list[nn.Module]):
     """The test's own hooks: every (input, output) of each module's last call."""
     seen: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
-    handles = [
-        m.register_forward_hook(lambda mod, i, o: seen.__setitem__(id(mod), (i[0].detach().clone(), o.detach().clone())))
-        for m in modules
-    ]
+
+    def keep(mod: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+        seen[id(mod)] = (inputs[0].detach().clone(), out.detach().clone())  # copies: blocks add in place after
+
+    handles = [m.register_forward_hook(keep) for m in modules]
     try:
         yield seen
     finally:

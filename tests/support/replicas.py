@@ -353,3 +353,18 @@ class TorchvisionStyleSE3d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x))))) * x
+
+
+# --- ECA-Net (BangguWu/ECANet, models/eca_module.py) -----------------------------------------------------
+
+
+class EcaNetLayer(nn.Module):
+    def __init__(self, kernel_size: int = 3):
+        super().__init__()
+        self.avg_pool = nn.AdaptiveAvgPool2d(1)
+        self.conv = nn.Conv1d(1, 1, kernel_size, padding=(kernel_size - 1) // 2, bias=False)
+        self.sigmoid = nn.Sigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(self.avg_pool(x).squeeze(-1).transpose(-1, -2)).transpose(-1, -2).unsqueeze(-1)
+        return x * self.sigmoid(y).expand_as(x)

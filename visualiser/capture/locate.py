@@ -83,7 +83,8 @@ def _module_point(log: ProbeLog, owner: Call, tensors: list[torch.Tensor]) -> Po
             ]
             if calls:
                 call, item = max(calls, key=lambda ci: ci[0].order)  # the innermost module carrying it
-                return Point(call.path, where, _call_number(log, owner, call), item)  # type: ignore[arg-type]
+                runs = sum(1 for c in log.calls if c.module is call.module)
+                return Point(call.path, where, _call_number(log, owner, call), item, calls=runs)  # type: ignore[arg-type]
     return None
 
 
@@ -124,7 +125,8 @@ def locate(log: ProbeLog, owner: Call, t: torch.Tensor, role: Role, y: torch.Ten
                 continue
             whole = _module_point(log, owner, [stack]) or (_op_point(log, owner, stack) if functional else None)
             if whole is not None:
-                return Point(whole.module, whole.where, whole.number, whole.item, whole.op, (start, start + 1))
+                channels = (start, start + 1)
+                return Point(whole.module, whole.where, whole.number, whole.item, whole.op, channels, whole.calls)
     return _op_point(log, owner, t) if functional else None
 
 

@@ -26,6 +26,7 @@ class Point:
     item: int = 0  # index among that call's flattened tensors
     op: str = ""  # for where == "op": the torch function's name
     channels: tuple[int, int] | None = None  # a slice of dim 1 (one map of a concatenated stack)
+    calls: int = 1  # how often ``module`` ran in the whole probe pass (1: a hook needs no call counting)
 
     @property
     def functional(self) -> bool:

@@ -15,11 +15,10 @@ in ``__exit__``, also when the forward raised; records of concurrent requests ne
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 import numpy as np
 import torch
@@ -29,27 +28,11 @@ from torch.overrides import TorchFunctionMode
 from visualiser.capture.blocks import blocks_from_recording, stage_and_block
 from visualiser.capture.discover import Discovery, discover
 from visualiser.capture.owned import OwnedHooks
-from visualiser.capture.plans import BlockPlan, GatePlan, Point, Role
+from visualiser.capture.plans import BlockPlan, Point, Role
 from visualiser.capture.recorder import AttentionRecorder
 from visualiser.capture.trace import flat_tensors
+from visualiser.capture.wiring import Carrier, Key, Override, Owner, forced_gate, replace_item, wiring
 from visualiser.result import BlockAttention, FoundModule
-
-InterventionMode = Literal["identity", "mute"]
-Override = tuple[InterventionMode, Sequence[int]]
-Key = tuple[Role, str]  # (gate role, BlockAttention field or "gate")
-
-
-@dataclass
-class _Owner:
-    """What one owner module's calls record: its points, by the module and side that carries them."""
-
-    path: str
-    module: nn.Module
-    functional: bool = False
-    on_modules: dict[tuple[int, str], list[tuple[Key, Point]]] = field(default_factory=dict)
-    on_itself: list[tuple[Key, Point]] = field(default_factory=list)
-    on_ops: dict[str, list[tuple[Key, Point]]] = field(default_factory=dict)
-    forced: dict[Role, Override] = field(default_factory=dict)
 
 
 class _Frame:
@@ -57,39 +40,10 @@ class _Frame:
 
     __slots__ = ("counts", "owner", "values")
 
-    def __init__(self, owner: _Owner) -> None:
+    def __init__(self, owner: Owner) -> None:
         self.owner = owner
         self.counts: dict[object, int] = {}
         self.values: dict[Key, torch.Tensor] = {}
-
-
-def replace_item(value: Any, item: int, new: torch.Tensor) -> Any:
-    """``value`` (a tensor or nested tuple / list / dict) with its ``item``-th tensor replaced."""
-    position = [0]
-
-    def rebuild(v: Any) -> Any:
-        if isinstance(v, torch.Tensor):
-            position[0] += 1
-            return new if position[0] - 1 == item else v
-        if isinstance(v, (tuple, list)):
-            return type(v)(rebuild(x) for x in v)
-        if isinstance(v, dict):
-            return {k: rebuild(x) for k, x in v.items()}
-        return v
-
-    return rebuild(value)
-
-
-def forced_gate(gate: torch.Tensor, role: Role, override: Override) -> torch.Tensor | None:
-    """The gate an intervention puts in place of ``gate`` (None: leave it as computed)."""
-    mode, channels = override
-    if mode == "identity":
-        return torch.ones_like(gate)
-    if role != "channel":
-        return None  # muting channels leaves the spatial gate as the network computed it
-    changed = gate.detach().clone().contiguous()
-    changed.view(changed.shape[0], -1)[:, list(channels)] = 0.0
-    return changed.view(gate.shape)
 
 
 class _GateMode(TorchFunctionMode):
@@ -124,6 +78,8 @@ class Watch:
         self._local = threading.local()
         self._stack = ExitStack()
         self._op_names: frozenset[str] = frozenset()
+        self._owners: dict[str, Owner] = {}
+        self._forced: dict[tuple[str, Role], Override] = {}
         self._recorder: AttentionRecorder | None = None
         self._installed = False
 
@@ -181,40 +137,41 @@ class Watch:
             if plan.ours and plan.name in self._overrides:
                 mode, channels = self._overrides[plan.name]
                 self._stack.enter_context(gate_override(self.model, plan.name, mode, channels))
-        carriers: dict[tuple[int, str], nn.Module] = {}
-        self._owners = self._owner_table([p for p in plans if not p.ours], carriers)
+        wired = wiring(self.model, self.discovery)
+        self._owners, self._op_names = wired.owners, wired.op_names
+        self._forced = {
+            (g.owner, g.role): self._overrides[p.name] for p in plans if p.name in self._overrides for g in p.gates
+        }
+        framed: set[Carrier] = set()
         for owner in self._owners.values():
+            if owner.direct:
+                self._hook_direct(hooks, owner, wired.carriers)
+                continue
             hooks.forward_pre_hook(owner.module, lambda _m, _i, owner=owner: self._enter(owner))
             hooks.forward_hook(owner.module, lambda _m, _i, out, owner=owner: self._leave(owner, out), True)
-        for (ident, where), module in carriers.items():
+            framed.update(owner.on_modules)
+        for ident in framed:
+            module, where = wired.carriers[ident], ident[1]
             if where == "output":
-                hooks.forward_hook(module, lambda _m, _i, out, k=(ident, where): self._on_module(k, out))
+                hooks.forward_hook(module, lambda _m, _i, out, k=ident: self._on_module(k, out))
             else:
-                hooks.forward_pre_hook(module, lambda _m, args, k=(ident, where): self._on_module(k, args))
-        self._op_names = frozenset(name for o in self._owners.values() for name in o.on_ops)
+                hooks.forward_pre_hook(module, lambda _m, args, k=ident: self._on_module(k, args))
 
-    def _owner_table(self, plans: list[BlockPlan], carriers: dict[tuple[int, str], nn.Module]) -> dict[str, _Owner]:
-        """Owner path → what its calls record; fills ``carriers`` with the submodules to hook."""
-        owners: dict[str, _Owner] = {}
-        for plan in plans:
-            for gate in plan.gates:
-                owner = owners.get(gate.owner)
-                if owner is None:
-                    owner = owners[gate.owner] = _Owner(gate.owner, self.model.get_submodule(gate.owner))
-                if plan.name in self._overrides:
-                    owner.forced[gate.role] = self._overrides[plan.name]
-                for key, point in _points(gate):
-                    owner.functional |= point.functional
-                    if point.where == "op":
-                        owner.on_ops.setdefault(point.op, []).append((key, point))
-                    elif point.module == gate.owner and point.where == "output" and point.number == 0:
-                        owner.on_itself.append((key, point))
-                    else:
-                        carrier = self.model.get_submodule(point.module)
-                        ident = (id(carrier), point.where)
-                        carriers[ident] = carrier
-                        owner.on_modules.setdefault(ident, []).append((key, point))
-        return owners
+    def _hook_direct(self, hooks: OwnedHooks, owner: Owner, carriers: dict[Carrier, nn.Module]) -> None:
+        """Hooks that record straight into the owner's records (nothing to count, nothing traced)."""
+        entries = [(owner.module, "output", e) for e in owner.on_itself]
+        for carrier, points in owner.on_modules.items():
+            entries += [(carriers[carrier], carrier[1], e) for e in points]
+        for module, where, (key, point) in entries:
+
+            def take(value: Any, owner: Owner = owner, key: Key = key, point: Point = point) -> Any:
+                records = self._records.setdefault(owner.path, {})
+                return self._grab(records, owner.path, key, point, value)
+
+            if where == "output":
+                hooks.forward_hook(module, lambda _m, _i, out, take=take: take(out))
+            else:
+                hooks.forward_pre_hook(module, lambda _m, args, take=take: take(args))
 
     # --- per-thread state -----------------------------------------------------------------------------
     def _thread_state(self) -> tuple[list[_Frame], list[_GateMode]]:
@@ -224,7 +181,7 @@ class Watch:
         return local.frames, local.modes
 
     # --- hooks ----------------------------------------------------------------------------------------
-    def _enter(self, owner: _Owner) -> None:
+    def _enter(self, owner: Owner) -> None:
         frames, modes = self._thread_state()
         frames.append(_Frame(owner))
         if owner.functional:
@@ -232,7 +189,7 @@ class Watch:
             mode.__enter__()
             modes.append(mode)
 
-    def _leave(self, owner: _Owner, output: Any) -> Any:
+    def _leave(self, owner: Owner, output: Any) -> Any:
         frames, modes = self._thread_state()
         frame = next((f for f in reversed(frames) if f.owner is owner), None)
         if frame is None:
@@ -272,24 +229,28 @@ class Watch:
     def _take(self, frame: _Frame, points: list[tuple[Key, Point]], number: int, value: Any) -> Any:
         """Record the points due at this call; return the value with a forced gate in place, if any."""
         replaced = None
+        for key, point in points:
+            if point.number == number:
+                now = self._grab(frame.values, frame.owner.path, key, point, value if replaced is None else replaced)
+                replaced = now if now is not None else replaced
+        return replaced
+
+    def _grab(self, into: dict[Key, torch.Tensor], owner: str, key: Key, point: Point, value: Any) -> Any:
+        """Copy one point's tensor into ``into``; return ``value`` with a forced gate in place, if one is due."""
         self._local.busy = True
         try:
-            for key, point in points:
-                if point.number != number:
-                    continue
-                current = value if replaced is None else replaced
-                t = flat_tensors(current)[point.item]
-                if point.channels is not None:
-                    t = t[:, point.channels[0] : point.channels[1]]
-                override = frame.owner.forced.get(key[0]) if key[1] == "gate" else None
-                new = forced_gate(t, key[0], override) if override is not None else None
-                if new is not None:
-                    replaced = replace_item(current, point.item, new)
-                    t = new
-                frame.values[key] = t.detach().to("cpu", copy=True)
+            t = flat_tensors(value)[point.item]
+            if point.channels is not None:
+                t = t[:, point.channels[0] : point.channels[1]]
+            override = self._forced.get((owner, key[0])) if key[1] == "gate" else None
+            new = forced_gate(t, key[0], override) if override is not None else None
+            replaced = None
+            if new is not None:
+                replaced, t = replace_item(value, point.item, new), new
+            into[key] = t.detach().clone() if t.device.type == "cpu" else t.detach().to("cpu")
+            return replaced
         finally:
             self._local.busy = False
-        return replaced
 
     # --- results --------------------------------------------------------------------------------------
     @property
@@ -351,10 +312,6 @@ class Watch:
             spatial_kernel=kernel,
             spatial_order=spatial_order,
         )
-
-
-def _points(gate: GatePlan) -> list[tuple[Key, Point]]:
-    return [((gate.role, "gate"), gate.gate), *(((gate.role, name), p) for name, p in gate.internals)]
 
 
 def _role_of(name: str) -> Role:
