@@ -19,6 +19,7 @@ from visualiser.models.layers import SqueezeExcite
 LAYOUTS = {
     # name: (factory of the attention module for C channels, dims, layout prefix, attention kind)
     "timm_se": (lambda c: r.TimmSEModule(c, 8), 2, "timm SEModule", "se"),
+    "timm_squeeze_excite": (lambda c: r.TimmSqueezeExcite(c, 4), 2, "timm SqueezeExcite", "se"),
     "timm_effective_se": (lambda c: r.TimmEffectiveSEModule(c), 2, "timm EffectiveSEModule", "se"),
     "timm_eca": (lambda c: r.TimmEcaModule(3), 2, "timm EcaModule", "eca"),
     "eca_net": (lambda c: r.EcaNetLayer(3), 2, "ECA-Net eca_layer", "eca"),
@@ -232,3 +233,30 @@ def test_lazy_discovery_on_the_first_forward_inside_watch():
         assert torch.equal(out, net(x))  # the probe changed nothing the forward depends on
     assert [b.kind for b in w.blocks(0)] == ["cbam", "cbam"]
     assert w.found[0].layout.startswith("ultralytics CBAM")
+
+
+def test_a_bare_attention_module_as_the_model_with_several_inputs_on_first_use():
+    for module in (r.TimmSEModule(8, 4), r.OfficialChannelGate(8)):  # hooked gate / function-mode gate
+        x = torch.randn(2, 8, 6, 6, generator=torch.Generator().manual_seed(11))
+        with watch(module) as w, torch.no_grad():
+            out = module(x)
+        (block,) = w.blocks(1)
+        assert block.name == "(model)" and block.channel_gate.shape == (8,)
+        assert torch.equal(out[1], x[1] * torch.from_numpy(block.channel_gate).view(8, 1, 1))
+        assert hook_count(module) == 0 and torch._C._len_torch_function_stack() == 0
+
+
+class _TwoInputs(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.se = r.TorchvisionSqueezeExcitation(8, 4)
+
+    def forward(self, x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        return self.se(x * scale)
+
+
+def test_lazy_discovery_replays_every_positional_input():
+    net = _TwoInputs()
+    with watch(net) as w, torch.no_grad():
+        net(torch.randn(1, 8, 5, 5), torch.tensor(2.0))
+    assert [b.name for b in w.blocks(0)] == ["se"]

@@ -32,6 +32,19 @@ class TimmSEModule(nn.Module):
         return x * self.gate(x_se)
 
 
+class TimmSqueezeExcite(nn.Module):  # timm/models/_efficientnet_blocks.py
+    def __init__(self, channels: int, rd: int):
+        super().__init__()
+        self.conv_reduce = nn.Conv2d(channels, rd, 1, bias=True)
+        self.act1 = nn.ReLU(inplace=True)
+        self.conv_expand = nn.Conv2d(rd, channels, 1, bias=True)
+        self.gate = nn.Sigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x_se = self.conv_expand(self.act1(self.conv_reduce(x.mean((2, 3), keepdim=True))))
+        return x * self.gate(x_se)
+
+
 class TimmEffectiveSEModule(nn.Module):
     def __init__(self, channels: int):
         super().__init__()

@@ -224,20 +224,25 @@ def cached_discovery(model: nn.Module, input_dims: int | None = None) -> Discove
     return entry[1]
 
 
-def discover(model: nn.Module, example: torch.Tensor, refresh: bool = False) -> Discovery:
+def discover(model: nn.Module, example: torch.Tensor | tuple[Any, ...], refresh: bool = False) -> Discovery:
     """The attention blocks of ``model`` for inputs like ``example`` (one probe pass, then cached).
 
-    ``example`` only fixes shapes (a random tensor of the preprocessed size will do); the probe runs in
-    eval mode under no_grad and leaves BatchNorm statistics and the random stream untouched.
+    ``example`` only fixes shapes (a random tensor of the preprocessed size will do), or is the tuple of
+    positional arguments for a network taking several; the probe runs in eval mode under no_grad and
+    leaves BatchNorm statistics and the random stream untouched. The cache is per input rank.
     """
-    dims = example.dim()
+    args = example if isinstance(example, tuple) else (example,)
+    tensors = [a for a in args if isinstance(a, torch.Tensor)]
+    if not tensors:
+        raise InputError("discovery needs an example input tensor")
+    dims = tensors[0].dim()
     if not refresh and (hit := cached_discovery(model, dims)) is not None:
         return hit
     with _LOCK:
         if not refresh and (hit := cached_discovery(model, dims)) is not None:
             return hit
         t0 = time.perf_counter()
-        log = probe(model, example)
+        log = probe(model, *args)
         found = analyse_probe(model, log, dims)
         del log
         found = Discovery(**{**found.__dict__, "seconds": time.perf_counter() - t0})

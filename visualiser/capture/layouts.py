@@ -3,7 +3,8 @@
 Nothing here imports timm, torchvision, pytorchcv or ultralytics; each layout is described by what its
 modules hold (the same names their checkpoints' keys carry), written from their public sources:
 
-* timm ``SEModule`` (fc1 → [bn] → act → fc2 → gate), ``EffectiveSEModule`` (fc → gate), ``EcaModule``
+* timm ``SEModule`` (fc1 → [bn] → act → fc2 → gate), EfficientNet's ``SqueezeExcite`` (conv_reduce → act1 →
+  conv_expand → gate), ``EffectiveSEModule`` (fc → gate), ``EcaModule``
   (Conv1d → gate), ``CbamModule`` / ``LightCbamModule`` (``channel``: fc1/fc2/gate, ``spatial``:
   ``conv`` = ConvNormAct over 2 maps, or 1 for the light version, → gate);
 * torchvision ``SqueezeExcitation`` (avgpool, fc1, fc2, activation, scale_activation: Hardsigmoid in
@@ -86,6 +87,14 @@ def timm_se(m: nn.Module) -> str | None:
     width, gate = _bottleneck(k.get("fc1"), k.get("fc2")), _gate_function(k.get("gate"))
     if width and gate and "bn" in k and isinstance(k["fc1"], _CONV):
         return f"timm SEModule: fc1/fc2 1×1 convs {width}, gate {gate}"
+    return None
+
+
+def timm_squeeze_excite(m: nn.Module) -> str | None:
+    k = _kids(m)
+    width, gate = _bottleneck(k.get("conv_reduce"), k.get("conv_expand")), _gate_function(k.get("gate"))
+    if width and gate:
+        return f"timm SqueezeExcite (EfficientNet / MobileNetV3 blocks): conv_reduce/conv_expand {width}, gate {gate}"
     return None
 
 
@@ -245,7 +254,7 @@ def returned_spatial_gate(m: nn.Module) -> str | None:
 
 
 LAYOUTS: tuple[Callable[[nn.Module], str | None], ...] = (
-    timm_cbam, pytorchcv_cbam, official_cbam, ultralytics_cbam, timm_se, timm_effective_se, eca,
+    timm_cbam, pytorchcv_cbam, official_cbam, ultralytics_cbam, timm_se, timm_squeeze_excite, timm_effective_se, eca,
     timm_channel_attn, timm_spatial_attn, torchvision_se, pytorchcv_se, pytorchcv_channel_gate,
     pytorchcv_spatial_gate, official_channel_gate, official_spatial_gate, ultralytics_channel,
     ultralytics_spatial, returned_channel_gate, returned_spatial_gate,

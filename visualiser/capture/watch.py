@@ -65,7 +65,7 @@ class Watch:
     def __init__(
         self,
         model: nn.Module,
-        example: torch.Tensor | None = None,
+        example: torch.Tensor | tuple[Any, ...] | None = None,
         discovery: Discovery | None = None,
         overrides: Mapping[str, Override] | None = None,
     ) -> None:
@@ -114,7 +114,7 @@ class Watch:
         """Lazy discovery, on the first forward inside the ``with``: probe with that call's input."""
         if self._installed or getattr(self._local, "probing", False):
             return
-        example = flat_tensors(inputs)[0]
+        example = tuple(inputs)
         self._local.probing = True
         try:
             self.discovery = discover(self.model, example)
@@ -122,7 +122,7 @@ class Watch:
             self._local.probing = False
         self._install(hooks)
         root = self._owners.get("")
-        if root is not None:  # the model's own pre-hooks already ran for this call
+        if root is not None and not root.direct:  # the model's own pre-hooks already ran for this call
             self._enter(root)
 
     def _install(self, hooks: OwnedHooks) -> None:
@@ -330,7 +330,7 @@ def _array(t: torch.Tensor, role: Role, dims: int, index: int) -> np.ndarray:
 
 def watch(
     model: nn.Module,
-    example: torch.Tensor | None = None,
+    example: torch.Tensor | tuple[Any, ...] | None = None,
     discovery: Discovery | None = None,
     overrides: Mapping[str, Override] | None = None,
 ) -> Watch:
