@@ -194,3 +194,18 @@ def test_class_statistics_over_a_folder_for_a_module(tmp_path):
     mean = np.mean([c.blocks[1].channel_gate for c in cats], axis=0)
     np.testing.assert_allclose(stats["stages.1.attn/class_mean"][0], mean, rtol=1e-6)
     assert single.blocks[0].channel_gate.shape == (8,)
+
+
+def test_a_network_analysed_and_dropped_is_freed():
+    import gc
+    import weakref
+
+    net = n.replica_net(lambda c: r.OfficialCBAM(c))
+    pipeline.analyse_image(_image(30), model=net, preprocess=PRE, gradcam=True)
+    bare = r.TimmSEModule(8, 4)  # the model itself is the attention module
+    with watch(bare), torch.no_grad():
+        bare(torch.randn(1, 8, 4, 4))
+    refs = [weakref.ref(net), weakref.ref(bare)]
+    del net, bare
+    gc.collect()
+    assert [ref() for ref in refs] == [None, None]

@@ -90,7 +90,8 @@ def wiring(model: nn.Module, discovery: Discovery) -> Wiring:
     if entry is not None and entry[0] is discovery:
         return entry[1]
     wired = _wire(model, discovery)
-    _WIRED[model] = (discovery, wired)
+    if "" not in wired.owners:  # a wiring holding the model itself would keep it alive: not cached
+        _WIRED[model] = (discovery, wired)
     return wired
 
 

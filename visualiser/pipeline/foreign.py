@@ -38,7 +38,10 @@ ModelChoice = str | nn.Module | LoadedModel | None
 PROBE_SIDE = 224  # the grey image a callable preprocess is probed with
 KEPT_PER_MODULE = 8  # option sets kept per module (a new scores= function object makes a new entry)
 
-_BUILT: weakref.WeakKeyDictionary[nn.Module, dict[tuple[Any, ...], LoadedModel]] = weakref.WeakKeyDictionary()
+# Per module and options: (spec, labels, foreign). Nothing in a value refers to the module, so it can go.
+_BUILT: weakref.WeakKeyDictionary[nn.Module, dict[tuple[Any, ...], tuple[ModelSpec, tuple[str, ...], Foreign]]] = (
+    weakref.WeakKeyDictionary()
+)
 _LOCK = threading.Lock()
 
 
@@ -83,6 +86,18 @@ def _labels(
     return names
 
 
+def _builder(ref: weakref.ref[nn.Module]) -> Callable[[], nn.Module]:
+    """The spec's builder: the module itself, while it exists (the spec must not keep it alive)."""
+
+    def build() -> nn.Module:
+        model = ref()
+        if model is None:
+            raise InputError("this network no longer exists; pass it again")
+        return model
+
+    return build
+
+
 def _name(model: nn.Module, wanted: str | None) -> str:
     taken = {s.name for s in list_specs()}
     if wanted is not None:
@@ -119,7 +134,7 @@ def foreign_model(
     with _LOCK:
         built = _BUILT.get(model, {}).get(key)
         if built is not None:
-            return built
+            return LoadedModel(built[0], model, built[1], built[2])
         model.eval()
         x = probe_input(pre, transform)
         found = discover(model, x)
@@ -128,7 +143,7 @@ def foreign_model(
             name=name or f"custom_{type(model).__name__.lower()}",
             title=title or type(model).__name__,
             task="clip" if x.dim() == 5 else "image",
-            builder=lambda: model,
+            builder=_builder(weakref.ref(model)),
             weights=WeightsSource(kind="none"),
             preprocess=pre,
             labels="custom",
@@ -136,12 +151,12 @@ def foreign_model(
             description=found.message,
         )
         names = _labels(model, x, labels, scores, found.num_classes)
-        built = LoadedModel(spec, model, names, Foreign(found, scores, feature_layer, transform))
+        foreign = Foreign(found, scores, feature_layer, transform)
         kept = _BUILT.setdefault(model, {})
-        kept[key] = built
+        kept[key] = (spec, names, foreign)
         while len(kept) > KEPT_PER_MODULE:
             kept.pop(next(iter(kept)))
-        return built
+        return LoadedModel(spec, model, names, foreign)
 
 
 def register_module(
