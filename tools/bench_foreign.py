@@ -114,8 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     rows = bench_foreign(args.repeats, args.tiny)
     for name, row in rows.items():
-        marks = {
-            k: ("ok" if min(row[k], row[k.replace("_over", "_cpu_over")]) <= t else "over") for k, t in TARGETS.items()
+        marks = {  # judged on the CPU clock: this process's own work, whatever else the machine runs
+            k: f"target {t}: {'ok' if row[k.replace('_over', '_cpu_over')] <= t else 'over'}"
+            for k, t in TARGETS.items()
         }
         print(
             f"{name}: forward {row['forward_ms']:.1f} ms, {int(row['blocks'])} blocks; recorded "
