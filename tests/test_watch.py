@@ -260,3 +260,32 @@ def test_lazy_discovery_replays_every_positional_input():
     with watch(net) as w, torch.no_grad():
         net(torch.randn(1, 8, 5, 5), torch.tensor(2.0))
     assert [b.name for b in w.blocks(0)] == ["se"]
+
+
+class _InlineSE(nn.Module):
+    """A block that gates its own intermediate map in its forward (no attention submodule at all)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Conv2d(8, 8, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv(x)
+        return out * torch.sigmoid(self.fc(out.mean((2, 3), keepdim=True)))
+
+
+def test_a_gate_applied_inline_to_an_intermediate_map_is_found_too():
+    net = nn.Sequential(_InlineSE(), nn.Flatten(), nn.LazyLinear(2))
+    x = _x(2, 12)
+    with torch.no_grad():
+        net(x)  # materialise the lazy layer
+    found = discover(net, x)
+    (module,) = found.found
+    assert module.name == "0" and "intermediate feature map" in module.reason and "function mode" in module.capture
+    with io_of([net[0].conv, net[0]]) as seen, watch(net, discovery=found) as w, torch.no_grad():
+        net(x)
+    (block,) = w.blocks(0)
+    conv_out, out = seen[id(net[0].conv)][1], seen[id(net[0])][1]
+    assert torch.equal(out, conv_out * _broadcast(block.channel_gate, "channel", 2))
+    np.testing.assert_allclose(block.squeeze, conv_out.mean((2, 3))[0].numpy(), rtol=1e-6)

@@ -209,3 +209,10 @@ def test_a_network_analysed_and_dropped_is_freed():
     del net, bare
     gc.collect()
     assert [ref() for ref in refs] == [None, None]
+
+
+def test_a_network_that_refuses_the_probe_size_gets_a_sentence_to_act_on():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 30 * 30, 2))  # 32 px only
+    with pytest.raises(InputError, match=r"failed on an input of shape \(1, 3, 224, 224\).*preprocess="):
+        pipeline.analyse_image(_image(31), model=net)
+    assert pipeline.analyse_image(_image(31), model=net, preprocess=PRE).probabilities.shape == (2,)

@@ -137,7 +137,13 @@ def foreign_model(
             return LoadedModel(built[0], model, built[1], built[2])
         model.eval()
         x = probe_input(pre, transform)
-        found = discover(model, x)
+        try:
+            found = discover(model, x)
+        except (RuntimeError, ValueError, TypeError, IndexError) as e:  # the network refused the input's shape
+            raise InputError(
+                f"{type(model).__name__} failed on an input of shape {tuple(x.shape)} ({e}); give preprocess= "
+                "with the input size it expects"
+            ) from e
         kinds = [f.attention for f in found.found]
         spec = ModelSpec(
             name=name or f"custom_{type(model).__name__.lower()}",
