@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import matplotlib
 import pytest
 import torch
 
 matplotlib.use("Agg")
 torch.set_num_threads(2)
+
+
+@pytest.fixture()
+def two_threads() -> Iterator[None]:
+    """Pin the thread count the fixtures were matched at, whatever the caller set."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 @pytest.fixture()

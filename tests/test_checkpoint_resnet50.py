@@ -64,7 +64,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tupl
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_fine_tuned_resnet50_through_the_cli(written, case: str, fake_inputs, tmp_path: Path) -> None:
+def test_fine_tuned_resnet50_through_the_cli(written, case: str, fake_inputs, tmp_path: Path, two_threads) -> None:
     path, fixture, state = written[case]
     _, _, _, registered, key_map = CASES[case]
     (tmp_path / "labels.txt").write_text("\n".join(NAMES), encoding="utf-8")

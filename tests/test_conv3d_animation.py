@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Iterator
 
 import av
 import numpy as np
@@ -32,7 +33,14 @@ from visualiser.render.conv3d import (
 )
 from visualiser.render.conv3d.plan import filled_count
 
-torch.set_num_threads(1)
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread() -> Iterator[None]:
+    """These small convolutions are compared with torch's at 1e-5; one thread keeps its summation order fixed."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 def torch_conv(grid: np.ndarray, spec: Conv3dSpec) -> np.ndarray:

@@ -18,7 +18,7 @@ and ``test_same_keys_wrong_network_is_rejected`` proves it for the most sensitiv
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,17 +85,6 @@ def logits_error(model: nn.Module, fixture: dict) -> tuple[float, float]:
     reference = torch.tensor(fixture["logits"])
     assert ours.shape == reference.shape
     return (ours - reference).abs().max().item(), reference.abs().max().item()
-
-
-@pytest.fixture()
-def two_threads() -> Iterator[None]:
-    """Pin the thread count the fixtures were matched at, whatever the caller set."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.fixture for c in CASES])

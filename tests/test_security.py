@@ -47,10 +47,14 @@ INTERNAL_ERROR = "internal error; the server log has details"  # visualiser.ui_c
 PEAK_MEMORY_LIMIT_MB = 1500  # a decoded 900 MP bomb alone would need 900 MB (1 byte a pixel) to 2.7 GB (RGB)
 
 
+UPLOAD_LIMIT_MB = 60
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     app = write_fake_app(tmp_path_factory.mktemp("app"))
-    with AppServer(app, startup_timeout_s=180) as running:
+    # The server accepts uploads up to the checkpoint limit; a small one keeps the 413 test's upload small.
+    with AppServer(app, startup_timeout_s=180, env={"VISUALISER_MAX_CHECKPOINT_MB": str(UPLOAD_LIMIT_MB)}) as running:
         yield running
 
 
@@ -209,7 +213,8 @@ def test_only_the_three_endpoints_are_public(server, client):
 def test_upload_over_the_size_limit_gets_413_and_leaves_nothing(server):
     import httpx
 
-    limit = MediaLimits().max_file_bytes  # the decoder's limit; the server's must be the same
+    limit = UPLOAD_LIMIT_MB * 1_000_000  # the checkpoint limit the fixture set; images stop at the decoder's
+    assert limit >= MediaLimits().max_file_bytes  # every image or clip the decoders accept gets through HTTP
     _, body = _get(server, "/config")
     assert json.loads(body)["max_file_size"] == limit
     before = {p for p in server.gradio_dir.rglob("*") if p.is_file()}

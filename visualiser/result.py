@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from visualiser.errors import InputError
-from visualiser.types import AttentionKind
+from visualiser.types import AttentionKind, GateKind
 
 
 @dataclass(frozen=True)
@@ -290,3 +290,42 @@ def _save(directory: str | Path, stem: str, manifest: dict[str, Any], arrays: di
     json_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     np.savez_compressed(npz_path, **arrays)
     return [json_path, npz_path]
+
+
+@dataclass(frozen=True)
+class FoundModule:
+    """One attention block found in a network (ours or foreign), and how its gates are recorded.
+
+    ``kind`` says what it gates; ``attention`` is the ``BlockAttention.kind`` its records carry. Every
+    reason is a sentence a person can check against the model's code.
+    """
+
+    name: str  # the block name its BlockAttention records carry
+    kind: GateKind  # "channel" | "spatial" | "both"
+    attention: AttentionKind  # "se" | "cam" | "sam" | "cbam" | "eca" | "gate"
+    dims: int  # 2 (images) or 3 (clips)
+    channels: int  # channels of the gated feature map
+    layout: str  # the known layout it has ("timm SEModule: ...") or "unknown (found at run time)"
+    reason: str  # why it was recognised: structure and/or what its forward did
+    capture: str  # how each gate is taken: a forward hook on a submodule, or the function mode
+    members: tuple[str, ...] = ()  # module paths whose calls are recorded (a CBAM's two halves)
+    gates: tuple[str, ...] = ()  # BlockAttention fields it fills: "channel_gate", "spatial_gate"
+    internals: tuple[str, ...] = ()  # further fields it fills: "squeeze", "avg_logits", ...
+    unavailable: tuple[tuple[str, str], ...] = ()  # (field, why it is not recorded)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready description (for result bundles and the API)."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "attention": self.attention,
+            "dims": self.dims,
+            "channels": self.channels,
+            "layout": self.layout,
+            "reason": self.reason,
+            "capture": self.capture,
+            "members": list(self.members),
+            "gates": list(self.gates),
+            "internals": list(self.internals),
+            "unavailable": {field: why for field, why in self.unavailable},
+        }

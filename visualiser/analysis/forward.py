@@ -1,44 +1,136 @@
-"""One forward pass with every gate recorded (and, on request, Grad-CAM from that same pass)."""
+"""One forward pass with every gate recorded (and, on request, Grad-CAM from that same pass).
+
+Our networks go through the tap recorder exactly as before. A user's own network (``Foreign``) goes
+through ``capture.watch`` with the discovery made for it once; its output becomes class scores by the
+caller's ``scores`` function, or directly when it is a (batch, classes) tensor, or not at all (a detector,
+a segmenter): then the probabilities are empty and ``ForwardRecord.note`` says why, and every gate is
+still recorded.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from visualiser.capture import AttentionRecorder, FeatureGrab, blocks_from_recording, feature_layer, gradcam_maps
+from visualiser.capture import (
+    AttentionRecorder,
+    Discovery,
+    FeatureGrab,
+    blocks_from_recording,
+    feature_layer,
+    gradcam_maps,
+    watch,
+)
+from visualiser.errors import InputError
 from visualiser.result import BlockAttention
+
+ScoresFn = Callable[[Any], torch.Tensor]
+ImageTransform = Callable[[np.ndarray], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Foreign:
+    """How the pipeline runs a network that is not in our registry: what was found, and the caller's options.
+
+    ``scores`` maps the network's output to (batch, classes) logits (softmax is applied for the
+    predictions); ``transform`` is a callable preprocess (``(H, W, 3) uint8 → (3, h, w)`` tensor) used
+    instead of the spec's ``Preprocess``; ``feature_layer`` names the Grad-CAM layer.
+    """
+
+    discovery: Discovery
+    scores: ScoresFn | None = None
+    feature_layer: str | None = None
+    transform: ImageTransform | None = None
 
 
 @dataclass(frozen=True)
 class ForwardRecord:
-    """Raw output of one recorded pass: softmax probabilities (B, N), blocks per batch element, Grad-CAM."""
+    """Raw output of one recorded pass: softmax probabilities (B, N), blocks per batch element, Grad-CAM.
+
+    ``probabilities`` is (B, 0) when the network gives no class scores; ``note`` then says so.
+    """
 
     probabilities: np.ndarray
     blocks: tuple[tuple[BlockAttention, ...], ...]
     gradcam: np.ndarray | None = None  # (B, h, w) in [0, 1]
     gradcam_class: tuple[int, ...] | None = None
+    note: str | None = None
 
 
-def recorded_forward(model: nn.Module, x: torch.Tensor, gradcam: bool = False) -> ForwardRecord:
-    """One forward pass with every attention tap recorded; optionally Grad-CAM of the top-1 class.
+def no_scores_note(model_name: str, output: str) -> str:
+    """The sentence shown instead of predictions for a network without class output."""
+    return (
+        f"{model_name} returns {output}, not class scores, so there are no predictions; every gate is still "
+        "shown. Pass scores= (a function mapping the output to (batch, classes) logits) to rank classes."
+    )
+
+
+def class_scores(output: Any, batch: int, scores: ScoresFn | None) -> torch.Tensor | None:
+    """(batch, K) scores from a network's output: ``scores(output)``, the output itself if it is (batch, K), or None."""
+    if scores is not None:
+        value = scores(output)
+        if not (isinstance(value, torch.Tensor) and value.dim() == 2 and value.shape[0] == batch):
+            shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+            raise InputError(f"scores= must return a (batch, classes) tensor with batch {batch}; it returned {shape}")
+        return value
+    if isinstance(output, torch.Tensor) and output.dim() == 2 and output.shape[0] == batch:
+        return output
+    return None
+
+
+def recorded_forward(
+    model: nn.Module, x: torch.Tensor, gradcam: bool = False, foreign: Foreign | None = None
+) -> ForwardRecord:
+    """One forward pass with every attention gate recorded; optionally Grad-CAM of the top-1 class.
 
     Grad-CAM uses the same forward pass as the gates, so both describe the same computation.
     """
+    if foreign is not None:
+        return _foreign_forward(model, x, gradcam, foreign)
     with ExitStack() as stack:
         recorder = stack.enter_context(AttentionRecorder(model))
         grab = stack.enter_context(FeatureGrab(feature_layer(model))) if gradcam else None
         with torch.set_grad_enabled(gradcam):
             logits = model(x)
         probabilities = torch.softmax(logits.detach().float(), dim=1).numpy()
-        cams, classes = None, None
-        if grab is not None:
-            if grab.features is None:
-                raise RuntimeError("the Grad-CAM layer was not used in the forward pass")
-            maps, classes = gradcam_maps(logits, grab.features)
-            cams = maps.numpy()
+        cams, classes = _gradcam(grab, logits)
     blocks = tuple(blocks_from_recording(model, recorder, i) for i in range(x.shape[0]))
     return ForwardRecord(probabilities, blocks, cams, classes)
+
+
+def _gradcam(grab: FeatureGrab | None, scores: torch.Tensor) -> tuple[np.ndarray | None, tuple[int, ...] | None]:
+    if grab is None:
+        return None, None
+    if grab.features is None:
+        raise RuntimeError("the Grad-CAM layer was not used in the forward pass")
+    maps, classes = gradcam_maps(scores, grab.features)
+    return maps.numpy(), classes
+
+
+def _foreign_forward(model: nn.Module, x: torch.Tensor, gradcam: bool, foreign: Foreign) -> ForwardRecord:
+    discovery = foreign.discovery
+    if gradcam and foreign.scores is None and discovery.num_classes is None:
+        raise InputError(f"Grad-CAM needs class scores; {no_scores_note(discovery.model_name, discovery.output)}")
+    batch = x.shape[0]
+    with ExitStack() as stack:
+        watcher = stack.enter_context(watch(model, discovery=discovery))
+        layer = feature_layer(model, foreign.feature_layer, discovery) if gradcam else None
+        grab = stack.enter_context(FeatureGrab(layer)) if layer is not None else None
+        with torch.set_grad_enabled(gradcam):
+            output = model(x)
+        scores = class_scores(output, batch, foreign.scores)
+        note = None
+        if scores is None:
+            probabilities = np.zeros((batch, 0), np.float32)
+            note = no_scores_note(discovery.model_name, discovery.output)
+        else:
+            probabilities = torch.softmax(scores.detach().float(), dim=1).numpy()
+        cams, classes = _gradcam(grab, scores) if scores is not None else (None, None)
+    blocks = tuple(watcher.blocks(i) for i in range(batch))
+    return ForwardRecord(probabilities, blocks, cams, classes, note)

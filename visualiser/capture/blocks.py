@@ -13,13 +13,22 @@ from visualiser.models.layers import CBAM, AttentionModule, SpatialAttention
 from visualiser.result import BlockAttention
 
 _STAGE_RE = re.compile(r"layer(\d+)\.(\d+)\.")
+_UNIT_RE = re.compile(r"stage(\d+)\.unit(\d+)\.")  # pytorchcv: features.stage2.unit3 (both 1-based)
+_BLOCKS_RE = re.compile(r"blocks\.(\d+)\.(\d+)\.")  # timm EfficientNet / MobileNet: blocks.1.0 (0-based)
 
 
 def stage_and_block(name: str, order: int) -> tuple[int, int]:
-    """(1-based stage, 0-based block) from a ResNet name such as ``layer3.1.se``; (0, order) otherwise."""
+    """(1-based stage, 0-based block) from a ResNet name such as ``layer3.1.se``; (0, order) otherwise.
+
+    pytorchcv (``stage2.unit3``) and timm EfficientNet / MobileNet (``blocks.1.0``) names are read too.
+    """
     match = _STAGE_RE.search(name + ".")
     if match:
         return int(match.group(1)), int(match.group(2))
+    if match := _UNIT_RE.search(name + "."):
+        return int(match.group(1)), int(match.group(2)) - 1
+    if match := _BLOCKS_RE.search(name + "."):
+        return int(match.group(1)) + 1, int(match.group(2))
     return 0, order
 
 

@@ -13,18 +13,31 @@ from typing import Self
 import torch
 from torch import nn
 
+from visualiser.capture.discover import Discovery
 from visualiser.capture.owned import OwnedHooks
+from visualiser.errors import InputError
 
 
-def feature_layer(model: nn.Module) -> nn.Module:
-    """The layer Grad-CAM looks at: ``model.feature_layer_name``, else the last ``layerN`` stage."""
-    name = getattr(model, "feature_layer_name", None)
+def feature_layer(model: nn.Module, name: str | None = None, discovery: Discovery | None = None) -> nn.Module:
+    """The layer Grad-CAM looks at.
+
+    In order: ``name`` (the caller's choice), ``model.feature_layer_name`` (our networks), the discovery's
+    last 4-D (5-D) feature map (any network), the last ``layerN`` stage.
+    """
+    name = name or getattr(model, "feature_layer_name", None)
+    if name is None and discovery is not None:
+        name = discovery.feature_layer
     if name is None:
         stages = [n for n, _ in model.named_children() if n.startswith("layer")]
         if not stages:
-            raise ValueError("Grad-CAM needs a model with layerN stages or a feature_layer_name attribute")
+            raise InputError(
+                f"{type(model).__name__} has no 4-D feature map to take Grad-CAM from; name a layer (feature_layer=)"
+            )
         name = stages[-1]
-    return model.get_submodule(name)
+    try:
+        return model.get_submodule(name)
+    except AttributeError:
+        raise InputError(f"{type(model).__name__} has no layer {name!r} to take Grad-CAM from") from None
 
 
 class FeatureGrab:

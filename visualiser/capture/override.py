@@ -1,7 +1,10 @@
-"""Interventions: force chosen gates of one attention module, for the calls of this context only.
+"""Interventions: force chosen gates of one attention block, for the calls of this context only.
 
-A forward hook on the module's ``gate`` tap replaces the gate the network computed (identity: every
-gate 1; mute: chosen channels 0). Other requests using the same model at the same time are unaffected.
+Our modules: a forward hook on the block's ``gate`` tap replaces the gate the network computed. Any
+other network's blocks: the watch replaces the gate where it records it (a hook on the submodule that
+returns it, or the function mode's result of the gate call), see ``capture.watch``. Identity sets every
+gate of the block to 1 (channel and spatial), i.e. removes the attention; mute sets the channel gate of
+the listed channels to 0. Other requests using the same model at the same time are unaffected.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from typing import Literal
 import torch
 from torch import nn
 
+from visualiser.capture.discover import Discovery, cached_discovery
 from visualiser.capture.owned import OwnedHooks
+from visualiser.errors import InputError
 from visualiser.models.layers import AttentionModule, Tap
 
 InterventionMode = Literal["identity", "mute"]
@@ -30,21 +35,44 @@ def _replacement(mode: InterventionMode, channels: list[int]):
     return hook
 
 
+def _own_module(model: nn.Module, name: str) -> AttentionModule | None:
+    try:
+        module = model.get_submodule(name)
+    except AttributeError:
+        return None
+    return module if isinstance(module, AttentionModule) else None
+
+
 @contextmanager
 def gate_override(
-    model: nn.Module, block_name: str, mode: InterventionMode, channels: Sequence[int] = ()
+    model: nn.Module,
+    block_name: str,
+    mode: InterventionMode,
+    channels: Sequence[int] = (),
+    discovery: Discovery | None = None,
 ) -> Iterator[None]:
-    """Inside the block, the chosen attention module's gates are overridden for calls from this context.
+    """Inside the block, the chosen attention block's gates are overridden for calls from this context.
 
-    ``identity`` sets every gate of the module (channel and spatial) to 1, i.e. removes the attention;
-    ``mute`` sets the channel gate of the listed channels to 0.
+    ``identity`` sets every gate of the block (channel and spatial) to 1, i.e. removes the attention;
+    ``mute`` sets the channel gate of the listed channels to 0. ``discovery`` (default: the one cached for
+    ``model``) says where a foreign block's gates are; our own modules need none.
     """
-    module = model.get_submodule(block_name)
-    if not isinstance(module, AttentionModule):
-        raise ValueError(f"{block_name!r} is not an attention module")
     channel_set = sorted({int(c) for c in channels})
     if mode == "mute" and not channel_set:
         raise ValueError("mute needs at least one channel")
+    module = _own_module(model, block_name)
+    if module is None:
+        discovery = discovery or cached_discovery(model)
+        if discovery is None:
+            raise ValueError(f"{block_name!r} is not an attention module (no discovery for this model yet)")
+        plan = discovery.plan(block_name)
+        if plan.ours:
+            raise InputError(f"{block_name!r} is one of this project's modules but not at that path")
+        from visualiser.capture.watch import watch
+
+        with watch(model, discovery=discovery, overrides={block_name: (mode, channel_set)}):
+            yield
+        return
     with OwnedHooks() as hooks:
         for tap_path, tap in module.named_modules():
             if not (isinstance(tap, Tap) and tap.tap_name == "gate"):

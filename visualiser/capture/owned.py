@@ -48,15 +48,19 @@ class OwnedHooks:
         """Whether the current call comes from a context that entered this owner."""
         return any(owner is self for owner in _ACTIVE.get())
 
-    def forward_hook(self, module: nn.Module, hook: ForwardHook) -> None:
-        """Register ``hook(module, inputs, output)`` on ``module``; its return value replaces the output."""
+    def forward_hook(self, module: nn.Module, hook: ForwardHook, always_call: bool = False) -> None:
+        """Register ``hook(module, inputs, output)`` on ``module``; its return value replaces the output.
+
+        ``always_call=True`` runs the hook also when the forward raised (``output`` is then None), so a
+        hook that closes what a pre-hook opened always runs.
+        """
         if self._token is None:
             raise RuntimeError("OwnedHooks.forward_hook is only allowed inside the `with` block")
 
         def owned(mod: nn.Module, inputs: tuple[Any, ...], output: Any) -> Any:
             return hook(mod, inputs, output) if self.active else None
 
-        self._handles.append(module.register_forward_hook(owned))
+        self._handles.append(module.register_forward_hook(owned, always_call=always_call))
 
     def forward_pre_hook(self, module: nn.Module, hook: Callable[[nn.Module, tuple[Any, ...]], Any]) -> None:
         """Register ``hook(module, inputs)`` before ``module`` runs (for the calls of this context only)."""

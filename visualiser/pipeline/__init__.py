@@ -3,6 +3,7 @@
 Both the Gradio UI and the CLI call these functions; neither touches a model directly.
 
 * ``models``: the per-process model cache (``get_model``, ``LoadedModel``);
+* ``foreign``: any ``torch.nn.Module`` as a model (``foreign_model``, ``register_module``);
 * ``image``: ``analyse_image`` (and ``analyse_frames`` for image models on clips);
 * ``clip``: ``analyse_clip``;
 * ``intervene``: predictions before / after forcing a block's gates;
@@ -10,6 +11,7 @@ Both the Gradio UI and the CLI call these functions; neither touches a model dir
 """
 
 from visualiser.pipeline.clip import analyse_clip, analyse_decoded_clip
+from visualiser.pipeline.foreign import foreign_model, prepare_image, register_module, resolve_model, unregister_module
 from visualiser.pipeline.image import FRAME_BATCH, analyse_frames, analyse_image, analyse_pixels
 from visualiser.pipeline.intervene import intervene
 from visualiser.pipeline.models import LoadedModel, check_task, forget_models, get_model, loaded_model_names
@@ -23,8 +25,13 @@ __all__ = [
     "analyse_image",
     "analyse_pixels",
     "check_task",
+    "foreign_model",
     "forget_models",
     "get_model",
     "intervene",
     "loaded_model_names",
+    "prepare_image",
+    "register_module",
+    "resolve_model",
+    "unregister_module",
 ]

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 
 from visualiser.analysis import recorded_forward, top_predictions
+from visualiser.analysis.forward import ScoresFn
 from visualiser.errors import InputError
 from visualiser.media import Clip, load_clip
 from visualiser.models.defaults import default_model
 from visualiser.paths import source_name
+from visualiser.pipeline.foreign import ModelChoice, Preprocessing, resolve_model
 from visualiser.pipeline.image import analyse_frames
-from visualiser.pipeline.models import LoadedModel, get_model
+from visualiser.pipeline.models import LoadedModel
 from visualiser.preprocess import preprocess_clip
 from visualiser.result import ClipResult
 from visualiser.types import ProgressFn
@@ -22,14 +25,21 @@ from visualiser.types import ProgressFn
 
 def analyse_clip(
     clip: str | os.PathLike | np.ndarray | Clip,
-    model: str | None = None,
+    model: ModelChoice = None,
     max_frames: int = 16,
     top_k: int = 5,
     progress: ProgressFn | None = None,
+    preprocess: Preprocessing | None = None,
+    labels: Sequence[str] | None = None,
+    scores: ScoresFn | None = None,
 ) -> ClipResult:
-    """Analyse a clip: one 3-D pass over the sampled frames, or a 2-D pass per frame."""
+    """Analyse a clip: one 3-D pass over the sampled frames, or a 2-D pass per frame.
+
+    ``model`` may be any ``torch.nn.Module``: an image network runs frame by frame; a clip network
+    (``preprocess=Preprocess(frames=T, ...)``) sees the whole clip (see ``pipeline.foreign``).
+    """
     timings: dict[str, float] = {}
-    loaded = get_model(model or default_model("clip"))
+    loaded = resolve_model(model, lambda: default_model("clip"), preprocess, labels, scores)
     is_3d = loaded.spec.task == "clip"
     frames_wanted = loaded.spec.preprocess.frames or max_frames if is_3d else max_frames
     if frames_wanted < 1:
@@ -56,7 +66,7 @@ def analyse_decoded_clip(
         frames = _pad_frames(decoded.frames, loaded.spec.preprocess.frames or len(decoded.frames))
         x, crops, geometry = preprocess_clip(frames, loaded.spec.preprocess)
         t1 = time.perf_counter()
-        record = recorded_forward(loaded.model, x)
+        record = recorded_forward(loaded.model, x, foreign=loaded.foreign)
         timings["forward_s"] = time.perf_counter() - t1
         probabilities = record.probabilities[0]
         if progress:

@@ -10,11 +10,12 @@ import numpy as np
 import torch
 
 from visualiser.analysis import ForwardRecord, recorded_forward, top_predictions
+from visualiser.analysis.forward import ScoresFn
 from visualiser.media import load_image
 from visualiser.models.defaults import default_model
 from visualiser.paths import source_name
-from visualiser.pipeline.models import LoadedModel, check_task, get_model
-from visualiser.preprocess import preprocess_image
+from visualiser.pipeline.foreign import ModelChoice, Preprocessing, prepare_image, resolve_model
+from visualiser.pipeline.models import LoadedModel, check_task
 from visualiser.result import CropGeometry, ImageResult
 from visualiser.types import ImageSource, ProgressFn
 
@@ -23,18 +24,24 @@ FRAME_BATCH = 8  # frames per forward pass for image models on clips: ~25 % fast
 
 def analyse_image(
     image: ImageSource,
-    model: str | None = None,
+    model: ModelChoice = None,
     top_k: int = 5,
     gradcam: bool = False,
+    preprocess: Preprocessing | None = None,
+    labels: Sequence[str] | None = None,
+    scores: ScoresFn | None = None,
+    feature_layer: str | None = None,
 ) -> ImageResult:
     """Analyse one image: top-k predictions and every attention block's gates from one forward pass.
 
-    ``gradcam=True`` also runs a backward pass from the top-1 class through that same forward pass.
+    ``model`` is a registry name or any ``torch.nn.Module`` (your own network; see ``pipeline.foreign``
+    for ``preprocess``, ``labels``, ``scores`` and ``feature_layer``). ``gradcam=True`` also runs a
+    backward pass from the top-1 class through that same forward pass.
     """
     t0 = time.perf_counter()
     pixels = load_image(image)
     decode_s = time.perf_counter() - t0
-    loaded = get_model(model or default_model("image"))
+    loaded = resolve_model(model, lambda: default_model("image"), preprocess, labels, scores, feature_layer)
     check_task(loaded, "image")
     result = analyse_pixels(pixels, loaded, top_k=top_k, gradcam=gradcam, timings={"decode_s": decode_s})
     return replace(result, source=source_name(image))
@@ -50,10 +57,10 @@ def analyse_pixels(
     """The image analysis proper, for decoded (H, W, 3) uint8 pixels and a ready model."""
     timings = dict(timings or {})
     t1 = time.perf_counter()
-    x, crop, geometry = preprocess_image(pixels, loaded.spec.preprocess)
+    x, crop, geometry = prepare_image(pixels, loaded)
     timings["preprocess_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    record = recorded_forward(loaded.model, x, gradcam=gradcam)
+    record = recorded_forward(loaded.model, x, gradcam=gradcam, foreign=loaded.foreign)
     timings["forward_s"] = time.perf_counter() - t2
     return image_result(loaded, pixels, crop, geometry, record, 0, top_k, timings)
 
@@ -70,9 +77,9 @@ def analyse_frames(
     for start in range(0, n, FRAME_BATCH):
         chunk = frames[start : start + FRAME_BATCH]
         t1 = time.perf_counter()
-        prepared = [preprocess_image(frame, loaded.spec.preprocess) for frame in chunk]
+        prepared = [prepare_image(frame, loaded) for frame in chunk]
         t2 = time.perf_counter()
-        record = recorded_forward(loaded.model, torch.cat([x for x, _, _ in prepared]))
+        record = recorded_forward(loaded.model, torch.cat([x for x, _, _ in prepared]), foreign=loaded.foreign)
         t3 = time.perf_counter()
         share = {"preprocess_s": (t2 - t1) / len(chunk), "forward_s": (t3 - t2) / len(chunk)}
         for i, (frame, (_, crop, geometry)) in enumerate(zip(chunk, prepared, strict=True)):

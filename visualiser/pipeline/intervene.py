@@ -7,13 +7,14 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from visualiser.analysis import recorded_forward, top_predictions
+from visualiser.analysis import class_scores, recorded_forward, top_predictions
+from visualiser.analysis.forward import ScoresFn
 from visualiser.capture import InterventionMode, gate_override
 from visualiser.errors import InputError
 from visualiser.media import load_image
 from visualiser.models.defaults import default_model
-from visualiser.pipeline.models import check_task, get_model
-from visualiser.preprocess import preprocess_image
+from visualiser.pipeline.foreign import ModelChoice, Preprocessing, prepare_image, resolve_model
+from visualiser.pipeline.models import check_task
 from visualiser.result import InterventionResult
 from visualiser.types import ImageSource
 
@@ -24,19 +25,25 @@ def intervene(
     mode: InterventionMode = "identity",
     channels: Sequence[int] = (),
     mute_top: int = 0,
-    model: str | None = None,
+    model: ModelChoice = None,
     top_k: int = 5,
+    preprocess: Preprocessing | None = None,
+    labels: Sequence[str] | None = None,
+    scores: ScoresFn | None = None,
 ) -> InterventionResult:
     """Predictions before and after overriding one block's gates (two real forward passes).
 
     ``mode="identity"``: the block's gates become 1 (attention removed). ``mode="mute"``: the listed
-    channels, or the ``mute_top`` channels with the largest gate in the first pass, become 0.
+    channels, or the ``mute_top`` channels with the largest gate in the first pass, become 0. ``model``
+    may be any ``torch.nn.Module`` with class scores (see ``pipeline.foreign``).
     """
     pixels = load_image(image)
-    loaded = get_model(model or default_model("image"))
+    loaded = resolve_model(model, lambda: default_model("image"), preprocess, labels, scores)
     check_task(loaded, "image")
-    x, _, _ = preprocess_image(pixels, loaded.spec.preprocess)
-    before = recorded_forward(loaded.model, x)
+    x, _, _ = prepare_image(pixels, loaded)
+    before = recorded_forward(loaded.model, x, foreign=loaded.foreign)
+    if before.note is not None:
+        raise InputError(f"an intervention compares class scores; {before.note}")
     names = [b.name for b in before.blocks[0]]
     if block not in names:
         raise InputError(f"model {loaded.spec.name!r} has no attention block {block!r}; blocks: {', '.join(names)}")
@@ -52,8 +59,11 @@ def intervene(
         bad = [c for c in chosen if not 0 <= c < gate.shape[0]]
         if bad or not chosen:
             raise InputError(f"channels to mute must be within 0..{gate.shape[0] - 1}; got {chosen}")
-    with gate_override(loaded.model, block, mode, chosen), torch.no_grad():
-        after_logits = loaded.model(x)
+    discovery = loaded.foreign.discovery if loaded.foreign is not None else None
+    with gate_override(loaded.model, block, mode, chosen, discovery), torch.no_grad():
+        after_output = loaded.model(x)
+    after_logits = class_scores(after_output, 1, loaded.foreign.scores if loaded.foreign is not None else None)
+    assert after_logits is not None  # the first pass had class scores
     after = torch.softmax(after_logits.float(), dim=1).numpy()[0]
     if mode == "identity":
         description = f"{block}: every gate set to 1 (attention removed)"

@@ -1,7 +1,8 @@
 """Models built and loaded once per process and shared between requests.
 
 Sharing is safe: models are in eval mode, and every capture hook acts only for its own request's calls
-(``visualiser.capture.owned``).
+(``visualiser.capture.owned``). A user's own network, registered with ``pipeline.register_module``, is
+kept here too under its generated name, next to the registry's models.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from visualiser.analysis import Foreign
 from visualiser.errors import InputError
 from visualiser.labels import load_labels
 from visualiser.models.loading import create_model
@@ -21,21 +23,23 @@ from visualiser.types import ProgressFn, Task
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A ready model with its spec and class names."""
+    """A ready model with its spec and class names; ``foreign`` is set for a user's own network."""
 
     spec: ModelSpec
     model: nn.Module
     labels: tuple[str, ...]
+    foreign: Foreign | None = None
 
 
 _CACHE: dict[str, LoadedModel] = {}
+_FOREIGN: dict[str, LoadedModel] = {}  # register_module's networks: never rebuilt, never forgotten by name
 _CACHE_LOCK = threading.Lock()
 _LOAD_LOCKS: dict[str, threading.Lock] = {}
 
 
 def get_model(name: str, progress: ProgressFn | None = None) -> LoadedModel:
     """The named model, built and loaded on first use, then shared; a weights download reports to ``progress``."""
-    cached = _CACHE.get(name)
+    cached = _CACHE.get(name) or _FOREIGN.get(name)
     if cached is not None:
         return cached
     spec = get_spec(name)
@@ -46,6 +50,23 @@ def get_model(name: str, progress: ProgressFn | None = None) -> LoadedModel:
             model = create_model(name, pretrained=True, progress=progress)
             _CACHE[name] = LoadedModel(spec, model, load_labels(spec.labels))
     return _CACHE[name]
+
+
+def keep_foreign(loaded: LoadedModel) -> None:
+    """Keep a registered foreign network under its spec's name (``register_module`` calls it)."""
+    with _CACHE_LOCK:
+        _FOREIGN[loaded.spec.name] = loaded
+
+
+def drop_foreign(name: str) -> None:
+    """Forget a registered foreign network."""
+    with _CACHE_LOCK:
+        _FOREIGN.pop(name, None)
+
+
+def foreign_models() -> list[LoadedModel]:
+    """The foreign networks registered so far."""
+    return list(_FOREIGN.values())
 
 
 def forget_models(names: Iterable[str]) -> None:

@@ -1,7 +1,8 @@
 """Run a model over batches and keep its logits and every attention gate, per block.
 
-The gates come from ``AttentionRecorder`` through ``blocks_from_recording``, the same path the app's
-results take, so the statistics and the pointing game score exactly what the app draws.
+The gates come from ``AttentionRecorder`` through ``blocks_from_recording`` (our networks) or from
+``capture.watch`` (any other network), the same paths the app's results take, so the statistics and the
+pointing game score exactly what the app draws.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from visualiser.capture import AttentionRecorder, blocks_from_recording
+from visualiser.analysis import Foreign, class_scores
+from visualiser.capture import AttentionRecorder, blocks_from_recording, watch
 
 
 @dataclass
@@ -39,15 +41,27 @@ class GateRecord:
 
 
 @torch.no_grad()
-def collect_gates(model: nn.Module, batches: Iterable[torch.Tensor], record: GateRecord | None = None) -> GateRecord:
-    """Forward every batch through ``model`` (in eval mode) and record logits and gates."""
+def collect_gates(
+    model: nn.Module, batches: Iterable[torch.Tensor], record: GateRecord | None = None, foreign: Foreign | None = None
+) -> GateRecord:
+    """Forward every batch through ``model`` (in eval mode) and record logits and gates.
+
+    ``foreign``: a user's network (``pipeline.foreign_model(...).foreign``); its scores are (N, 0) when it
+    has no class output.
+    """
     record = record or GateRecord()
     model.eval()
     for x in batches:
-        with AttentionRecorder(model) as rec:
-            logits = model(x)
-        record.logits.append(logits.float().numpy())
-        per_element = [blocks_from_recording(model, rec, i) for i in range(x.shape[0])]
+        if foreign is None:
+            with AttentionRecorder(model) as rec:
+                logits = model(x)
+            record.logits.append(logits.float().numpy())
+            per_element = [blocks_from_recording(model, rec, i) for i in range(x.shape[0])]
+        else:
+            with watch(model, discovery=foreign.discovery) as watcher:
+                scores = class_scores(model(x), x.shape[0], foreign.scores)
+            record.logits.append(np.zeros((x.shape[0], 0), np.float32) if scores is None else scores.float().numpy())
+            per_element = [watcher.blocks(i) for i in range(x.shape[0])]
         for position, block in enumerate(per_element[0]):
             record.kinds[block.name] = block.kind
             if block.channel_gate is not None:

@@ -3,7 +3,8 @@
 For each attention block and each class group, the mean (and spread) of the channel gate over the
 inputs of that group, plus the mean over all inputs. The groups are either the classes of an
 embedded model's own held-out data (``source="generated"``) or the sub-folders of a folder of
-labelled inputs (``folder/<class name>/*.png``), which works for any registered model.
+labelled inputs (``folder/<class name>/*.png``), which works for any registered model and for any
+``torch.nn.Module`` (your own network, through ``pipeline.foreign_model``).
 
 Saved as a small ``.npz``: ``classes`` (K,), ``counts`` (K,), ``blocks`` (B,), and per block
 ``<block>/class_mean`` (K, C), ``<block>/class_std`` (K, C), ``<block>/all_mean`` (C,).
@@ -11,11 +12,13 @@ Saved as a small ``.npz``: ``classes`` (K,), ``counts`` (K,), ``blocks`` (B,), a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from visualiser.errors import InputError, VisualiserError
 from visualiser.models.registry import ModelSpec, get_spec
@@ -62,7 +65,9 @@ def _folder_items(folder: Path, suffixes: frozenset[str]) -> tuple[list[str], li
     return classes, items
 
 
-def _folder_batches(spec: ModelSpec, items: list[tuple[Path, int]]) -> Iterator[torch.Tensor]:
+def _folder_batches(
+    spec: ModelSpec, items: list[tuple[Path, int]], prepare: Callable[[np.ndarray], torch.Tensor] | None = None
+) -> Iterator[torch.Tensor]:
     from visualiser.media import load_clip, load_image
     from visualiser.preprocess import preprocess_clip, preprocess_image
 
@@ -72,18 +77,34 @@ def _folder_batches(spec: ModelSpec, items: list[tuple[Path, int]]) -> Iterator[
             if spec.task == "clip":
                 clip = load_clip(path, num_frames=spec.preprocess.frames or 16)
                 tensors.append(preprocess_clip(clip.frames, spec.preprocess)[0])
+            elif prepare is not None:
+                tensors.append(prepare(load_image(path)))
             else:
                 tensors.append(preprocess_image(load_image(path), spec.preprocess)[0])
         yield torch.cat(tensors)
 
 
+def _foreign_statistics(model: nn.Module, source: str | Path, options: dict[str, Any]) -> dict[str, np.ndarray]:
+    from visualiser.pipeline.foreign import foreign_model, prepare_image
+
+    if str(source) == "generated":
+        raise InputError("generated data exists only for the embedded models; give a folder <class name>/<files>")
+    loaded = foreign_model(model, **options)
+    suffixes = CLIP_SUFFIXES if loaded.spec.task == "clip" else IMAGE_SUFFIXES
+    classes, items = _folder_items(Path(source), suffixes)
+    batches = _folder_batches(loaded.spec, items, lambda pixels: prepare_image(pixels, loaded)[0])
+    record = collect_gates(model, batches, foreign=loaded.foreign)
+    return statistics_from_gates(record, np.array([k for _, k in items], dtype=np.int64), classes)
+
+
 def class_statistics(
-    name: str, source: str | Path, samples: int = 1000, seed: int | None = None
+    name: str | nn.Module, source: str | Path, samples: int = 1000, seed: int | None = None, **options: Any
 ) -> dict[str, np.ndarray]:
-    """Class-mean channel excitation of model ``name`` over ``source``.
+    """Class-mean channel excitation of model ``name`` (a registry name or any ``nn.Module``) over ``source``.
 
     Args:
-        name: Any registered model (its weights are loaded as the app loads them).
+        name: Any registered model (its weights are loaded as the app loads them), or your own network;
+            ``options`` (``preprocess``, ``labels``, ``scores``) then go to ``pipeline.foreign_model``.
         source: ``"generated"`` for an embedded model's own held-out data (``samples`` of stream
             ``seed``), or a folder ``<class name>/<file>`` of images (clips for a clip model).
         samples: How many generated samples (generated source only).
@@ -91,6 +112,8 @@ def class_statistics(
     """
     from visualiser.models.loading import create_model
 
+    if isinstance(name, nn.Module):
+        return _foreign_statistics(name, source, options)
     spec = get_spec(name)
     if spec.attention == "none":  # say so before loading (or downloading) any weights
         raise VisualiserError(f"{name} has no channel attention (SE, CBAM or ECA), so it has no excitation statistics")
