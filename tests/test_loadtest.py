@@ -92,14 +92,16 @@ def test_answers_compare_labels_exactly_and_numbers_within_tolerance():
     assert same_values(float("nan"), float("nan"))
 
 
-def test_answer_ignores_only_the_timings():
+def test_answer_ignores_only_the_timings_and_the_uploads_name():
     label = {"label": "cat", "confidences": [{"label": "cat", "confidence": 0.9}, {"label": "dog", "confidence": 0.1}]}
     summary = {"model": "m", "timings": {"forward_s": 0.01}, "blocks": []}
     answer = loadtest.answer_from((label, None, summary))
     assert answer.top == (("cat", 0.9), ("dog", 0.1)) and not answer.has_overlay
     assert answer.summary == {"model": "m", "blocks": []}
-    slower = loadtest.answer_from((label, None, {**summary, "timings": {"forward_s": 9.0}}))
+    slower = loadtest.answer_from((label, None, {**summary, "timings": {"forward_s": 9.0}, "source": "b.png"}))
     assert same_answer(answer, slower)
+    other = loadtest.answer_from((label, None, {**summary, "model": "n"}))
+    assert not same_answer(answer, other)
 
 
 def test_percentile_matches_numpy():
@@ -190,6 +192,24 @@ def test_every_forward_pass_of_a_loaded_model_is_counted_and_nothing_stays_regis
     assert len(loaded.model._forward_hooks) == 0
     pipeline.analyse_pixels(pixels, loaded)
     assert read_forward_counts(count_file) == {counted_model_name: 2}  # no longer counting
+
+
+def test_the_warm_up_threads_passes_answer_no_request_and_are_not_counted(tmp_path, counted_model_name):
+    import threading
+
+    from visualiser import pipeline
+
+    count_file = tmp_path / "forwards.txt"
+    pixels = np.random.default_rng(4).integers(0, 256, (40, 48, 3), dtype=np.uint8)
+    with counting_forwards(count_file):
+        loaded = pipeline.get_model(counted_model_name)
+        warm = threading.Thread(target=pipeline.analyse_pixels, args=(pixels, loaded), name="warm-up")
+        warm.start()
+        warm.join()
+        assert read_forward_counts(count_file) == {}
+        pipeline.analyse_pixels(pixels, loaded)
+        assert read_forward_counts(count_file) == {counted_model_name: 1}
+    assert f"warm-up:{counted_model_name}" in count_file.read_text()
 
 
 def test_counting_ends_cleanly_after_an_exception(tmp_path, counted_model_name):

@@ -7,6 +7,9 @@ every model the app loads gets one forward hook on its root module; each complet
 whole network appends the model's name as one line to ``COUNT_FILE``. A line is written and the file closed
 before the request's answer is sent, so a reader sees every pass of the requests that have been answered,
 also after the server was killed. The load test reads it with ``read_forward_counts``.
+
+Passes made by the app's own warm-up thread (it prepares every tab's example once, right after launch) are
+written as ``warm-up:<model>`` and left out of the counts: they answer no request.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from torch import nn
 from torch.utils.hooks import RemovableHandle
 
 COUNT_FILE_HEADER = "# forward passes, one line per pass: the model's name\n"
+WARM_UP_THREAD = "warm-up"  # app.py's name for the thread that prepares the tabs' arrival examples
+WARM_UP_PREFIX = "warm-up:"
 
 
 @contextlib.contextmanager
@@ -45,8 +50,9 @@ def counting_forwards(count_file: Path) -> Iterator[Path]:
         line = f"{name}\n"
 
         def hook(module: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
+            warm_up = threading.current_thread().name == WARM_UP_THREAD
             with lock, count_file.open("a") as fh:
-                fh.write(line)
+                fh.write(WARM_UP_PREFIX + line if warm_up else line)
 
         return hook
 
@@ -70,7 +76,8 @@ def read_forward_counts(count_file: Path) -> collections.Counter[str] | None:
         text = Path(count_file).read_text()
     except FileNotFoundError:
         return None
-    return collections.Counter(line for line in text.splitlines() if line and not line.startswith("#"))
+    lines = text.splitlines()
+    return collections.Counter(x for x in lines if x and not x.startswith(("#", WARM_UP_PREFIX)))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
