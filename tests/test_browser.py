@@ -124,6 +124,36 @@ def test_every_tab_is_alive_on_arrival(page):
     page.locator("button[role=tab]").nth(0).click()
 
 
+def test_a_photo_on_the_shapes_model_says_it_is_outside_what_the_network_learned(page):
+    """Issue 11, item 1: a real photo through the generated-shapes network gets the notice and the switch."""
+    photo = ROOT / "assets" / "examples" / "photos" / "chelsea.jpg"
+    page.locator("#image-input button[aria-label='Remove Image']").first.click()
+    page.locator("#image-input input[type=file]").set_input_files(str(photo))
+    page.wait_for_function("document.querySelector('#image-showing').innerText.includes('No result for this input')")
+    page.locator("#image-run").click()
+    page.wait_for_function("document.querySelector('#image-showing').innerText.includes('chelsea.jpg')")
+    notice = page.locator("#image-notice")
+    notice.wait_for(state="visible")
+    text = notice.inner_text()
+    assert "Outside what Shapes CBAM-ResNet-10" in text and "8 generated shapes" in text
+    assert "still exactly what the network computed" in text
+    page.locator("#image-switch").wait_for(state="visible")
+    _close_toasts(page)
+    _shot(page, "09-photo-on-the-shapes-model")
+    # a shipped generated shape gets no notice
+    page.locator("#tab-image button.gallery-item").first.click()
+    page.wait_for_function("document.querySelector('#image-showing').innerText.includes('_0.png')")
+    page.locator("#image-overview img").first.wait_for()
+    assert not page.locator("#image-notice").is_visible()
+
+
+def _close_toasts(page) -> None:
+    """Dismiss error / info toasts left by an earlier step so a screenshot shows only this one's state."""
+    for button in page.locator(".toast-close").all():
+        if button.is_visible():
+            button.click()
+
+
 def test_no_view_outlives_a_failed_switch_of_model(page):
     """Analyse, switch to a model whose weights cannot be fetched here: nothing of the old result stays."""
     page.locator("#image-overview img").first.wait_for()
@@ -137,6 +167,7 @@ def test_no_view_outlives_a_failed_switch_of_model(page):
     for selector in ("#image-overview img", "#image-grid img", "#image-overlay img", "#image-chart img"):
         assert page.locator(selector).count() == 0, selector
     assert page.locator("#image-predictions .output-class").count() == 0
+    assert "--from" in page.get_by_text("are not on this machine").first.inner_text()  # how to bring it by hand
     _shot(page, "07-failed-switch-no-stale-view")
     page.locator("#image-model input").click()
     page.get_by_role("option", name="Shapes CBAM-ResNet-10 (embedded) · embedded").click()
@@ -174,6 +205,7 @@ def test_a_checkpoint_uploaded_in_the_app_shows_its_gates(page, tmp_path):
     names = page.locator("#image-predictions").inner_text()
     assert sum(fruit in names for fruit in ("apple", "banana", "cherry", "date", "elder")) == 5
     assert "your checkpoint finetuned.safetensors" in page.locator("#image-domain").inner_text()
+    _close_toasts(page)
     _shot(page, "08-own-checkpoint")
     for name in uploaded_names():
         unregister_checkpoint(name)

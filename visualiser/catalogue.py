@@ -6,6 +6,8 @@ here, so the two never disagree about what exists, what is on this machine, or w
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from pathlib import Path
 
 from visualiser import paths
@@ -135,6 +137,19 @@ def example_files(task: Task, embedded_first: bool = True) -> list[Path]:
         return path.relative_to(root).parts[0] in EMBEDDED_EXAMPLE_DIRS
 
     return sorted(files, key=lambda p: generated(p) != embedded_first)
+
+
+@functools.cache
+def generated_example_digests() -> frozenset[str]:
+    """SHA-1s of the shipped generated examples: the inputs the embedded models were made for."""
+    root = paths.EXAMPLES_DIR
+    files = [p for d in EMBEDDED_EXAMPLE_DIRS if (root / d).is_dir() for p in sorted((root / d).iterdir())]
+    return frozenset(hashlib.sha1(p.read_bytes(), usedforsecurity=False).hexdigest() for p in files if p.is_file())
+
+
+def is_generated_example(sha1: str) -> bool:
+    """Whether a result's input file is one of the shipped generated shapes / motions (by content)."""
+    return bool(sha1) and sha1 in generated_example_digests()
 
 
 def kernel_sources() -> list[str]:

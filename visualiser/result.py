@@ -80,13 +80,19 @@ class BlockAttention:
 
 @dataclass(frozen=True)
 class DomainCheck:
-    """Whether an input lies inside what the network learned, from a score calibrated on its training data."""
+    """How far an input lies from what the network learned: a score calibrated on its own training data.
+
+    ``reliable`` says whether the calibration was shown to tell real photos / clips apart from the training
+    data (``docs/MODEL_CARDS.md``); when it was not, ``outside`` alone must not be trusted.
+    """
 
     score: float  # higher is further from the training data
-    threshold: float  # scores above it are called outside
-    false_alarm_rate: float  # share of held-out training-distribution inputs above the threshold
+    threshold: float  # scores at or above it are called outside
+    false_alarm_rate: float  # share of held-out training-distribution inputs at or above the threshold
+    percentile: float  # share (0-100) of held-out training-distribution inputs that scored lower
     outside: bool
-    method: str  # e.g. "mahalanobis distance of the pooled features"
+    reliable: bool
+    method: str  # the score's kind, e.g. "relative_mahalanobis"
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,10 @@ class ImageResult:
     gradcam: np.ndarray | None = None  # (h', w') Grad-CAM of the top-1 class at the last stage, in [0, 1]
     gradcam_class: int | None = None
     source: str = ""  # the input's file name (never a server path), "" for pixels or bytes
+    source_sha1: str = ""  # SHA-1 of the input file's bytes ("" for pixels): which file this result is of
     domain_check: DomainCheck | None = None  # None when the model has no out-of-distribution calibration
+    modules: tuple[FoundModule, ...] = ()  # a user's network: every attention module found, and how
+    note: str = ""  # e.g. why there are no predictions (a network without class output)
 
     def block(self, name: str | None) -> BlockAttention:
         """The block called ``name`` (see :func:`find_block`)."""
@@ -136,7 +145,10 @@ class ImageResult:
             "timings": dict(self.timings),
             "gradcam_class": self.gradcam_class,
             "source": self.source,
+            "source_sha1": self.source_sha1,
             "domain_check": None if self.domain_check is None else vars(self.domain_check),
+            "modules": [m.to_json() for m in self.modules],
+            "note": self.note,
         }
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -172,6 +184,10 @@ class ClipResult:
     geometry: CropGeometry | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
     source: str = ""  # the input's file name (never a server path), "" for arrays
+    source_sha1: str = ""  # SHA-1 of the input file's bytes ("" for arrays)
+    domain_check: DomainCheck | None = None  # 3-D models with an out-of-distribution calibration
+    modules: tuple[FoundModule, ...] = ()  # a user's network: every attention module found, and how
+    note: str = ""  # e.g. why there are no predictions (a network without class output)
 
     @property
     def is_3d(self) -> bool:
@@ -210,6 +226,10 @@ class ClipResult:
             "blocks": [_block_summary(b) for b in self.blocks],
             "timings": dict(self.timings),
             "source": self.source,
+            "source_sha1": self.source_sha1,
+            "domain_check": None if self.domain_check is None else vars(self.domain_check),
+            "modules": [m.to_json() for m in self.modules],
+            "note": self.note,
         }
 
     def arrays(self) -> dict[str, np.ndarray]:

@@ -9,9 +9,9 @@ still recorded.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -61,6 +61,7 @@ class ForwardRecord:
     gradcam: np.ndarray | None = None  # (B, h, w) in [0, 1]
     gradcam_class: tuple[int, ...] | None = None
     note: str | None = None
+    kept: Mapping[str, np.ndarray] = field(default_factory=dict)  # layer name → (B, D) output of that same pass
 
 
 def no_scores_note(model_name: str, output: str) -> str:
@@ -85,23 +86,33 @@ def class_scores(output: Any, batch: int, scores: ScoresFn | None) -> torch.Tens
 
 
 def recorded_forward(
-    model: nn.Module, x: torch.Tensor, gradcam: bool = False, foreign: Foreign | None = None
+    model: nn.Module,
+    x: torch.Tensor,
+    gradcam: bool = False,
+    foreign: Foreign | None = None,
+    keep: tuple[str, ...] = (),
 ) -> ForwardRecord:
     """One forward pass with every attention gate recorded; optionally Grad-CAM of the top-1 class.
 
-    Grad-CAM uses the same forward pass as the gates, so both describe the same computation.
+    Grad-CAM uses the same forward pass as the gates, so both describe the same computation. ``keep`` names
+    layers (of our networks) whose outputs are kept too, flattened per element, e.g. the pooled features an
+    out-of-distribution score reads.
     """
     if foreign is not None:
         return _foreign_forward(model, x, gradcam, foreign)
     with ExitStack() as stack:
         recorder = stack.enter_context(AttentionRecorder(model))
         grab = stack.enter_context(FeatureGrab(feature_layer(model))) if gradcam else None
+        grabs = {name: stack.enter_context(FeatureGrab(model.get_submodule(name))) for name in keep}
         with torch.set_grad_enabled(gradcam):
             logits = model(x)
         probabilities = torch.softmax(logits.detach().float(), dim=1).numpy()
         cams, classes = _gradcam(grab, logits)
+    kept = {
+        name: g.features.detach().flatten(1).float().numpy() for name, g in grabs.items() if g.features is not None
+    }
     blocks = tuple(blocks_from_recording(model, recorder, i) for i in range(x.shape[0]))
-    return ForwardRecord(probabilities, blocks, cams, classes)
+    return ForwardRecord(probabilities, blocks, cams, classes, kept=kept)
 
 
 def _gradcam(grab: FeatureGrab | None, scores: torch.Tensor) -> tuple[np.ndarray | None, tuple[int, ...] | None]:

@@ -12,10 +12,11 @@ import numpy as np
 from visualiser.analysis import recorded_forward, top_predictions
 from visualiser.analysis.forward import ScoresFn
 from visualiser.errors import InputError
-from visualiser.media import Clip, load_clip
+from visualiser.media import Clip, load_clip, source_sha1
 from visualiser.models.defaults import default_model
 from visualiser.paths import source_name
-from visualiser.pipeline.foreign import ModelChoice, Preprocessing, resolve_model
+from visualiser.pipeline.domain import domain_check, domain_layers
+from visualiser.pipeline.foreign import ModelChoice, Preprocessing, found_modules, resolve_model
 from visualiser.pipeline.image import analyse_frames
 from visualiser.pipeline.models import LoadedModel
 from visualiser.preprocess import preprocess_clip
@@ -50,7 +51,7 @@ def analyse_clip(
     if progress:
         progress(0.1, f"decoded {len(decoded.frames)} frames")
     result = analyse_decoded_clip(decoded, loaded, top_k, progress, timings)
-    return replace(result, source=source_name(clip))
+    return replace(result, source=source_name(clip), source_sha1=source_sha1(clip))
 
 
 def analyse_decoded_clip(
@@ -66,7 +67,7 @@ def analyse_decoded_clip(
         frames = _pad_frames(decoded.frames, loaded.spec.preprocess.frames or len(decoded.frames))
         x, crops, geometry = preprocess_clip(frames, loaded.spec.preprocess)
         t1 = time.perf_counter()
-        record = recorded_forward(loaded.model, x, foreign=loaded.foreign)
+        record = recorded_forward(loaded.model, x, foreign=loaded.foreign, keep=domain_layers(loaded))
         timings["forward_s"] = time.perf_counter() - t1
         probabilities = record.probabilities[0]
         if progress:
@@ -82,6 +83,9 @@ def analyse_decoded_clip(
             input_frames=crops,
             geometry=geometry,
             timings=timings,
+            domain_check=domain_check(loaded, record, 0),
+            modules=found_modules(loaded),
+            note=record.note or "",
         )
     t1 = time.perf_counter()
     per_frame = analyse_frames(decoded.frames, loaded, top_k=top_k, progress=progress)
@@ -97,6 +101,8 @@ def analyse_decoded_clip(
         per_frame=tuple(per_frame),
         geometry=per_frame[0].geometry,
         timings=timings,
+        modules=found_modules(loaded),
+        note=per_frame[0].note,
     )
 
 

@@ -31,7 +31,7 @@ from visualiser.errors import InputError
 from visualiser.models.registry import ModelSpec, Preprocess, WeightsSource, list_specs, register, unregister
 from visualiser.pipeline.models import LoadedModel, drop_foreign, foreign_models, get_model, keep_foreign
 from visualiser.preprocess import preprocess_image
-from visualiser.result import CropGeometry
+from visualiser.result import CropGeometry, FoundModule
 
 Preprocessing = Preprocess | ImageTransform
 ModelChoice = str | nn.Module | LoadedModel | None
@@ -212,3 +212,8 @@ def resolve_model(
     if any(option is not None for option in (preprocess, labels, scores, feature_layer)):
         raise InputError("preprocess=, labels=, scores= and feature_layer= apply to your own network (an nn.Module)")
     return get_model(model or default())
+
+
+def found_modules(loaded: LoadedModel) -> tuple[FoundModule, ...]:
+    """Every attention module found in a user's network (empty for our own networks: their modules are known)."""
+    return () if loaded.foreign is None else tuple(loaded.foreign.discovery.found)

@@ -11,10 +11,11 @@ import torch
 
 from visualiser.analysis import ForwardRecord, recorded_forward, top_predictions
 from visualiser.analysis.forward import ScoresFn
-from visualiser.media import load_image
+from visualiser.media import load_image, source_sha1
 from visualiser.models.defaults import default_model
 from visualiser.paths import source_name
-from visualiser.pipeline.foreign import ModelChoice, Preprocessing, prepare_image, resolve_model
+from visualiser.pipeline.domain import domain_check, domain_layers
+from visualiser.pipeline.foreign import ModelChoice, Preprocessing, found_modules, prepare_image, resolve_model
 from visualiser.pipeline.models import LoadedModel, check_task
 from visualiser.result import CropGeometry, ImageResult
 from visualiser.types import ImageSource, ProgressFn
@@ -44,7 +45,7 @@ def analyse_image(
     loaded = resolve_model(model, lambda: default_model("image"), preprocess, labels, scores, feature_layer)
     check_task(loaded, "image")
     result = analyse_pixels(pixels, loaded, top_k=top_k, gradcam=gradcam, timings={"decode_s": decode_s})
-    return replace(result, source=source_name(image))
+    return replace(result, source=source_name(image), source_sha1=source_sha1(image))
 
 
 def analyse_pixels(
@@ -60,7 +61,7 @@ def analyse_pixels(
     x, crop, geometry = prepare_image(pixels, loaded)
     timings["preprocess_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    record = recorded_forward(loaded.model, x, gradcam=gradcam, foreign=loaded.foreign)
+    record = recorded_forward(loaded.model, x, gradcam=gradcam, foreign=loaded.foreign, keep=domain_layers(loaded))
     timings["forward_s"] = time.perf_counter() - t2
     return image_result(loaded, pixels, crop, geometry, record, 0, top_k, timings)
 
@@ -79,7 +80,8 @@ def analyse_frames(
         t1 = time.perf_counter()
         prepared = [prepare_image(frame, loaded) for frame in chunk]
         t2 = time.perf_counter()
-        record = recorded_forward(loaded.model, torch.cat([x for x, _, _ in prepared]), foreign=loaded.foreign)
+        batch = torch.cat([x for x, _, _ in prepared])
+        record = recorded_forward(loaded.model, batch, foreign=loaded.foreign, keep=domain_layers(loaded))
         t3 = time.perf_counter()
         share = {"preprocess_s": (t2 - t1) / len(chunk), "forward_s": (t3 - t2) / len(chunk)}
         for i, (frame, (_, crop, geometry)) in enumerate(zip(chunk, prepared, strict=True)):
@@ -113,4 +115,7 @@ def image_result(
         timings=dict(timings),
         gradcam=None if record.gradcam is None else record.gradcam[index],
         gradcam_class=None if record.gradcam_class is None else record.gradcam_class[index],
+        domain_check=domain_check(loaded, record, index),
+        modules=found_modules(loaded),
+        note=record.note or "",
     )

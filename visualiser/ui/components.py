@@ -32,9 +32,11 @@ def image_source(payload: Any) -> str | bytes | None:
     return str(data["path"])
 
 
-def image_input(label: Any, height: int) -> gr.Image:
+def image_input(label: Any, height: int, elem_id: str | None = None) -> gr.Image:
     """An image input (upload, webcam, clipboard) whose events must use ``preprocess=False``."""
-    return gr.Image(label=label, type="filepath", sources=["upload", "webcam", "clipboard"], height=height)
+    return gr.Image(
+        label=label, type="filepath", sources=["upload", "webcam", "clipboard"], height=height, elem_id=elem_id
+    )
 
 
 LATEX_DELIMITERS = [

@@ -24,6 +24,7 @@ EN: dict[str, str] = {
     "model_info": "Embedded models run instantly; ImageNet models download their weights on first use.",
     "analyse": "Analyse",
     "switch_photo_model": "Analyse it with a photo model (SE-ResNet-50, ImageNet)",
+    "switch_video_model": "Analyse it with a video model (R3D-18, Kinetics-400)",
     "own_network": "Your own network (a checkpoint)",
     "own_network_info": "Upload a state_dict as .safetensors or .pth (read with weights_only=True: no code in it "
     "runs). Its architecture is read from the keys and shapes: SE / CBAM / ECA ResNets saved by timm, the SENet "
@@ -143,6 +144,7 @@ ZH: dict[str, str] = {
     "model_info": "内置模型立即可用；ImageNet 模型首次使用时会下载权重。",
     "analyse": "分析",
     "switch_photo_model": "改用照片模型分析（SE-ResNet-50，ImageNet）",
+    "switch_video_model": "改用视频模型分析（R3D-18，Kinetics-400）",
     "own_network": "你自己的网络（检查点）",
     "own_network_info": "上传 .safetensors 或 .pth 格式的 state_dict（以 weights_only=True 读取：其中的代码不会运行）。"
     "架构从键名和形状推断：timm、SENet 作者代码、pytorchcv 或官方 CBAM 代码保存的 SE / CBAM / ECA ResNet，类别数任意。"

@@ -25,6 +25,8 @@ class ClipTab:
     frames: gr.Slider
     run: gr.Button
     predictions: gr.Label
+    notice: gr.Markdown
+    switch: gr.Button
     attention_video: gr.Video
     timings: gr.Markdown
     summary: gr.JSON
@@ -60,6 +62,8 @@ def layout_clip_tab(i18n: gr.I18n, banners: Banners) -> ClipTab:
             run = gr.Button(i18n("analyse"), variant="primary", elem_id="clip-run")
         with gr.Column(scale=5, min_width=320):
             predictions = gr.Label(num_top_classes=5, label=i18n("predictions"), elem_id="clip-predictions")
+            notice = gr.Markdown(visible=False, elem_id="clip-notice", elem_classes=["notice"])
+            switch = gr.Button(i18n("switch_video_model"), visible=False, size="sm", elem_id="clip-switch")
             attention_video = gr.Video(
                 label=i18n("attention_video"),
                 interactive=False,
@@ -94,7 +98,7 @@ def layout_clip_tab(i18n: gr.I18n, banners: Banners) -> ClipTab:
     timeline = gr.Plot(label=i18n("over_time"), elem_id="clip-timeline")
     stability = gr.Plot(label=i18n("stability"), elem_id="clip-stability")
     return ClipTab(
-        state, video, model, domain, frames, run, predictions, attention_video, timings, summary, to_conv3d,
-        bundle_prepare, bundle_download, examples, showing, block, frame, frame_image, frame_chart, timeline,
-        stability,
+        state, video, model, domain, frames, run, predictions, notice, switch, attention_video, timings, summary,
+        to_conv3d, bundle_prepare, bundle_download, examples, showing, block, frame, frame_image, frame_chart,
+        timeline, stability,
     )  # fmt: skip

@@ -17,6 +17,8 @@ from visualiser.ui.components import HEAVY, LIGHT
 from visualiser.ui.tabs.clip import ClipTab
 from visualiser.ui.tabs.flow import AnalysisFlow, clear_on_change, start
 
+VIDEO_MODEL = "r3d_18"  # the Kinetics-400 network offered for real clips (the embedded one knows generated motions)
+
 
 def analyse_clip_event(
     video: str | None,
@@ -37,7 +39,7 @@ def wire_clip_tab(tab: ClipTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks
     t = tab
     views_out = [
         t.showing, t.block, t.frame, t.frame_image, t.frame_chart, t.timeline, t.stability, t.timings,
-        t.bundle_download,
+        t.bundle_download, t.notice, t.switch,
     ]  # fmt: skip
     public_out = [t.predictions, t.attention_video, t.summary, t.state]
     pending_out = [t.predictions, t.attention_video, t.summary, t.state, *views_out]
@@ -50,7 +52,7 @@ def wire_clip_tab(tab: ClipTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks
             banner, gr.Dropdown(choices=[], value=None), gr.Slider(value=0),
             gr.Image(None, label=i18n("frame_heatmap")), gr.Plot(None, label=i18n("frame_chart")),
             gr.Plot(None, label=i18n("over_time")), gr.Plot(None, label=i18n("stability")), "",
-            gr.DownloadButton(visible=False),
+            gr.DownloadButton(visible=False), gr.Markdown("", visible=False), gr.Button(visible=False),
         )  # fmt: skip
 
     def pending(model: str | None) -> tuple:
@@ -71,6 +73,7 @@ def wire_clip_tab(tab: ClipTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks
             gr.Plot(v.frame_chart, label=titled("frame_chart", c)),
             gr.Plot(v.over_time, label=titled("over_time", c)), gr.Plot(v.stability, label=titled("stability", c)),
             v.timings, gr.DownloadButton(visible=False),
+            gr.Markdown(v.notice, visible=bool(v.notice)), gr.Button(visible=bool(v.notice)),
         )  # fmt: skip
 
     flow = AnalysisFlow(
@@ -86,6 +89,12 @@ def wire_clip_tab(tab: ClipTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks
     if t.examples is not None:
         flow.chain(t.examples.load_input_event, public=False)
     clear_on_change([t.video, t.model, t.frames], flow, stale)
+
+    def to_video_model() -> tuple:
+        return VIDEO_MODEL, banners.domain(VIDEO_MODEL)
+
+    switched = t.switch.click(to_video_model, outputs=[t.model, t.domain], queue=False, api_visibility="private")
+    flow.chain(switched, public=False)
     t.model.change(banners.domain, inputs=[t.model], outputs=[t.domain], queue=False, api_visibility="private")
     def arrive() -> tuple:
         path, model, frames, *public = views.clip_arrival()

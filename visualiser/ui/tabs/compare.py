@@ -34,7 +34,7 @@ def build_compare_tab(i18n: gr.I18n, demo: gr.Blocks) -> CompareTab:
     ]
     with gr.Row(equal_height=False):
         with gr.Column(scale=4, min_width=300):
-            image = image_input(i18n("image_input"), height=260)
+            image = image_input(i18n("image_input"), height=260, elem_id="compare-input")
             group = gr.Radio(choices=groups, value=groups[0][1], label=i18n("compare_group"))
             run = gr.Button(i18n("compare_run"), variant="primary", elem_id="compare-run")
         with gr.Column(scale=6):

@@ -73,7 +73,7 @@ def layout_image_tab(i18n: gr.I18n, banners: Banners) -> ImageTab:
     default = catalogue.default_model("image")
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=320):
-            image = image_input(i18n("image_input"), height=320)
+            image = image_input(i18n("image_input"), height=320, elem_id="image-input")
             model = gr.Dropdown(
                 choices=catalogue.model_choices("image"),
                 value=default,

@@ -11,7 +11,6 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -68,19 +67,13 @@ def clear_caches() -> None:
 
 def content_key(source: object) -> str:
     """A digest of what the user sent (file bytes, bytes or pixels), so equal inputs share a cache entry."""
-    digest = hashlib.sha1(usedforsecurity=False)
+    from visualiser.media.digest import source_sha1
+
     if isinstance(source, np.ndarray):
+        digest = hashlib.sha1(usedforsecurity=False)
         digest.update(repr((source.shape, str(source.dtype))).encode())
         digest.update(np.ascontiguousarray(source).tobytes())
-    elif isinstance(source, bytes):
-        digest.update(source)
-    elif isinstance(source, str | os.PathLike):
-        path = Path(source)
-        if not path.is_file():
-            raise InputError(f"{path.name}: the uploaded file is no longer on the server; please upload it again")
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    else:
-        raise InputError("please upload an image or a clip first")
-    return digest.hexdigest()
+        return digest.hexdigest()
+    if isinstance(source, bytes | str | os.PathLike):
+        return source_sha1(source)
+    raise InputError("please upload an image or a clip first")

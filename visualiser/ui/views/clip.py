@@ -14,6 +14,7 @@ from visualiser.types import ProgressFn
 from visualiser.ui.views.cache import CLIP_RESULTS, content_key
 from visualiser.ui.views.fallback import figure_or_message
 from visualiser.ui.views.files import new_output_path
+from visualiser.ui.views.image import outside_notice
 from visualiser.ui.views.options import require
 from visualiser.ui.views.text import Label, predictions_label, timings_text
 
@@ -125,6 +126,7 @@ class ClipViews:
     frame_chart: Figure | None
     timings: str = ""
     caption: str = ""
+    notice: str = ""  # the input is outside what an embedded network learned
 
 
 def clip_views(result: ClipResult) -> ClipViews:
@@ -138,7 +140,8 @@ def clip_views(result: ClipResult) -> ClipViews:
     if not blocks:
         picture = result.frames[0]
         timings = timings_text(result.timings)
-        return ClipViews(result, [], None, None, None, len(result.frames), picture, None, timings, caption)
+        notice = outside_notice(result)
+        return ClipViews(result, [], None, None, None, len(result.frames), picture, None, timings, caption, notice)
     block = result.focus_block.name if result.focus_block is not None else blocks[-1].name
     frame_image, frame_chart = clip_frame_view(result, 0, block)
     return ClipViews(
@@ -152,6 +155,7 @@ def clip_views(result: ClipResult) -> ClipViews:
         frame_chart=frame_chart,
         timings=timings_text(result.timings),
         caption=caption,
+        notice=outside_notice(result),
     )
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from visualiser import catalogue
 from visualiser.errors import InputError
+from visualiser.result import ClipResult
 from visualiser.types import ImageSource, ProgressFn
 from visualiser.ui.views.cache import IMAGE_RESULTS, content_key
 from visualiser.ui.views.fallback import picture_or_message
@@ -85,20 +86,38 @@ def analyse_image(
     return predictions_label(result.predictions), picture, result_summary(result), result
 
 
-def outside_notice(result: ImageResult) -> str:
-    """The notice for an input outside what the network learned ("" when it is inside, or nothing is known)."""
-    verdict = result.domain_check
-    if verdict is None or not verdict.outside:
+def outside_notice(result: ImageResult | ClipResult) -> str:
+    """The notice for an input outside what an embedded network learned ("" when there is nothing to say).
+
+    The embedded networks' out-of-distribution scores were measured not to separate real photos from their
+    generated data well enough (``docs/MODEL_CARDS.md``), so every input that is not one of the shipped
+    generated examples gets the notice; the score is quoted as what it is.
+    """
+    check = result.domain_check
+    if check is None and isinstance(result, ClipResult) and result.per_frame:
+        check = result.per_frame[0].domain_check
+    if check is None or catalogue.is_generated_example(result.source_sha1):
+        return ""
+    if check.reliable and not check.outside:
         return ""
     from visualiser.models.registry import get_spec
 
     domain = get_spec(result.model).domain or "its training data"
+    if check.outside:
+        why = (
+            f"its out-of-distribution score is {check.score:.1f}, above the {check.threshold:.1f} that "
+            f"{100 * (1 - check.false_alarm_rate):.0f} % of the network's own held-out inputs stay under"
+        )
+    else:
+        why = (
+            "it is not one of the generated examples, and this network's out-of-distribution score cannot tell "
+            f"photos from its training data reliably (this input scores above {check.percentile:.0f} % of "
+            "held-out generated inputs)"
+        )
     return (
-        f"**This input is outside what {result.model_title} learned** ({domain}): it scores {verdict.score:.1f} "
-        f"on the model's out-of-distribution scale, beyond the {verdict.threshold:.1f} that "
-        f"{100 * (1 - verdict.false_alarm_rate):.0f} % of its own held-out inputs stay under. The predictions "
-        "are guesses among classes that do not fit. The gates below are still exactly what the network "
-        "computed for this input: they show how this network responds to it, not what it sees in a photo."
+        f"**Outside what {result.model_title} learned** ({domain}): {why}. Its predictions are guesses among "
+        "classes that do not fit. The gates below are still exactly what the network computed for this input: "
+        "they show how this network responds to it, not what a network trained on photos would see."
     )
 
 
