@@ -1,3 +1,33 @@
-"""attention-visualiser: see what SE, CBAM and ECA gates do inside a CNN, and how 3D convolution slides over a clip."""
+"""attention-visualiser: see what SE, CBAM and ECA gates do inside a CNN, and how 3D convolution slides over a clip.
+
+The public API, imported on first use so that ``import visualiser`` stays light (no torch, no gradio)::
+
+    visualiser.analyse_image(image, model=..., preprocess=..., labels=...)  # -> ImageResult
+    visualiser.analyse_clip(clip, model=...)                                # -> ClipResult
+    visualiser.watch(my_model)          # context manager: the gates of any nn.Module, recorded
+    visualiser.register_module(my_model, ...)  # list your network under a name every front end can use
+    visualiser.launch(my_model, preprocess=..., labels=...)  # the Gradio app on your network
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+_API = {
+    "analyse_image": "visualiser.pipeline",
+    "analyse_clip": "visualiser.pipeline",
+    "intervene": "visualiser.pipeline",
+    "register_module": "visualiser.pipeline",
+    "watch": "visualiser.capture",
+    "launch": "visualiser.ui.shell",
+}
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

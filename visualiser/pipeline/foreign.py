@@ -155,6 +155,8 @@ def foreign_model(
             labels="custom",
             attention="cbam" if "cbam" in kinds else (kinds[0] if kinds else "none"),  # type: ignore[arg-type]
             description=found.message,
+            domain=f"your own network ({type(model).__name__}); what it learned is yours to say",
+            provided_by_user=True,
         )
         names = _labels(model, x, labels, scores, found.num_classes)
         foreign = Foreign(found, scores, feature_layer, transform)

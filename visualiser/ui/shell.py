@@ -9,9 +9,17 @@ or loaded here: models load on first use, so the server is ready in a few second
 from __future__ import annotations
 
 import os
-from typing import Any
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
+
+if TYPE_CHECKING:  # torch loads when a model is first analysed, not when the page is built
+    from torch import nn
+
+    from visualiser.analysis.forward import ScoresFn
+    from visualiser.pipeline.foreign import Preprocessing
 
 from visualiser.paths import EXAMPLES_DIR
 from visualiser.ui.banners import Banners
@@ -46,8 +54,8 @@ def theme() -> gr.themes.Base:
     return gr.themes.Soft(primary_hue="indigo", secondary_hue="amber", neutral_hue="slate")
 
 
-def build_demo() -> gr.Blocks:
-    """The whole app as a ``gr.Blocks`` (not launched)."""
+def build_demo(image_model: str | None = None) -> gr.Blocks:
+    """The whole app as a ``gr.Blocks`` (not launched); ``image_model`` is the Image tab's model (a registry name)."""
     i18n = build_i18n()
     banners = Banners(i18n)
     with gr.Blocks(title="Attention visualiser", delete_cache=CACHE_SWEEP, analytics_enabled=False) as demo:
@@ -55,7 +63,7 @@ def build_demo() -> gr.Blocks:
         gr.Markdown(i18n("app_intro"))
         with gr.Tabs(selected="image") as tabs:
             with gr.Tab(i18n("tab_image"), id="image", elem_id="tab-image"):
-                image_tab = layout_image_tab(i18n, banners)
+                image_tab = layout_image_tab(i18n, banners, image_model)
                 wire_image_tab(image_tab, i18n, banners, demo)
             with gr.Tab(i18n("tab_clip"), id="clip", elem_id="tab-clip"):
                 clip_tab = layout_clip_tab(i18n, banners)
@@ -138,3 +146,43 @@ def launch_kwargs() -> dict[str, Any]:
         "run_history": False,
         "ssr_mode": False,
     }
+
+
+def launch(
+    model: nn.Module | str | None = None,
+    *,
+    preprocess: Preprocessing | None = None,
+    labels: Sequence[str] | None = None,
+    scores: ScoresFn | None = None,
+    title: str | None = None,
+    block: bool = True,
+    **kwargs: Any,
+) -> gr.Blocks:
+    """Serve the app with ``model`` on the Image tab: your own ``torch.nn.Module``, or a registry name.
+
+    ``preprocess``, ``labels`` and ``scores`` describe your network as for ``pipeline.analyse_image``; any
+    other keyword goes to ``gr.Blocks.launch`` (e.g. ``server_port=7861``). ``block=False`` returns at once
+    (for notebooks and tests); the app is served until ``demo.close()``.
+    """
+    from visualiser.ui.views.warmup import warm_up
+
+    name = model if model is None or isinstance(model, str) else _registered(model, preprocess, labels, scores, title)
+    demo = build_demo(image_model=name)
+    demo.launch(prevent_thread_lock=True, **(launch_kwargs() | kwargs))
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    if block:
+        demo.block_thread()
+    return demo
+
+
+def _registered(
+    model: nn.Module,
+    preprocess: Preprocessing | None,
+    labels: Sequence[str] | None,
+    scores: ScoresFn | None,
+    title: str | None,
+) -> str:
+    """Your network, listed under a name the whole app can use (its gates are found once, here)."""
+    from visualiser.pipeline import register_module
+
+    return register_module(model, preprocess=preprocess, labels=labels, title=title, scores=scores)

@@ -67,10 +67,10 @@ class ImageTab:
     bundle_download: gr.DownloadButton
 
 
-def layout_image_tab(i18n: gr.I18n, banners: Banners) -> ImageTab:
-    """Place the Image tab's components inside the current Blocks (no events)."""
+def layout_image_tab(i18n: gr.I18n, banners: Banners, default: str | None = None) -> ImageTab:
+    """Place the Image tab's components inside the current Blocks (no events); ``default``: the model shown."""
     state = gr.State(None, time_to_live=3600)
-    default = catalogue.default_model("image")
+    default = default or catalogue.default_model("image")
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=320):
             image = image_input(i18n("image_input"), height=320, elem_id="image-input")

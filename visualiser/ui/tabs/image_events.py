@@ -129,7 +129,7 @@ def wire_image_tab(tab: ImageTab, i18n: gr.I18n, banners: Banners, demo: gr.Bloc
     t.model.change(banners.domain, inputs=[t.model], outputs=[t.domain], queue=False, api_visibility="private")
 
     def arrive() -> tuple:
-        path, model, *public = views.image_arrival()
+        path, model, *public = views.image_arrival(t.model.value)
         return (path, model, banners.domain(model), *public)
 
     arrival = demo.load(

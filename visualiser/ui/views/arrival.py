@@ -47,8 +47,8 @@ def arrival_dir() -> Path:
     return folder
 
 
-def first_example(task: Task) -> Path | None:
-    """The first shipped example for the task's default model (a generated one for an embedded default)."""
-    model = catalogue.default_model(task)
+def first_example(task: Task, model: str | None = None) -> Path | None:
+    """The first shipped example for ``model`` (default: the task's): a generated one for an embedded model."""
+    model = model or catalogue.default_model(task)
     files = catalogue.example_files(task, embedded_first=catalogue.is_embedded(model))
     return files[0] if files else None

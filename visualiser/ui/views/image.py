@@ -121,15 +121,20 @@ def outside_notice(result: ImageResult | ClipResult) -> str:
     )
 
 
-def image_arrival() -> tuple[
+def _notice(result: ImageResult, outside: str) -> str:
+    """Everything the reader must know first: no class output (a user's detector), outside the training data."""
+    return "\n\n".join(part for part in (result.note, outside) if part)
+
+
+def image_arrival(model: str | None = None) -> tuple[
     str | None, str | None, Label | None, np.ndarray | None, dict[str, Any] | None, ImageResult | None
 ]:
-    """The tab on arrival: the first shipped example through the default model (computed once per process)."""
+    """The tab on arrival: the first shipped example through ``model`` (default: the app's), once per process."""
     from visualiser.ui.views.arrival import first_example, once
 
-    model = catalogue.default_model("image")
-    path = first_example("image")
-    done = once("image", lambda: analyse_image(str(path), model)) if path is not None else None
+    model = model or catalogue.default_model("image")
+    path = first_example("image", model)
+    done = once(f"image:{model}", lambda: analyse_image(str(path), model)) if path is not None else None
     if done is None:
         return None, model, None, None, None, None
     return (str(path), model, *done)
@@ -180,10 +185,10 @@ def image_views(
     if block is None:
         empty = no_attention_image(result)
         timings = timings_text(result.timings)
-        notice = outside_notice(result)
+        outside = outside_notice(result)
         return ImageViews(
             result, [], None, empty, None, None, empty, None, None, None, None, False, timings,
-            result_caption(result), notice, bool(notice),
+            result_caption(result), _notice(result, outside), bool(outside),
         )  # fmt: skip
     chart, overlay_image, channel_side, spatial_side = block_views(result, block, sort, alpha, cmap, normalise)
     return ImageViews(
@@ -203,8 +208,8 @@ def image_views(
         has_spatial=bool(result.spatial_blocks),
         timings=timings_text(result.timings),
         caption=result_caption(result),
-        notice=(notice := outside_notice(result)),
-        offer_photo_model=bool(notice),
+        notice=_notice(result, outside := outside_notice(result)),
+        offer_photo_model=bool(outside),
     )
 
 
@@ -229,21 +234,44 @@ def block_views(
     if chosen.spatial_gate is not None:
         a, c, n = check_alpha(alpha), check_cmap(cmap), check_normalise(normalise)
         picture = spatial.overlay(result, chosen.name, a, c, n, min_side=spatial.SCREEN_MIN_SIDE)
-    channel_side, spatial_side = internals_views(chosen)
+    channel_side, spatial_side = internals_views(chosen, result)
     return chart, picture, channel_side, spatial_side
 
 
-def internals_views(block: BlockAttention) -> tuple[Figure | None, Figure | None]:
-    """Inside one block: squeeze vs excitation (SE/ECA) or the two CAM branches, and the SAM steps."""
+def internals_views(block: BlockAttention, result: ImageResult | None = None) -> tuple[Figure | None, Figure | None]:
+    """Inside one block: squeeze vs excitation (SE/ECA) or the two CAM branches, and the SAM steps.
+
+    A block of a user's network shows what its module exposes; for the rest, a figure says which internals
+    were not recorded and why (``FoundModule.unavailable``).
+    """
     from visualiser.analysis.agreement import squeeze_gate_spearman
     from visualiser.render import internals
+    from visualiser.render.figures import message_figure
 
-    if block.kind == "cbam":
-        channel_side = internals.cam_branches(block) if block.avg_logits is not None else None
-        return channel_side, internals.sam_internals(block) if block.spatial_gate is not None else None
-    if block.squeeze is not None:
-        return internals.se_internals(block, squeeze_gate_spearman(block)), None
-    return None, None
+    missing = _unavailable(block, result)
+    channel_side = spatial_side = None
+    if block.avg_logits is not None and block.max_logits is not None:
+        channel_side = internals.cam_branches(block)
+    elif block.squeeze is not None and block.channel_gate is not None:
+        channel_side = internals.se_internals(block, squeeze_gate_spearman(block))
+    elif block.channel_gate is not None and missing:
+        channel_side = message_figure(missing)
+    if block.spatial_gate is not None:
+        needed = (block.mean_map, block.max_map, block.spatial_logits, block.spatial_kernel)
+        if all(v is not None for v in needed):
+            spatial_side = internals.sam_internals(block)
+        elif missing:
+            spatial_side = message_figure(missing)
+    return channel_side, spatial_side
+
+
+def _unavailable(block: BlockAttention, result: ImageResult | None) -> str:
+    """Which internals a user's module does not expose, and why, in one sentence ("" for our own modules)."""
+    found = next((m for m in (result.modules if result is not None else ()) if m.name == block.name), None)
+    if found is None or not found.unavailable:
+        return ""
+    reasons = "; ".join(f"{field}: {why}" for field, why in found.unavailable)
+    return f"Not recorded for {block.name} ({found.layout}): {reasons}."
 
 
 def overlay_view(
