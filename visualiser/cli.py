@@ -141,14 +141,14 @@ def _checkpoint_model(args: argparse.Namespace) -> tuple[str | None, dict | None
 
 
 def _record_checkpoint(written: list[Path], provenance: dict | None) -> None:
-    """Add the checkpoint's provenance to the result JSON (key ``checkpoint``) and NPZ (``checkpoint/provenance``)."""
+    """Add the checkpoint's provenance to the result NPZ (``checkpoint/provenance``; the JSON has it already)."""
     if provenance is None:
         return
     import numpy as np
 
     json_path, npz_path = written[0], written[1]
     manifest = json.loads(json_path.read_text(encoding="utf-8"))
-    manifest["checkpoint"] = provenance
+    provenance = manifest.setdefault("checkpoint", provenance)  # the result's own record, where it has one
     json_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     with np.load(npz_path, allow_pickle=False) as bundle:
         arrays = {key: bundle[key] for key in bundle.files}

@@ -115,6 +115,7 @@ class ImageResult:
     domain_check: DomainCheck | None = None  # None when the model has no out-of-distribution calibration
     modules: tuple[FoundModule, ...] = ()  # a user's network: every attention module found, and how
     note: str = ""  # e.g. why there are no predictions (a network without class output)
+    checkpoint: Mapping[str, Any] | None = None  # an uploaded checkpoint: what was read and assumed (JSON-ready)
 
     def block(self, name: str | None) -> BlockAttention:
         """The block called ``name`` (see :func:`find_block`)."""
@@ -149,6 +150,7 @@ class ImageResult:
             "domain_check": None if self.domain_check is None else vars(self.domain_check),
             "modules": [m.to_json() for m in self.modules],
             "note": self.note,
+            **({"checkpoint": dict(self.checkpoint)} if self.checkpoint is not None else {}),
         }
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -188,6 +190,7 @@ class ClipResult:
     domain_check: DomainCheck | None = None  # 3-D models with an out-of-distribution calibration
     modules: tuple[FoundModule, ...] = ()  # a user's network: every attention module found, and how
     note: str = ""  # e.g. why there are no predictions (a network without class output)
+    checkpoint: Mapping[str, Any] | None = None  # an uploaded checkpoint: what was read and assumed (JSON-ready)
 
     @property
     def is_3d(self) -> bool:
@@ -230,6 +233,7 @@ class ClipResult:
             "domain_check": None if self.domain_check is None else vars(self.domain_check),
             "modules": [m.to_json() for m in self.modules],
             "note": self.note,
+            **({"checkpoint": dict(self.checkpoint)} if self.checkpoint is not None else {}),
         }
 
     def arrays(self) -> dict[str, np.ndarray]:

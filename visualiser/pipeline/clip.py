@@ -18,7 +18,7 @@ from visualiser.paths import source_name
 from visualiser.pipeline.domain import domain_check, domain_layers
 from visualiser.pipeline.foreign import ModelChoice, Preprocessing, found_modules, resolve_model
 from visualiser.pipeline.image import analyse_frames
-from visualiser.pipeline.models import LoadedModel
+from visualiser.pipeline.models import LoadedModel, checkpoint_provenance
 from visualiser.preprocess import preprocess_clip
 from visualiser.result import ClipResult
 from visualiser.types import ProgressFn
@@ -86,6 +86,7 @@ def analyse_decoded_clip(
             domain_check=domain_check(loaded, record, 0),
             modules=found_modules(loaded),
             note=record.note or "",
+            checkpoint=checkpoint_provenance(loaded),
         )
     t1 = time.perf_counter()
     per_frame = analyse_frames(decoded.frames, loaded, top_k=top_k, progress=progress)
@@ -103,6 +104,7 @@ def analyse_decoded_clip(
         timings=timings,
         modules=found_modules(loaded),
         note=per_frame[0].note,
+        checkpoint=checkpoint_provenance(loaded),
     )
 
 

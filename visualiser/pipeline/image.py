@@ -16,7 +16,7 @@ from visualiser.models.defaults import default_model
 from visualiser.paths import source_name
 from visualiser.pipeline.domain import domain_check, domain_layers
 from visualiser.pipeline.foreign import ModelChoice, Preprocessing, found_modules, prepare_image, resolve_model
-from visualiser.pipeline.models import LoadedModel, check_task
+from visualiser.pipeline.models import LoadedModel, check_task, checkpoint_provenance
 from visualiser.result import CropGeometry, ImageResult
 from visualiser.types import ImageSource, ProgressFn
 
@@ -118,4 +118,5 @@ def image_result(
         domain_check=domain_check(loaded, record, index),
         modules=found_modules(loaded),
         note=record.note or "",
+        checkpoint=checkpoint_provenance(loaded),
     )

@@ -10,11 +10,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from torch import nn
 
 from visualiser.analysis import Foreign
-from visualiser.errors import InputError
+from visualiser.errors import InputError, ModelNotFoundError
 from visualiser.labels import load_labels
 from visualiser.models.loading import create_model
 from visualiser.models.registry import ModelSpec, get_spec, list_specs
@@ -88,3 +89,20 @@ def check_task(loaded: LoadedModel, task: Task) -> None:
             f"model {loaded.spec.name!r} analyses {loaded.spec.task}s, not {task}s; "
             f"choose one of: {', '.join(s.name for s in list_specs(task))}"
         )
+
+
+def checkpoint_provenance(loaded: LoadedModel) -> dict[str, Any] | None:
+    """Where an uploaded checkpoint's network came from (file, digest, what was read and assumed), else None.
+
+    The server-side path is left out: result files and bundles go to users.
+    """
+    if not loaded.spec.provided_by_user:
+        return None
+    from visualiser.models.uploads import checkpoint_info
+
+    try:
+        record = checkpoint_info(loaded.spec.name).provenance()
+    except ModelNotFoundError:  # a module handed to register_module, not a checkpoint
+        return None
+    record.pop("path", None)
+    return record
