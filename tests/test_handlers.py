@@ -257,13 +257,15 @@ def test_the_ui_boundary_shows_user_errors_and_hides_bugs(caplog):
 
 def test_reference_view_uses_the_models_statistics_when_present(fake_models, fake_inputs, tmp_path, monkeypatch):
     from visualiser import catalogue as image_handlers
-    from visualiser.render.reference import ReferenceStats, save_reference_stats
+    from visualiser.reference_stats import ReferenceStats, save_reference_stats
 
     result = views.image_result(str(fake_inputs.image), "fake_se")
     assert views.reference_view(result) is None  # no statistics for a fake model
     rng = np.random.default_rng(0)
-    curves = {b.name: {"disc": rng.random(b.channels), "__all__": np.full(b.channels, 0.5)} for b in result.blocks}
-    path = save_reference_stats(ReferenceStats(curves), tmp_path / "fake_se.stats.npz")
+    means = {b.name: rng.random((1, b.channels)).astype(np.float32) for b in result.blocks}
+    overall = {b.name: np.full(b.channels, 0.5, np.float32) for b in result.blocks}
+    stats = ReferenceStats(("disc",), np.array([10]), means, overall, {})
+    path = save_reference_stats(stats, tmp_path / "fake_se.stats.npz")
     monkeypatch.setattr(image_handlers, "reference_stats_path", lambda model: path if model == "fake_se" else None)
     figure = views.reference_view(result)
     assert isinstance(figure, Figure) and len(figure.axes) >= 4

@@ -1,4 +1,4 @@
-"""SE-paper Fig. 6 view: the statistics file layout, its loader, channel sampling and the drawn curves."""
+"""SE-paper Fig. 6 view: the one statistics format, its loader, channel sampling and the drawn curves."""
 
 from __future__ import annotations
 
@@ -7,58 +7,70 @@ import pytest
 
 from tests.support.render_fixtures import resnet50_like_result
 from visualiser.errors import VisualiserError
+from visualiser.reference_stats import ALL_CLASSES, ReferenceStats, load_reference_stats, save_reference_stats
 from visualiser.render import reference
-from visualiser.render.reference import ALL_CLASSES, ReferenceStats
 
 
 def _stats_for(result, classes=("goldfish", "pug", "plane", "cliff")) -> ReferenceStats:
     rng = np.random.default_rng(0)
-    curves = {
-        b.name: {c: rng.random(b.channels).astype(np.float32) for c in (*classes, ALL_CLASSES)} for b in result.blocks
-    }
-    return ReferenceStats(curves)
+    blocks = [b for b in result.blocks if b.channel_gate is not None]
+    return ReferenceStats(
+        classes=tuple(classes),
+        counts=np.full(len(classes), 50),
+        class_mean={b.name: rng.random((len(classes), b.channels)).astype(np.float32) for b in blocks},
+        all_mean={b.name: rng.random(b.channels).astype(np.float32) for b in blocks},
+        class_std={},
+    )
 
 
-def test_save_and_load_round_trip_the_documented_layout(tmp_path):
+def _one_block(name: str, channels: int, classes=("pug",)) -> ReferenceStats:
+    rows = np.ones((len(classes), channels), np.float32)
+    return ReferenceStats(tuple(classes), np.ones(len(classes)), {name: rows}, {name: rows[0]}, {})
+
+
+def test_save_and_load_round_trip_the_one_format(tmp_path):
     result = resnet50_like_result("se", gradcam=False)
     stats = _stats_for(result)
-    path = reference.save_reference_stats(stats, tmp_path / "m.stats.npz")
-    with np.load(path) as raw:
-        assert "layer4.2.se/goldfish" in raw.files and "layer1.0.se/__all__" in raw.files
-    loaded = reference.load_reference_stats(path)
-    assert set(loaded.blocks()) == set(stats.blocks())
-    assert loaded.classes("layer2.0.se") == ("goldfish", "pug", "plane", "cliff")
-    np.testing.assert_array_equal(loaded.curves["layer3.5.se"]["pug"], stats.curves["layer3.5.se"]["pug"])
+    path = save_reference_stats(stats, tmp_path / "m.stats.npz")
+    with np.load(path, allow_pickle=False) as raw:
+        assert {"classes", "counts", "blocks", "layer4.2.se/class_mean", "layer1.0.se/all_mean"} <= set(raw.files)
+        assert raw["layer4.2.se/class_mean"].shape == (4, 2048)
+    loaded = load_reference_stats(path)
+    assert loaded.blocks() == stats.blocks() and loaded.classes == ("goldfish", "pug", "plane", "cliff")
+    np.testing.assert_array_equal(loaded.curves["layer3.5.se"]["pug"], stats.class_mean["layer3.5.se"][1])
+    np.testing.assert_array_equal(loaded.curves["layer3.5.se"][ALL_CLASSES], stats.all_mean["layer3.5.se"])
 
 
 def test_class_names_may_contain_slashes(tmp_path):
     path = tmp_path / "s.npz"
-    np.savez(path, **{"layer1.0.se/cat/dog": np.ones(4, np.float32)})
-    assert reference.load_reference_stats(path).classes("layer1.0.se") == ("cat/dog",)
+    np.savez(path, classes=np.array(["cat/dog"]), **{"layer1.0.se/class_mean": np.ones((1, 4), np.float32)})
+    assert load_reference_stats(path).curves["layer1.0.se"].keys() == {"cat/dog"}
 
 
 @pytest.mark.parametrize(
     ("arrays", "message"),
     [
-        ({"noslash": np.ones(3, np.float32)}, "is not '<block>/<class>'"),
-        ({"b/c": np.ones((2, 3), np.float32)}, "1-D float"),
-        ({"b/c": np.ones(3, np.float32), "b/d": np.ones(4, np.float32)}, "different lengths"),
+        ({"layer1.0.se/class_mean": np.ones((1, 3), np.float32)}, "no 'classes' array"),
+        ({"classes": np.array(["a"]), "b/class_mean": np.ones(3, np.float32)}, r"expected \(1, C\)"),
+        ({"classes": np.array(["a"]), "b/class_mean": np.ones((1, 3), np.int64)}, "must hold floats"),
+        ({"classes": np.array(["a"]), "b/class_mean": np.ones((1, 3)), "b/all_mean": np.ones(4)}, "different lengths"),
+        ({"classes": np.array(["a"])}, "no '<block>/class_mean'"),
     ],
 )
 def test_malformed_statistics_are_rejected(tmp_path, arrays, message):
     path = tmp_path / "bad.npz"
     np.savez(path, **arrays)
     with pytest.raises(VisualiserError, match=message):
-        reference.load_reference_stats(path)
+        load_reference_stats(path)
 
 
 def test_missing_or_corrupt_files_are_user_facing_errors(tmp_path):
     with pytest.raises(VisualiserError, match="not found"):
-        reference.load_reference_stats(tmp_path / "absent.npz")
+        load_reference_stats(tmp_path / "absent.npz")
     corrupt = tmp_path / "corrupt.npz"
     corrupt.write_bytes(b"PK\x03\x04 definitely not a zip")
     with pytest.raises(VisualiserError, match="cannot be read"):
-        reference.load_reference_stats(corrupt)
+        load_reference_stats(corrupt)
 
 
 def test_channel_sample_is_uniform_and_shared():
@@ -93,7 +105,7 @@ def test_figure_draws_this_input_and_the_class_means_at_the_same_channels():
     index = reference.sample_channels(2048, 50)
     lines = {line.get_label(): line for line in ax.lines}
     np.testing.assert_allclose(lines["this input"].get_ydata(), block.channel_gate[index])
-    np.testing.assert_allclose(lines["pug"].get_ydata(), stats.curves["layer4.2.se"]["pug"][index])
+    np.testing.assert_allclose(lines["pug"].get_ydata(), stats.class_mean["layer4.2.se"][1][index])
     np.testing.assert_allclose(lines["all classes"].get_ydata(), stats.curves["layer4.2.se"][ALL_CLASSES][index])
     assert ax.get_ylim() == (0.0, 1.0)
     assert ax.get_xticklabels()[0].get_text() == "0"
@@ -101,16 +113,15 @@ def test_figure_draws_this_input_and_the_class_means_at_the_same_channels():
 
 def test_statistics_of_another_model_are_refused():
     result = resnet50_like_result("se", gradcam=False)
-    wrong = ReferenceStats({"layer4.2.se": {"pug": np.ones(512, np.float32)}})
     with pytest.raises(VisualiserError, match="do not fit"):
-        reference.reference_figure(result, wrong, blocks=["layer4.2.se"])
+        reference.reference_figure(result, _one_block("layer4.2.se", 512), blocks=["layer4.2.se"])
     with pytest.raises(VisualiserError, match="no curves"):
-        reference.reference_figure(result, ReferenceStats({"other.se": {"pug": np.ones(3, np.float32)}}))
+        reference.reference_figure(result, _one_block("other.se", 3))
 
 
 @pytest.mark.parametrize("model", ["shapes_se", "shapes_cbam"])
 def test_shipped_statistics_load_and_match_their_model(model):
-    """The statistics command's matrix layout (what ships in assets/) reads as per-class curves."""
+    """The shipped statistics (the statistics command's output) read as per-class curves of their model."""
     from visualiser.catalogue import reference_stats_path
     from visualiser.labels import load_labels
     from visualiser.models.registry import get_spec
@@ -121,8 +132,8 @@ def test_shipped_statistics_load_and_match_their_model(model):
         matrix = raw["layer4.0.se/class_mean"]
         labels = [str(c) for c in raw["classes"]]
         overall = raw["layer4.0.se/all_mean"]
-    stats = reference.load_reference_stats(path)
-    assert stats.classes("layer4.0.se") == tuple(labels) == load_labels(get_spec(model).labels)
+    stats = load_reference_stats(path)
+    assert stats.classes == tuple(labels) == load_labels(get_spec(model).labels)
     np.testing.assert_array_equal(stats.curves["layer4.0.se"][labels[2]], matrix[2])
     np.testing.assert_array_equal(stats.curves["layer4.0.se"][ALL_CLASSES], overall)
     assert all(((c >= 0) & (c <= 1)).all() for per in stats.curves.values() for c in per.values())  # sigmoid gates
@@ -132,4 +143,4 @@ def test_matrix_layout_with_wrong_row_count_is_rejected(tmp_path):
     path = tmp_path / "m.npz"
     np.savez(path, classes=np.array(["a", "b"]), **{"b1/class_mean": np.ones((3, 4), np.float32)})
     with pytest.raises(VisualiserError, match=r"expected \(2, C\)"):
-        reference.load_reference_stats(path)
+        load_reference_stats(path)

@@ -194,7 +194,7 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
 def _reference_stats(model: str):
     """The model's shipped class-mean excitation statistics, if it has any."""
     from visualiser.labels import ASSETS_DIR
-    from visualiser.render.reference import load_reference_stats
+    from visualiser.reference_stats import load_reference_stats
 
     path = ASSETS_DIR / "models" / f"{model}.stats.npz"
     return load_reference_stats(path) if path.is_file() else None

@@ -23,6 +23,7 @@ from torch import nn
 from visualiser.errors import InputError, VisualiserError
 from visualiser.models.registry import ModelSpec, get_spec
 from visualiser.paths import CLIP_SUFFIXES, IMAGE_SUFFIXES
+from visualiser.reference_stats import save_reference_stats, stats_from_arrays
 from visualiser.training.gates import GateRecord, collect_gates
 from visualiser.training.metrics import class_means
 
@@ -134,8 +135,5 @@ def class_statistics(
 
 
 def save_statistics(stats: dict[str, np.ndarray], path: str | Path) -> Path:
-    """Write the statistics as a compressed ``.npz`` (no pickled objects) and return its path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **stats)
-    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+    """Write the statistics in the one ``.stats.npz`` format (``visualiser.reference_stats``), checked first."""
+    return save_reference_stats(stats_from_arrays(stats, str(path)), path)

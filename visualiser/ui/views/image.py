@@ -291,12 +291,13 @@ def overlay_view(
 
 def reference_view(result: ImageResult) -> Figure | None:
     """The SE-paper Fig. 6 view for this input, or None when the model has no statistics on this machine."""
+    from visualiser.reference_stats import load_reference_stats
     from visualiser.render import reference
 
     path = catalogue.reference_stats_path(result.model)
     if path is None or not any(b.channel_gate is not None for b in result.blocks):
         return None
-    return reference.reference_figure(result, reference.load_reference_stats(path))
+    return reference.reference_figure(result, load_reference_stats(path))
 
 
 def gradcam_view(result: ImageResult, block: str, alpha: float = 0.5, cmap: str = "viridis") -> tuple[np.ndarray, str]:
@@ -368,7 +369,8 @@ def bundle_view(
     """A zip of every figure (drawn with the options on screen), the arrays (NPZ), the summary and a manifest."""
     from visualiser.analysis.agreement import image_agreement
     from visualiser.analysis.stability import stability_scores
-    from visualiser.render import bundle, reference
+    from visualiser.reference_stats import load_reference_stats
+    from visualiser.render import bundle
 
     require(result, "analyse an image or a clip")
     blocks = getattr(result, "blocks", ())
@@ -380,7 +382,7 @@ def bundle_view(
         per_block=len(blocks) <= BUNDLE_ALL_BLOCKS_UP_TO,
     )
     stats_path = catalogue.reference_stats_path(result.model) if hasattr(result, "gradcam") else None
-    stats = reference.load_reference_stats(stats_path) if stats_path is not None else None
+    stats = load_reference_stats(stats_path) if stats_path is not None else None
     directory = new_output_path(f"{result.model}-bundle", "")
     if hasattr(result, "gradcam"):
         return Path(bundle.write_bundle(result, directory, options, stats, agreement=image_agreement(result)))
