@@ -17,7 +17,7 @@ from visualiser.errors import VisualiserError
 from visualiser.paths import is_clip_path
 
 if TYPE_CHECKING:
-    pass
+    from visualiser.reference_stats import ReferenceStats
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -191,13 +191,13 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reference_stats(model: str):
+def _reference_stats(model: str) -> ReferenceStats | None:
     """The model's shipped class-mean excitation statistics, if it has any."""
-    from visualiser.labels import ASSETS_DIR
+    from visualiser.catalogue import reference_stats_path
     from visualiser.reference_stats import load_reference_stats
 
-    path = ASSETS_DIR / "models" / f"{model}.stats.npz"
-    return load_reference_stats(path) if path.is_file() else None
+    path = reference_stats_path(model)
+    return load_reference_stats(path) if path is not None else None
 
 
 def _cmd_animate(args: argparse.Namespace) -> int:

@@ -23,11 +23,12 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from visualiser import __version__
+from visualiser.reference_stats import ReferenceStats
 from visualiser.render import channels, clips, internals, spatial
 from visualiser.render.eager import applicable_views, eager_views
 from visualiser.render.options import DEFAULT_CMAP, Normalise
 from visualiser.render.predictions import topk_chart
-from visualiser.render.reference import ReferenceStats, reference_figure
+from visualiser.render.reference import reference_figure
 from visualiser.result import BlockAttention, ClipResult, ImageResult
 
 if TYPE_CHECKING:
