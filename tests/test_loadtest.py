@@ -98,7 +98,8 @@ def test_answer_ignores_only_the_timings_and_the_uploads_name():
     answer = loadtest.answer_from((label, None, summary))
     assert answer.top == (("cat", 0.9), ("dog", 0.1)) and not answer.has_overlay
     assert answer.summary == {"model": "m", "blocks": []}
-    slower = loadtest.answer_from((label, None, {**summary, "timings": {"forward_s": 9.0}, "source": "b.png", "source_sha1": "ab"}))
+    upload = {"source": "b.png", "source_sha1": "ab"}
+    slower = loadtest.answer_from((label, None, {**summary, "timings": {"forward_s": 9.0}, **upload}))
     assert same_answer(answer, slower)
     other = loadtest.answer_from((label, None, {**summary, "model": "n"}))
     assert not same_answer(answer, other)
