@@ -7,14 +7,11 @@ weights the feature maps by its spatial mean, sums, ReLUs and scales each map to
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Self
-
 import torch
 from torch import nn
 
 from visualiser.capture.discover import Discovery
-from visualiser.capture.owned import OwnedHooks
+from visualiser.capture.owned import HookedContext, OwnedHooks
 from visualiser.errors import InputError
 
 
@@ -40,27 +37,16 @@ def feature_layer(model: nn.Module, name: str | None = None, discovery: Discover
         raise InputError(f"{type(model).__name__} has no layer {name!r} to take Grad-CAM from") from None
 
 
-class FeatureGrab:
+class FeatureGrab(HookedContext):
     """Context manager keeping ``layer``'s last output of this context's forward pass (with its graph)."""
 
     def __init__(self, layer: nn.Module) -> None:
+        super().__init__()
         self.layer = layer
         self.features: torch.Tensor | None = None
-        self._hooks = OwnedHooks()
 
-    def __enter__(self) -> Self:
-        self._hooks.__enter__()
-        try:
-            self._hooks.forward_hook(self.layer, self._keep)
-        except BaseException:
-            self._hooks.__exit__(None, None, None)
-            raise
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._hooks.__exit__(exc_type, exc, tb)
+    def _register(self, hooks: OwnedHooks) -> None:
+        hooks.forward_hook(self.layer, self._keep)
 
     def _keep(self, _module: nn.Module, _inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         self.features = output

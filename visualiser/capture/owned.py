@@ -79,6 +79,33 @@ class OwnedHooks:
             handle.remove()
 
 
+class HookedContext:
+    """Base of a context manager whose hooks are registered on entry (``_register``) and all removed on exit.
+
+    A failure part-way through registering removes what was registered so far, then propagates.
+    """
+
+    def __init__(self) -> None:
+        self._hooks = OwnedHooks()
+
+    def _register(self, hooks: OwnedHooks) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self._hooks.__enter__()
+        try:
+            self._register(self._hooks)
+        except BaseException:
+            self._hooks.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._hooks.__exit__(exc_type, exc, tb)
+
+
 def hook_count(model: nn.Module) -> int:
     """Forward and pre-forward hooks currently registered anywhere in ``model`` (tests use it)."""
     return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())

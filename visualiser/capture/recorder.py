@@ -8,13 +8,11 @@ network used, never a recomputation. Hooks exist only inside the ``with`` block 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from types import TracebackType
-from typing import Self
 
 import torch
 from torch import nn
 
-from visualiser.capture.owned import OwnedHooks
+from visualiser.capture.owned import HookedContext, OwnedHooks
 from visualiser.models.layers import AttentionModule, Tap
 
 
@@ -28,30 +26,19 @@ def attention_modules(model: nn.Module) -> Iterator[tuple[str, AttentionModule]]
             yield name, module
 
 
-class AttentionRecorder:
+class AttentionRecorder(HookedContext):
     """Context manager that collects every tap's output, keyed by qualified name, in forward order."""
 
     def __init__(self, model: nn.Module) -> None:
+        super().__init__()
         self.model = model
         self.taps: dict[str, torch.Tensor] = {}
-        self._hooks = OwnedHooks()
 
-    def __enter__(self) -> Self:
+    def _register(self, hooks: OwnedHooks) -> None:
         self.taps = {}
-        self._hooks.__enter__()
-        try:
-            for name, module in self.model.named_modules():
-                if isinstance(module, Tap):
-                    self._hooks.forward_hook(module, self._make_hook(name))
-        except BaseException:
-            self._hooks.__exit__(None, None, None)
-            raise
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._hooks.__exit__(exc_type, exc, tb)
+        for name, module in self.model.named_modules():
+            if isinstance(module, Tap):
+                hooks.forward_hook(module, self._make_hook(name))
 
     def _make_hook(self, name: str):
         def hook(_module: nn.Module, _inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:

@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -73,39 +74,40 @@ def analyse_decoded_clip(
         if progress:
             progress(1.0, "done")
         return ClipResult(
-            model=loaded.spec.name,
-            model_title=loaded.spec.title,
-            frames=decoded.frames,
-            timestamps=decoded.timestamps,
-            predictions=top_predictions(probabilities, loaded.labels, top_k),
-            probabilities=probabilities,
+            **_shared(loaded, decoded, probabilities, top_k, timings),
             blocks=record.blocks[0],
             input_frames=crops,
             geometry=geometry,
-            timings=timings,
             domain_check=domain_check(loaded, record, 0),
-            modules=found_modules(loaded),
             note=record.note or "",
-            checkpoint=checkpoint_provenance(loaded),
         )
     t1 = time.perf_counter()
     per_frame = analyse_frames(decoded.frames, loaded, top_k=top_k, progress=progress)
     timings["forward_s"] = time.perf_counter() - t1
     probabilities = np.mean([r.probabilities for r in per_frame], axis=0)
     return ClipResult(
-        model=loaded.spec.name,
-        model_title=loaded.spec.title,
-        frames=decoded.frames,
-        timestamps=decoded.timestamps,
-        predictions=top_predictions(probabilities, loaded.labels, top_k),
-        probabilities=probabilities,
+        **_shared(loaded, decoded, probabilities, top_k, timings),
         per_frame=tuple(per_frame),
         geometry=per_frame[0].geometry,
-        timings=timings,
-        modules=found_modules(loaded),
         note=per_frame[0].note,
-        checkpoint=checkpoint_provenance(loaded),
     )
+
+
+def _shared(
+    loaded: LoadedModel, decoded: Clip, probabilities: np.ndarray, top_k: int, timings: dict[str, float]
+) -> dict[str, Any]:
+    """The fields every clip result has, whichever way the network saw the clip."""
+    return {
+        "model": loaded.spec.name,
+        "model_title": loaded.spec.title,
+        "frames": decoded.frames,
+        "timestamps": decoded.timestamps,
+        "predictions": top_predictions(probabilities, loaded.labels, top_k),
+        "probabilities": probabilities,
+        "timings": timings,
+        "modules": found_modules(loaded),
+        "checkpoint": checkpoint_provenance(loaded),
+    }
 
 
 def _pad_frames(frames: np.ndarray, wanted: int) -> np.ndarray:
