@@ -216,10 +216,22 @@ def test_compare_runs_one_model_per_attention_kind(fake_models, fake_inputs, mon
         views.compare_models(str(fake_inputs.image), "nope")
 
 
-def test_model_choices_show_sources(fake_models):
+def test_model_choices_say_where_the_weights_are(fake_models, tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    from visualiser.models.registry import get_spec
+    from visualiser.models.weights.cache import installed_hub_path
+
+    monkeypatch.setenv("VISUALISER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))  # an empty hub cache: nothing is here
     image = dict((value, text) for text, value in catalogue.model_choices("image"))
     assert "embedded" in image["fake_cbam"]
-    assert "MB download" in image["seresnet50.a1_in1k"] or "cached" in image["seresnet50.a1_in1k"]
+    assert image["seresnet50.a1_in1k"].endswith("· 112 MB download")
+    installed = installed_hub_path(get_spec("seresnet50.a1_in1k").weights)  # as `fetch NAME --from FILE` puts it
+    installed.parent.mkdir(parents=True)
+    installed.write_bytes(b"weights")
+    image = dict((value, text) for text, value in catalogue.model_choices("image"))
+    assert image["seresnet50.a1_in1k"].endswith("· ImageNet, cached")
     clip = dict((value, text) for text, value in catalogue.clip_model_choices())
     assert "embedded" in clip[FAKE_CLIP_MODEL] and "per frame" in clip["fake_cbam"]
 
