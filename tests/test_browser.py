@@ -209,6 +209,7 @@ def test_a_checkpoint_uploaded_in_the_app_shows_its_gates(page, tmp_path):
     _shot(page, "08-own-checkpoint")
     for name in uploaded_names():
         unregister_checkpoint(name)
+    page.locator("#image-own").get_by_text("Your own network").first.click()  # fold the field away again
     page.locator("#image-model input").click()
     page.get_by_role("option", name="Shapes CBAM-ResNet-10 (embedded) · embedded").click()
 
