@@ -17,8 +17,9 @@ import torch
 from tests.support.checkpoint_layouts import to_layout
 from visualiser.errors import WeightsError
 from visualiser.models import embedded, zoo
+from visualiser.models.architecture import infer_architecture
 from visualiser.models.configs import ResNetConfig, VideoResNetConfig
-from visualiser.models.infer import canonical_config, infer_architecture
+from visualiser.models.infer import canonical_config
 from visualiser.models.registry import get_spec
 from visualiser.models.resnet import build_resnet
 from visualiser.models.uploads import build_and_load, check_fit

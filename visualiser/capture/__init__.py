@@ -12,7 +12,8 @@
 from visualiser.capture.blocks import blocks_from_recording
 from visualiser.capture.discover import Discovery, cached_discovery, discover, forget_discovery
 from visualiser.capture.gradcam import FeatureGrab, feature_layer, gradcam_maps
-from visualiser.capture.override import InterventionMode, gate_override
+from visualiser.capture.intervention import gate_override
+from visualiser.capture.override import InterventionMode
 from visualiser.capture.owned import OwnedHooks, hook_count
 from visualiser.capture.recorder import AttentionRecorder, attention_modules
 from visualiser.capture.watch import Watch, watch

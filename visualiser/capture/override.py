@@ -1,10 +1,8 @@
-"""Interventions: force chosen gates of one attention block, for the calls of this context only.
+"""Overriding the gates of one of our own attention modules: a forward hook on its ``gate`` taps.
 
-Our modules: a forward hook on the block's ``gate`` tap replaces the gate the network computed. Any
-other network's blocks: the watch replaces the gate where it records it (a hook on the submodule that
-returns it, or the function mode's result of the gate call), see ``capture.watch``. Identity sets every
-gate of the block to 1 (channel and spatial), i.e. removes the attention; mute sets the channel gate of
-the listed channels to 0. Other requests using the same model at the same time are unaffected.
+``capture.intervention.gate_override`` chooses this for our modules and ``capture.watch`` (which replaces a
+foreign block's gate where it records it) for anything else; the watch also uses this for our modules
+inside a foreign network. Identity sets every gate to 1; mute sets the listed channels' gate to 0.
 """
 
 from __future__ import annotations
@@ -16,9 +14,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from visualiser.capture.discover import Discovery, cached_discovery
 from visualiser.capture.owned import OwnedHooks
-from visualiser.errors import InputError
 from visualiser.models.layers import AttentionModule, Tap
 
 InterventionMode = Literal["identity", "mute"]
@@ -35,7 +31,8 @@ def _replacement(mode: InterventionMode, channels: list[int]):
     return hook
 
 
-def _own_module(model: nn.Module, name: str) -> AttentionModule | None:
+def own_attention_module(model: nn.Module, name: str) -> AttentionModule | None:
+    """The module at ``name`` if it is one of this project's attention modules, else None."""
     try:
         module = model.get_submodule(name)
     except AttributeError:
@@ -44,35 +41,12 @@ def _own_module(model: nn.Module, name: str) -> AttentionModule | None:
 
 
 @contextmanager
-def gate_override(
-    model: nn.Module,
-    block_name: str,
-    mode: InterventionMode,
-    channels: Sequence[int] = (),
-    discovery: Discovery | None = None,
-) -> Iterator[None]:
-    """Inside the block, the chosen attention block's gates are overridden for calls from this context.
-
-    ``identity`` sets every gate of the block (channel and spatial) to 1, i.e. removes the attention;
-    ``mute`` sets the channel gate of the listed channels to 0. ``discovery`` (default: the one cached for
-    ``model``) says where a foreign block's gates are; our own modules need none.
-    """
-    channel_set = sorted({int(c) for c in channels})
-    if mode == "mute" and not channel_set:
-        raise ValueError("mute needs at least one channel")
-    module = _own_module(model, block_name)
+def tap_override(model: nn.Module, block_name: str, mode: InterventionMode, channels: Sequence[int]) -> Iterator[None]:
+    """One of our own attention modules' gates replaced by a hook on its ``gate`` taps (this context only)."""
+    module = own_attention_module(model, block_name)
     if module is None:
-        discovery = discovery or cached_discovery(model)
-        if discovery is None:
-            raise ValueError(f"{block_name!r} is not an attention module (no discovery for this model yet)")
-        plan = discovery.plan(block_name)
-        if plan.ours:
-            raise InputError(f"{block_name!r} is one of this project's modules but not at that path")
-        from visualiser.capture.watch import watch
-
-        with watch(model, discovery=discovery, overrides={block_name: (mode, channel_set)}):
-            yield
-        return
+        raise ValueError(f"{block_name!r} is not one of this project's attention modules")
+    channel_set = sorted({int(c) for c in channels})
     with OwnedHooks() as hooks:
         for tap_path, tap in module.named_modules():
             if not (isinstance(tap, Tap) and tap.tap_name == "gate"):

@@ -27,6 +27,7 @@ from torch.overrides import TorchFunctionMode
 
 from visualiser.capture.blocks import blocks_from_recording, stage_and_block
 from visualiser.capture.discover import Discovery, discover
+from visualiser.capture.override import tap_override
 from visualiser.capture.owned import OwnedHooks
 from visualiser.capture.plans import BlockPlan, Point, Role
 from visualiser.capture.recorder import AttentionRecorder
@@ -131,12 +132,10 @@ class Watch:
         plans = self.discovery.plans
         if any(p.ours for p in plans):
             self._recorder = self._stack.enter_context(AttentionRecorder(self.model))
-        from visualiser.capture.override import gate_override
-
         for plan in plans:
             if plan.ours and plan.name in self._overrides:
                 mode, channels = self._overrides[plan.name]
-                self._stack.enter_context(gate_override(self.model, plan.name, mode, channels))
+                self._stack.enter_context(tap_override(self.model, plan.name, mode, channels))
         wired = wiring(self.model, self.discovery)
         self._owners, self._op_names = wired.owners, wired.op_names
         self._forced = {

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from visualiser.errors import WeightsError
 from visualiser.models.configs import ResNetConfig, VideoResNetConfig
-from visualiser.models.layouts import SIGNATURES, Layout, detect_layout
+from visualiser.models.layouts import Layout
 from visualiser.models.registry import Preprocess
 
 if TYPE_CHECKING:
@@ -214,7 +214,7 @@ def _channels(shapes: Mapping[str, tuple[int, ...]], block: str) -> int:
     raise Misfit(f"{block} has no bn2 / bn3 to read its width from")
 
 
-def _resnet(shapes: Mapping[str, tuple[int, ...]], layout: Layout) -> Inference:
+def infer_resnet(shapes: Mapping[str, tuple[int, ...]], layout: Layout) -> Inference:
     stem, stem_width, in_chans, stem_text = _stem(shapes)
     depths = stage_depths(shapes)
     bottleneck = "layer1.0.conv3.weight" in shapes
@@ -280,29 +280,6 @@ def assumed_notes(layout: Layout, config: Config) -> tuple[str, ...]:
     if config.attn != "cbam":
         notes = [n for n in notes if "CBAM" not in n]
     return (*notes, f"preprocessing: {layout.preprocess_note}")
-
-
-def infer_architecture(state: Mapping[str, torch.Tensor], source: str) -> Inference:
-    """The config a checkpoint (keys as saved, wrappers removed) fits, or a WeightsError naming what does not."""
-    from visualiser.models.weights import remap_state_dict
-
-    original = shapes_of(state)
-    layout = detect_layout(original)
-    if layout is None:
-        shown = ", ".join(f"{k} {s}" for k, s in list(original.items())[:6])
-        raise WeightsError(
-            f"{source} does not look like any ResNet layout we build: none of {'; '.join(SIGNATURES)} is there. "
-            f"It holds {len(original)} tensors: {shown}{', ...' if len(original) > 6 else ''}"
-        )
-    shapes = shapes_of(remap_state_dict(state, layout.key_map))
-    try:
-        if layout.task == "clip":
-            from visualiser.models.infer_video import infer_video
-
-            return infer_video(shapes, layout)
-        return _resnet(shapes, layout)
-    except Misfit as misfit:
-        raise WeightsError(f"{source} is in the {layout.title} but fits none of our ResNets: {misfit}") from None
 
 
 def classifier_size(state: Mapping[str, torch.Tensor], key_map: str) -> int:

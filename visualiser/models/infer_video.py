@@ -1,6 +1,6 @@
 """Video ResNets from torchvision-layout keys: R3D or R(2+1)D, stem, stages, widths, attention, strides.
 
-Called by ``infer.infer_architecture`` for the torchvision video layout, with the keys renamed and only
+Called by ``architecture.infer_architecture`` for the torchvision video layout, with the keys renamed and only
 their shapes: see ``infer`` for the 2-D families and the shared attention reading.
 """
 

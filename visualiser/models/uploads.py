@@ -1,7 +1,7 @@
 """A user's checkpoint → one of our networks, loaded once and registered under a name the pipeline can use.
 
 ``register_checkpoint(path)`` reads the file safely (``checkpoints.read_checkpoint``), infers the
-architecture from its keys and shapes (``infer.infer_architecture``; or takes a registered architecture
+architecture from its keys and shapes (``architecture.infer_architecture``; or takes a registered architecture
 named by ``arch``), checks every key and shape against our module built on the meta device (so a misfit
 costs no memory and the error names what differs), builds it, loads it strictly (``weights.load_into``) and
 registers a ``ModelSpec`` whose builder returns that loaded module (weights kind ``"none"``: nothing is left
@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visualiser.errors import ModelNotFoundError, VisualiserError, WeightsError
+from visualiser.models.architecture import infer_architecture
 from visualiser.models.checkpoints import check_size, read_checkpoint
 from visualiser.models.configs import ResNetConfig, VideoResNetConfig
-from visualiser.models.infer import Config, Inference, classifier_size, infer_architecture, with_classes
+from visualiser.models.infer import Config, Inference, classifier_size, with_classes
 from visualiser.models.layouts import BY_KEY_MAP
 from visualiser.models.registry import ModelSpec, Preprocess, WeightsSource, get_spec, register, unregister
 from visualiser.models.upload_labels import LabelsArg, choose_labels, read_labels
