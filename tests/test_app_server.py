@@ -135,7 +135,7 @@ def test_a_first_use_shows_the_weights_download_in_mb_and_the_second_is_instant(
     (served / "shapes.safetensors").write_bytes((ASSETS_DIR / shipped.weights.location).read_bytes())
     monkeypatch.setenv("VISUALISER_CACHE", str(tmp_path / "cache"))
     with WeightsServer(served) as server:
-        source = replace(shipped.weights, kind="url", location=server.url("shapes.safetensors"))
+        source = replace(shipped.weights, kind="url", location=server.url("slow/shapes.safetensors"))
         spec = replace(shipped, name="shapes_cbam_download", weights=source, embedded=False)
         monkeypatch.setitem(registry._REGISTRY, spec.name, spec)
         try:
@@ -150,6 +150,6 @@ def test_a_first_use_shows_the_weights_download_in_mb_and_the_second_is_instant(
             assert any(" of " in d and d.endswith(" MB") and "downloading" in d for d in descriptions), descriptions
             again = client.predict(handle_file(str(fake_inputs.image)), spec.name, api_name="/analyse_image")
             assert again[2]["model"] == spec.name
-            assert server.requests == ["/shapes.safetensors"]  # the second use downloaded nothing
+            assert server.requests == ["/slow/shapes.safetensors"]  # the second use downloaded nothing
         finally:
             forget_models([spec.name])

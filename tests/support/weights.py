@@ -10,6 +10,7 @@ import hashlib
 import http.server
 import io
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,7 +47,7 @@ class _Server:
 
 
 class WeightsServer(_Server):
-    """Serves ``root``; ``/truncated/<file>`` promises more bytes than it sends."""
+    """Serves ``root``; ``/truncated/<file>`` promises more bytes than it sends, ``/slow/<file>`` takes ~2 s."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -57,6 +58,17 @@ class WeightsServer(_Server):
 
             def do_GET(self) -> None:
                 self.server.owner.requests.append(self.path)  # type: ignore[attr-defined]
+                if self.path.startswith("/slow/"):  # a download long enough for a client to see its progress
+                    body = (root / self.path.removeprefix("/slow/")).read_bytes()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    step = max(1, len(body) // 40)
+                    for start in range(0, len(body), step):
+                        self.wfile.write(body[start : start + step])
+                        self.wfile.flush()
+                        time.sleep(0.05)
+                    return
                 if self.path.startswith("/truncated/"):
                     body = (root / self.path.removeprefix("/truncated/")).read_bytes()
                     self.send_response(200)
