@@ -126,7 +126,7 @@ def test_every_tab_is_alive_on_arrival(page):
 
 def test_a_photo_on_the_shapes_model_says_it_is_outside_what_the_network_learned(page):
     """Issue 11, item 1: a real photo through the generated-shapes network gets the notice and the switch."""
-    photo = ROOT / "assets" / "examples" / "photos" / "chelsea.jpg"
+    photo = ROOT / "visualiser" / "assets" / "examples" / "photos" / "chelsea.jpg"
     page.locator("#image-input button[aria-label='Remove Image']").first.click()
     page.locator("#image-input input[type=file]").set_input_files(str(photo))
     page.wait_for_function("document.querySelector('#image-showing').innerText.includes('No result for this input')")

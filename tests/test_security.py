@@ -40,7 +40,7 @@ from visualiser.media import MediaLimits
 from visualiser.ui.views import files as handler_files
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES_DIR = REPO / "assets" / "examples"  # visualiser.ui_common.EXAMPLES_DIR (not imported: it imports gradio)
+EXAMPLES_DIR = REPO / "visualiser" / "assets" / "examples"  # visualiser.ui_common.EXAMPLES_DIR (not imported: it imports gradio)
 PUBLIC = {"/analyse_image", "/analyse_clip", "/conv3d_animation"}
 IMAGE_MODEL, CLIP_MODEL, CLIP_FRAMES = "fake_cbam", "fake_motion3d", 8
 INTERNAL_ERROR = "internal error; the server log has details"  # visualiser.ui_common.INTERNAL_ERROR
@@ -113,8 +113,8 @@ def _forbidden_paths(server: AppServer) -> dict[str, str]:
         "app source": _file_url(REPO / "app.py"),
         "app source relative": _file_url("app.py"),
         "package source": _file_url(REPO / "visualiser" / "pipeline.py"),
-        "labels asset": _file_url(REPO / "assets" / "labels" / "imagenet1k.tsv"),
-        "labels asset relative": _file_url("assets/labels/imagenet1k.tsv"),
+        "labels asset": _file_url(REPO / "visualiser" / "assets" / "labels" / "imagenet1k.tsv"),
+        "labels asset relative": _file_url("visualiser/assets/labels/imagenet1k.tsv"),
         "git config": _file_url(REPO / ".git" / "config"),
         "server log beside the cache": _file_url(server.log_path),
         "handler output folder": _file_url(secret),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
-ASSETS_DIR = REPO_ROOT / "assets"
+ASSETS_DIR = PACKAGE_DIR / "assets"
 MODELS_DIR = ASSETS_DIR / "models"
 LABELS_DIR = ASSETS_DIR / "labels"
 EXAMPLES_DIR = ASSETS_DIR / "examples"
