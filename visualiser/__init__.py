@@ -29,5 +29,14 @@ __all__ = ["__version__", *_API]
 
 def __getattr__(name: str) -> Any:
     if name in _API:
-        return getattr(importlib.import_module(_API[name]), name)
+        try:
+            module = importlib.import_module(_API[name])
+        except ModuleNotFoundError as err:
+            if err.name != "gradio":
+                raise
+            raise ModuleNotFoundError(
+                f"visualiser.{name} serves the Gradio app, which is an extra: pip install 'attention-visualiser[app]'",
+                name="gradio",
+            ) from err
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
