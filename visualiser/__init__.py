@@ -14,6 +14,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from visualiser import result as _result
+
 __version__ = "0.1.0"
 
 _API = {
@@ -25,6 +27,10 @@ _API = {
     "launch": "visualiser.ui.shell",
 }
 __all__ = ["__version__", *_API]
+
+# Results draw themselves in notebooks through visualiser.render.notebook, a layer above visualiser.result: the
+# root wires the two (imported on first display), so the result module never imports a renderer.
+_result.use_notebook_drawer(lambda: importlib.import_module("visualiser.render.notebook"))
 
 
 def __getattr__(name: str) -> Any:
