@@ -55,19 +55,6 @@ def test_text_is_escaped_and_the_note_is_shown(cbam_result):
     assert "&lt;b&gt;net &amp; co&lt;/b&gt;" in html and "<i>no &lt;class&gt; scores</i>" in html
 
 
-def test_pretty_printing_is_one_line(cbam_result):
-    class Printer:
-        def __init__(self) -> None:
-            self.parts: list[str] = []
-
-        def text(self, value: str) -> None:
-            self.parts.append(value)
-
-    printer = Printer()
-    cbam_result._repr_pretty_(printer, False)
-    assert printer.parts == [f"<ImageResult: {cbam_result.summary()}>"] and "\n" not in printer.parts[0]
-
-
 def test_the_overview_figure_draws_every_gate_it_recorded(cbam_result):
     fig = cbam_result.figure("overview")
     assert isinstance(fig, Figure)

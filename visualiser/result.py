@@ -71,9 +71,6 @@ class Notebook:
     def _repr_png_(self) -> bytes:
         return _notebook_drawer().png(self)
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(f"<{type(self).__name__}: {self.summary()}>")
-
     def summary(self) -> str:
         """One line: the model, the input, the top prediction and the blocks recorded."""
         model = getattr(self, "model_title", "")
