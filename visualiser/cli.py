@@ -218,6 +218,23 @@ def _delegate(module: str, command: str, rest: list[str]) -> int:
     return int(entry.main([command, *rest]) or 0)
 
 
+def _development_tool(command: str, rest: list[str]) -> int:
+    """``bench`` and ``loadtest`` live in the repository's ``tools/``, beside the package: not in an installed wheel."""
+    try:
+        if command == "bench":
+            return _delegate("tools.bench", "bench", rest)
+        from tools import loadtest
+
+        return int(loadtest.main(rest) or 0)
+    except ModuleNotFoundError as err:
+        if err.name not in ("tools", f"tools.{command}"):
+            raise
+        raise VisualiserError(
+            f"{command} is a development tool of the repository (tools/), not part of the installed package: "
+            "run it from the root of a clone"
+        ) from err
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit status."""
     parser = _parser()
@@ -246,12 +263,8 @@ def _run(args: argparse.Namespace) -> int:
             return _cmd_animate(args)
         if args.command in ("train", "eval", "stats"):
             return _delegate("visualiser.training.cli", args.command, args.rest)
-        if args.command == "bench":
-            return _delegate("tools.bench", "bench", args.rest)
-        if args.command == "loadtest":
-            from tools import loadtest  # a development tool beside the package, run from the repository
-
-            return int(loadtest.main(args.rest) or 0)
+        if args.command in ("bench", "loadtest"):
+            return _development_tool(args.command, args.rest)
     except VisualiserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

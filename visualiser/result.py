@@ -8,15 +8,81 @@ what they draw is what the network computed.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from visualiser.errors import InputError
+from visualiser.errors import InputError, VisualiserError
 from visualiser.types import AttentionKind, GateKind
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+# --- Notebooks ---------------------------------------------------------------------------------------------------
+# A result shows itself in Jupyter (top-5, the channel overview, the spatial grid) and offers its figures as
+# matplotlib Figures. Drawing is ``visualiser.render.notebook``'s, a layer above this one: the package root
+# (``visualiser/__init__.py``) installs it here with ``use_notebook_drawer``, so this module imports no renderer.
+
+
+class NotebookDrawer(Protocol):
+    """What draws a result for a notebook (``visualiser.render.notebook`` is one)."""
+
+    def figure(self, result: Any, kind: str, **options: Any) -> Figure: ...
+    def html(self, result: Any) -> str: ...
+    def png(self, result: Any) -> bytes: ...
+
+
+_NOTEBOOK_DRAWER: list[Callable[[], NotebookDrawer]] = []
+
+
+def use_notebook_drawer(load: Callable[[], NotebookDrawer]) -> None:
+    """Install what draws results in notebooks: ``load()`` returns it when a result is first shown."""
+    _NOTEBOOK_DRAWER[:] = [load]
+
+
+def _notebook_drawer() -> NotebookDrawer:
+    if not _NOTEBOOK_DRAWER:
+        raise VisualiserError("no notebook drawer is installed: import visualiser (its root installs one)")
+    return _NOTEBOOK_DRAWER[0]()
+
+
+class Notebook:
+    """How ``ImageResult`` and ``ClipResult`` show themselves in Jupyter and hand out their figures."""
+
+    __slots__ = ()
+
+    def figure(self, kind: str = "overview", **options: Any) -> Figure:
+        """One view of this result as a ``matplotlib.figure.Figure`` (e.g. ``fig.savefig("gates.pdf")``).
+
+        ``ImageResult``: "overview" (every block's channel gates), "spatial" (every spatial gate on the input),
+        "predictions", "barcode", "overlay" and "channels" (one block: ``block="layer4.2.se"``, default the
+        deepest spatial one). ``ClipResult``: "predictions", "timeline" (``block=``). Options such as ``cmap``
+        go to the renderer.
+        """
+        return _notebook_drawer().figure(self, kind, **options)
+
+    def _repr_html_(self) -> str:
+        return _notebook_drawer().html(self)
+
+    def _repr_png_(self) -> bytes:
+        return _notebook_drawer().png(self)
+
+    def summary(self) -> str:
+        """One line: the model, the input, the top prediction and the blocks recorded."""
+        model = getattr(self, "model_title", "")
+        source = getattr(self, "source", "") or "pixels"
+        predictions = getattr(self, "predictions", ())
+        top = f"{predictions[0].label} ({predictions[0].probability:.1%})" if predictions else "no predictions"
+        frame = self.frame_blocks(0) if isinstance(self, ClipResult) else getattr(self, "blocks", ())
+        kinds = "/".join(sorted({b.kind for b in frame})) or "no attention"
+        return f"{model} on {source}: {top}; {len(frame)} attention block(s) ({kinds})"
+
+
+# --- Frozen results ----------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -96,7 +162,7 @@ class DomainCheck:
 
 
 @dataclass(frozen=True)
-class ImageResult:
+class ImageResult(Notebook):
     """The full analysis of one image by one model."""
 
     model: str
@@ -171,7 +237,7 @@ class ImageResult:
 
 
 @dataclass(frozen=True)
-class ClipResult:
+class ClipResult(Notebook):
     """The analysis of a clip: per-frame results for 2-D models, one spatio-temporal record for 3-D ones."""
 
     model: str

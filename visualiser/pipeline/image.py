@@ -11,11 +11,19 @@ import torch
 
 from visualiser.analysis import ForwardRecord, recorded_forward, top_predictions
 from visualiser.analysis.forward import ScoresFn
-from visualiser.media import load_image, source_sha1
+from visualiser.media import source_sha1
+from visualiser.media.bands import load_input, picture_of
 from visualiser.models.defaults import default_model
 from visualiser.paths import source_name
 from visualiser.pipeline.domain import domain_check, domain_layers
-from visualiser.pipeline.foreign import ModelChoice, Preprocessing, found_modules, prepare_image, resolve_model
+from visualiser.pipeline.foreign import (
+    ModelChoice,
+    Preprocessing,
+    found_modules,
+    input_channels,
+    prepare_image,
+    resolve_model,
+)
 from visualiser.pipeline.models import LoadedModel, check_task, checkpoint_provenance
 from visualiser.result import CropGeometry, ImageResult
 from visualiser.types import ImageSource, ProgressFn
@@ -40,7 +48,7 @@ def analyse_image(
     backward pass from the top-1 class through that same forward pass.
     """
     t0 = time.perf_counter()
-    pixels = load_image(image)
+    pixels = load_input(image, input_channels(model, preprocess, lambda: default_model("image")))
     decode_s = time.perf_counter() - t0
     loaded = resolve_model(model, lambda: default_model("image"), preprocess, labels, scores, feature_layer)
     check_task(loaded, "image")
@@ -55,7 +63,7 @@ def analyse_pixels(
     gradcam: bool = False,
     timings: dict[str, float] | None = None,
 ) -> ImageResult:
-    """The image analysis proper, for decoded (H, W, 3) uint8 pixels and a ready model."""
+    """The image analysis proper, for a decoded (H, W, 3) uint8 picture (or a network's bands) and a ready model."""
     timings = dict(timings or {})
     t1 = time.perf_counter()
     x, crop, geometry = prepare_image(pixels, loaded)
@@ -109,7 +117,7 @@ def image_result(
         predictions=top_predictions(probabilities, loaded.labels, top_k),
         probabilities=probabilities,
         input_image=crop,
-        original_image=pixels,
+        original_image=picture_of(pixels),
         geometry=geometry,
         blocks=record.blocks[index],
         timings=dict(timings),

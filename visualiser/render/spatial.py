@@ -14,7 +14,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
 
 from visualiser.errors import VisualiserError
@@ -128,13 +130,34 @@ def overlay_figure(
 ) -> Figure:
     """Matplotlib variant of ``overlay`` with a real colorbar (for export; rendered on demand)."""
     block = result.block(block_name)
+    fig = new_figure(6.4, 5.2)
+    ax = fig.add_subplot()
+    shown = draw_overlay(ax, result, block, alpha, cmap, normalise)
+    gate = _spatial_gate(block)
+    ax.set_title(f"{result.model_title}: {block.label} spatial gate ({gate.shape[0]}x{gate.shape[1]})", fontsize=10)
+    bar = fig.colorbar(shown, ax=ax, shrink=0.8)
+    bar.set_label(NORMALISE_TEXT[normalise])
+    bar.set_ticks(list(shown.get_clim()))
+    return fig
+
+
+def draw_overlay(
+    ax: Axes,
+    result: ImageResult,
+    block: BlockAttention,
+    alpha: float = 0.5,
+    cmap: str = DEFAULT_CMAP,
+    normalise: Normalise = "block",
+) -> AxesImage:
+    """The block's spatial gate over the original on ``ax`` (outside the crop dimmed, the crop outlined).
+
+    Returns the gate's image, whose colour limits are the range that ``normalise`` chose (for a colorbar).
+    """
     gate = _spatial_gate(block)
     lo, hi = _range(result, gate, normalise)
     left, top, right, bottom = result.geometry.crop_in_original()
     width, height = result.geometry.original_size
     _, inside = gate_on_original(np.zeros((1, 1), np.float32), result.geometry)
-    fig = new_figure(6.4, 5.2)
-    ax = fig.add_subplot()
     ax.imshow(dim_outside(result.original_image, inside).astype(np.uint8), extent=(0, width, height, 0))
     shown = ax.imshow(
         gate, cmap=cmap, vmin=lo, vmax=hi, alpha=alpha, interpolation="bilinear", extent=(left, right, bottom, top)
@@ -143,11 +166,7 @@ def overlay_figure(
     ax.set_xlim(0, width)
     ax.set_ylim(height, 0)
     ax.set_axis_off()
-    ax.set_title(f"{result.model_title}: {block.label} spatial gate ({gate.shape[0]}x{gate.shape[1]})", fontsize=10)
-    bar = fig.colorbar(shown, ax=ax, shrink=0.8)
-    bar.set_label(NORMALISE_TEXT[normalise])
-    bar.set_ticks([lo, hi])
-    return fig
+    return shown
 
 
 def spatial_grid(

@@ -49,13 +49,27 @@ def open_container(path: Path) -> av.container.InputContainer:
         raise InputError(f"{path.name} is not a video or image this app can read ({_why_unplayable(prefix)})") from exc
 
 
-def _why_unplayable(prefix: bytes) -> str:
-    looks_like_video = (
-        prefix[4:8] == b"ftyp"
+# ISO base media brands of still images (HEIC / HEIF, AVIF and its sequences): Pillow's, not a video's.
+IMAGE_BRANDS = frozenset({b"heic", b"heix", b"mif1", b"msf1", b"hevc", b"avif", b"avis"})
+
+
+def is_video_container(prefix: bytes) -> bool:
+    """Whether a file's first bytes (at least 189 for MPEG-TS) announce a video container PyAV should open.
+
+    Such files never go to Pillow: a replaced ``PIL.Image.open`` (ultralytics installs one process-wide that, on a
+    file Pillow cannot identify, tries to install and import a HEIF plugin) must not decide what a video is.
+    """
+    return (
+        (prefix[4:8] == b"ftyp" and prefix[8:12] not in IMAGE_BRANDS)  # MP4, MOV, M4V, 3GP
         or prefix.startswith(b"\x1a\x45\xdf\xa3")  # Matroska / WebM
         or (prefix[:4] == b"RIFF" and prefix[8:12] == b"AVI ")
+        or prefix.startswith((b"\x00\x00\x01\xba", b"FLV\x01", b"OggS", b"\x30\x26\xb2\x75\x8e\x66\xcf\x11"))
+        or (len(prefix) > 188 and prefix[0] == 0x47 and prefix[188] == 0x47)  # MPEG-TS: a sync byte every 188
     )
-    if looks_like_video:
+
+
+def _why_unplayable(prefix: bytes) -> str:
+    if is_video_container(prefix):
         return "it starts like a video file but is truncated or corrupt"
     return describe_unreadable(prefix, unknown="unknown or unsupported format; use MP4, WebM, MOV, AVI or GIF")
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 
 from visualiser.errors import InputError
 from visualiser.media.clip.arrays import clip_from_array
+from visualiser.media.clip.container import is_video_container
 from visualiser.media.clip.frames import Clip
 from visualiser.media.clip.images import clip_from_image_file
 from visualiser.media.clip.video import clip_from_video
@@ -44,7 +46,14 @@ def load_clip(
     if not isinstance(source, str | os.PathLike):
         raise InputError(f"cannot read a clip from a {type(source).__name__}")
     path = check_file(source, limits)
-    image_clip = clip_from_image_file(path, num_frames, max_side, limits)
-    if image_clip is not None:
-        return image_clip
+    if not starts_like_video(path):
+        image_clip = clip_from_image_file(path, num_frames, max_side, limits)
+        if image_clip is not None:
+            return image_clip
     return clip_from_video(path, num_frames, max_side, limits)
+
+
+def starts_like_video(path: Path) -> bool:
+    """Whether the file is a video container by its first bytes (PyAV reads it; Pillow never sees it)."""
+    with path.open("rb") as handle:
+        return is_video_container(handle.read(512))

@@ -9,6 +9,7 @@ import av
 from visualiser.errors import InputError
 from visualiser.media.clip.container import duration_seconds, frame_rate, open_container, video_stream
 from visualiser.media.clip.images import animation_length, open_as_image
+from visualiser.media.clip.load import starts_like_video
 from visualiser.media.limits import DEFAULT_LIMITS, MediaLimits, check_file
 
 
@@ -27,7 +28,7 @@ def probe_clip(path: str | os.PathLike[str], limits: MediaLimits = DEFAULT_LIMIT
         InputError: As for ``load_clip`` when the file cannot be opened or has no video stream.
     """
     file = check_file(path, limits)
-    image = open_as_image(file, limits)
+    image = None if starts_like_video(file) else open_as_image(file, limits)
     if image is not None:
         with image:
             count = animation_length(image)
