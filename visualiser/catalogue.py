@@ -6,13 +6,11 @@ here, so the two never disagree about what exists, what is on this machine, or w
 
 from __future__ import annotations
 
-import functools
-import hashlib
 from pathlib import Path
 
 from visualiser import paths
 from visualiser.errors import VisualiserError
-from visualiser.models import defaults
+from visualiser.models import defaults, embedded
 from visualiser.models.registry import ModelSpec, get_spec, list_specs
 from visualiser.models.weights import weights_available
 from visualiser.types import Task
@@ -118,7 +116,7 @@ def compare_sets() -> dict[str, list[str]]:
     }
 
 
-EMBEDDED_EXAMPLE_DIRS = ("shapes", "motion")  # what the embedded models were trained on
+EMBEDDED_EXAMPLE_DIRS = frozenset(embedded.EXAMPLE_DIRS.values())  # what the embedded models were trained on
 
 
 def example_files(task: Task, embedded_first: bool = True) -> list[Path]:
@@ -137,19 +135,6 @@ def example_files(task: Task, embedded_first: bool = True) -> list[Path]:
         return path.relative_to(root).parts[0] in EMBEDDED_EXAMPLE_DIRS
 
     return sorted(files, key=lambda p: generated(p) != embedded_first)
-
-
-@functools.cache
-def generated_example_digests() -> frozenset[str]:
-    """SHA-1s of the shipped generated examples: the inputs the embedded models were made for."""
-    root = paths.EXAMPLES_DIR
-    files = [p for d in EMBEDDED_EXAMPLE_DIRS if (root / d).is_dir() for p in sorted((root / d).iterdir())]
-    return frozenset(hashlib.sha1(p.read_bytes(), usedforsecurity=False).hexdigest() for p in files if p.is_file())
-
-
-def is_generated_example(sha1: str) -> bool:
-    """Whether a result's input file is one of the shipped generated shapes / motions (by content)."""
-    return bool(sha1) and sha1 in generated_example_digests()
 
 
 def kernel_sources() -> list[str]:

@@ -14,7 +14,7 @@ EMBEDDED = ("shapes_plain", "shapes_se", "shapes_cbam", "motion_cbam3d")
 _INTRO = """# Model cards: the embedded models
 
 Four small networks are trained by this project on procedurally generated data and shipped in
-`assets/models/` (weights as float32 safetensors, a `.card.json` with every figure below, a
+`visualiser/assets/models/` (weights as float32 safetensors, a `.card.json` with every figure below, a
 `.labels.txt`, and for attention models a `.stats.npz` of class-mean channel gates). Regenerate a
 model with `python -m visualiser train NAME`, check it with `python -m visualiser eval NAME`, and
 this page with `python -m visualiser.training cards`. Every number here is read from the JSON cards.
