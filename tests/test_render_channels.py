@@ -7,11 +7,11 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.image import AxesImage
 
-from tests.support.render_fixtures import make_block, make_image_result, resnet50_like_result
+from tests.support.render_fixtures import figure_to_rgb, make_block, make_image_result, resnet50_like_result
 from visualiser.errors import VisualiserError
 from visualiser.render import channels
 from visualiser.render.colour import lut
-from visualiser.render.figures import figure_to_rgb, new_figure
+from visualiser.render.figures import new_figure
 from visualiser.result import BlockAttention
 
 

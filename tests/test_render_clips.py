@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 from matplotlib.image import AxesImage
 
-from tests.support.render_fixtures import clip_result_2d, clip_result_3d, make_block, make_image_result
+from tests.support.render_fixtures import clip_result_2d, clip_result_3d, figure_to_rgb, make_block, make_image_result
 from visualiser.analysis.stability import StabilityScores, stability_scores
 from visualiser.errors import VisualiserError
 from visualiser.render import clips
-from visualiser.render.figures import figure_to_rgb
 from visualiser.result import ClipResult
 
 

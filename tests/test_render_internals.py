@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
 
-from tests.support.render_fixtures import clip_result_3d, make_block
+from tests.support.render_fixtures import clip_result_3d, figure_to_rgb, make_block
 from visualiser.analysis.agreement import squeeze_gate_spearman
 from visualiser.errors import VisualiserError
 from visualiser.render import internals
-from visualiser.render.figures import figure_to_rgb
 from visualiser.result import BlockAttention
 
 

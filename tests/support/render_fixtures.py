@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from visualiser.result import BlockAttention, ClipResult, CropGeometry, ImageResult, Prediction
 
@@ -147,3 +149,10 @@ def clip_result_3d(frames: int = 8, gate_frames: int = 4) -> ClipResult:
         input_frames=np.zeros((frames, 48, 48, 3), np.uint8),
         geometry=geometry,
     )
+
+
+def figure_to_rgb(fig: Figure) -> np.ndarray:
+    """Draw a Figure to an ``(H, W, 3)`` uint8 array: proof that it renders."""
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()

@@ -75,17 +75,3 @@ def pixel_span(start: float, stop: float, limit: int) -> tuple[int, int]:
     first = min(max(math.ceil(start - 0.5), 0), limit)
     last = min(max(math.ceil(stop - 0.5), first), limit)
     return first, last
-
-
-def gate_on_original(
-    gate: np.ndarray, geometry: CropGeometry, canvas_size: tuple[int, int] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """A 2-D gate resampled onto the original image (or a resized copy of it, ``canvas_size`` = (W, H)).
-
-    Returns ``(values, inside)``: the bilinear values (H, W) and the mask of the crop region they are
-    defined on.
-    """
-    if np.ndim(gate) != 2:
-        raise ValueError(f"expected a 2-D (H, W) gate, got shape {np.shape(gate)}")
-    size = canvas_size or geometry.original_size
-    return map_onto_canvas(gate, crop_box_on(geometry, size), size)

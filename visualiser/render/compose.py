@@ -81,11 +81,6 @@ def dim(image: np.ndarray) -> np.ndarray:
     return (((pixels + luma[..., None]) * 115) >> 9).astype(np.uint8)  # (0.5·rgb + 0.5·luma)·0.45
 
 
-def dim_outside(image: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    """Dim the pixels the model never saw (outside the mask), so the eye goes to the crop."""
-    return np.where(inside[..., None], image, dim(image))
-
-
 def blend_region(base: np.ndarray, colours: np.ndarray, alpha: float) -> np.ndarray:
     """``(1 − alpha)·base + alpha·colours`` for uint8 arrays of one shape (8-bit fixed point)."""
     if not 0.0 <= alpha <= 1.0:

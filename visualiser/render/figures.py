@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -19,10 +18,3 @@ def message_figure(text: str, width: float = 7.0, height: float = 1.4) -> Figure
     fig = new_figure(width, height)
     fig.text(0.5, 0.5, text, ha="center", va="center", fontsize=10, wrap=True)
     return fig
-
-
-def figure_to_rgb(fig: Figure) -> np.ndarray:
-    """Render a Figure to an ``(H, W, 3)`` uint8 array."""
-    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy()

@@ -91,7 +91,3 @@ def signed_term(value: float) -> str:
     """A sum term: negative values in parentheses, as in ``0.412 + (−0.133)``."""
     return f"({number(value)})" if value < 0 else number(value)
 
-
-def polygon_fill(draw: ImageDraw.ImageDraw, points: Sequence[Point], fill: RGB) -> None:
-    """Filled polygon without outline."""
-    draw.polygon([tuple(p) for p in points], fill=fill)
