@@ -1,4 +1,5 @@
-"""``load_clip``: any clip source (video file, image file, array) to evenly sampled, downscaled frames."""
+"""``load_clip``: any clip source (video file, image file, (T, H, W, 3) array) to evenly sampled, downscaled
+frames. An array is checked like a decoded frame and sampled evenly; its timestamps are indices."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ import os
 import numpy as np
 
 from visualiser.errors import InputError
-from visualiser.media.clip.arrays import clip_from_array
-from visualiser.media.clip.frames import Clip
+from visualiser.media.clip.frames import Clip, check_frame_size, downscale, select_evenly
 from visualiser.media.clip.images import clip_from_image_file
 from visualiser.media.clip.video import clip_from_video
 from visualiser.media.limits import DEFAULT_LIMITS, MediaLimits, check_file
@@ -48,3 +48,16 @@ def load_clip(
     if image_clip is not None:
         return image_clip
     return clip_from_video(path, num_frames, max_side, limits)
+
+
+def clip_from_array(array: np.ndarray, num_frames: int, max_side: int, limits: MediaLimits) -> Clip:
+    """``num_frames`` evenly spaced frames of ``array``, downscaled; an array has no frame rate, so fps is 0."""
+    if array.ndim != 4 or array.shape[3] != 3 or array.dtype != np.uint8:
+        raise InputError(f"a clip array must be (T, H, W, 3) uint8; got {array.shape} {array.dtype}")
+    if array.shape[0] == 0:
+        raise InputError("the clip array has no frames")
+    height, width = array.shape[1:3]
+    check_frame_size(width, height, limits, "clip")
+    picks = select_evenly(range(array.shape[0]), num_frames)
+    frames = [downscale(array[index], max_side) for index in picks]
+    return Clip(np.stack(frames), np.asarray(picks, dtype=np.float64), 0.0, 0.0, (width, height))
