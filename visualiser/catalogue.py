@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from visualiser import paths
-from visualiser.errors import VisualiserError
 from visualiser.models import defaults, embedded
 from visualiser.models.registry import ModelSpec, get_spec, list_specs
 from visualiser.models.weights import weights_available
@@ -63,13 +62,7 @@ def clip_model_choices() -> list[Choice]:
     return model_choices("clip") + frame_by_frame
 
 
-def default_model(task: Task) -> str | None:
-    """The pipeline's default for the task, or the first registered model when none has weights here."""
-    try:
-        return defaults.default_model(task)
-    except VisualiserError:
-        specs = list_specs(task)
-        return specs[0].name if specs else None
+default_model = defaults.default_model  # the one default (the pipeline's too), where the UI looks for it
 
 
 def model_domain(name: str | None) -> str:
