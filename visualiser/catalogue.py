@@ -12,6 +12,7 @@ from visualiser import paths
 from visualiser.models import defaults, embedded
 from visualiser.models.registry import ModelSpec, get_spec, list_specs
 from visualiser.models.weights import weights_available
+from visualiser.render.conv3d.kernels import TEACHING_KERNELS
 from visualiser.types import Task
 
 Choice = tuple[str, str]  # (what the user reads, the registry name)
@@ -132,8 +133,6 @@ def example_files(task: Task, embedded_first: bool = True) -> list[Path]:
 
 def kernel_sources() -> list[str]:
     """Every kernel source the 3D-convolution view offers: teaching kernels, then clip models' first layers."""
-    from visualiser.render.conv3d.kernels import TEACHING_KERNELS
-
     return [f"teaching:{name}" for name in TEACHING_KERNELS] + [f"model:{s.name}" for s in list_specs("clip")]
 
 

@@ -176,7 +176,7 @@ def _shapes_builder(cfg: ResNetConfig) -> Callable[[], nn.Module]:
 
 
 def _motion_builder() -> nn.Module:
-    from visualiser.models.video_resnet import build_video_resnet
+    from visualiser.models.video_resnet import build_video_resnet  # torch loads when a model is first built
 
     return build_video_resnet(MOTION_CONFIG)
 

@@ -20,6 +20,7 @@ from visualiser.labels import load_labels
 from visualiser.models.embedded import generated_examples
 from visualiser.models.loading import create_model
 from visualiser.models.registry import ModelSpec, get_spec, list_specs
+from visualiser.models.uploads import checkpoint_info
 from visualiser.types import ProgressFn, Task
 
 
@@ -99,8 +100,6 @@ def checkpoint_provenance(loaded: LoadedModel) -> dict[str, Any] | None:
     """
     if not loaded.spec.provided_by_user:
         return None
-    from visualiser.models.uploads import checkpoint_info
-
     try:
         record = checkpoint_info(loaded.spec.name).provenance()
     except ModelNotFoundError:  # a module handed to register_module, not a checkpoint

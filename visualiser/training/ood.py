@@ -26,6 +26,7 @@ from torch import nn
 
 from visualiser.capture.owned import OwnedHooks
 from visualiser.errors import InputError
+from visualiser.models.loading import create_model
 from visualiser.models.registry import get_spec
 from visualiser.training.ood_inputs import (
     REAL_GROUPS,
@@ -168,8 +169,6 @@ def fit_model_calibrations(
     name: str, false_alarm: float = FALSE_ALARM, model: nn.Module | None = None
 ) -> tuple[dict[str, OodCalibration], dict[str, Outputs], nn.Module]:
     """Every candidate's calibration from the fit and calibration streams, plus the generated outputs."""
-    from visualiser.models.loading import create_model
-
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
     recipe, seeds = get_recipe(name), ood_seeds(name)
     model = model or create_model(name)
