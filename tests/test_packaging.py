@@ -12,7 +12,6 @@ import tomllib
 import pytest
 from packaging.requirements import Requirement
 
-from visualiser import cli
 from visualiser.paths import REPO_ROOT
 
 
@@ -40,19 +39,6 @@ def test_the_spaces_exact_versions_fit_the_packages_ranges():
             assert pin.specifier == requirement.specifier, f"{pin} and {requirement} differ"
     torch = next(r for r in wanted if r.name == "torch")
     assert [s.operator for s in torch.specifier] == [">="]  # a floor (the oldest tested), never a pin
-
-
-def test_the_development_tools_are_not_in_an_installed_package(monkeypatch, capsys):
-    for name in ("tools", "tools.bench", "tools.loadtest"):
-        monkeypatch.setitem(sys.modules, name, None)  # what an installed wheel looks like: no tools/
-    assert cli.main(["bench", "--quick"]) == 2
-    assert cli.main(["loadtest"]) == 2
-    lines = capsys.readouterr().err.splitlines()
-    assert lines == [
-        f"error: {tool} is a development tool of the repository (tools/), not part of the installed package: "
-        "run it from the root of a clone"
-        for tool in ("bench", "loadtest")
-    ]
 
 
 @pytest.mark.parametrize("name", ["launch", "analyse_image"])

@@ -145,23 +145,6 @@ class BlockAttention:
 
 
 @dataclass(frozen=True)
-class DomainCheck:
-    """How far an input lies from what the network learned: a score calibrated on its own training data.
-
-    ``reliable`` says whether the calibration was shown to tell real photos / clips apart from the training
-    data (``docs/MODEL_CARDS.md``); when it was not, ``outside`` alone must not be trusted.
-    """
-
-    score: float  # higher is further from the training data
-    threshold: float  # scores at or above it are called outside
-    false_alarm_rate: float  # share of held-out training-distribution inputs at or above the threshold
-    percentile: float  # share (0-100) of held-out training-distribution inputs that scored lower
-    outside: bool
-    reliable: bool
-    method: str  # the score's kind, e.g. "relative_mahalanobis"
-
-
-@dataclass(frozen=True)
 class ImageResult(Notebook):
     """The full analysis of one image by one model."""
 
@@ -178,7 +161,7 @@ class ImageResult(Notebook):
     gradcam_class: int | None = None
     source: str = ""  # the input's file name (never a server path), "" for pixels or bytes
     source_sha1: str = ""  # SHA-1 of the input file's bytes ("" for pixels): which file this result is of
-    domain_check: DomainCheck | None = None  # None when the model has no out-of-distribution calibration
+    outside_notice: str = ""  # the input is not what an embedded network learned: one sentence ("" otherwise)
     modules: tuple[FoundModule, ...] = ()  # a user's network: every attention module found, and how
     note: str = ""  # e.g. why there are no predictions (a network without class output)
     checkpoint: Mapping[str, Any] | None = None  # an uploaded checkpoint: what was read and assumed (JSON-ready)
@@ -213,7 +196,7 @@ class ImageResult(Notebook):
             "gradcam_class": self.gradcam_class,
             "source": self.source,
             "source_sha1": self.source_sha1,
-            "domain_check": None if self.domain_check is None else vars(self.domain_check),
+            "outside_notice": self.outside_notice,
             "modules": [m.to_json() for m in self.modules],
             "note": self.note,
             **({"checkpoint": dict(self.checkpoint)} if self.checkpoint is not None else {}),
@@ -233,7 +216,7 @@ class ImageResult(Notebook):
 
     def save(self, directory: str | Path, stem: str = "result") -> list[Path]:
         """Write ``<stem>.json`` and ``<stem>.npz`` into ``directory``; returns the paths."""
-        return _save(directory, stem, self.to_json(), self.arrays())
+        return _save(directory, stem, self.to_json(), self.arrays(), self.checkpoint)
 
 
 @dataclass(frozen=True)
@@ -253,7 +236,7 @@ class ClipResult(Notebook):
     timings: Mapping[str, float] = field(default_factory=dict)
     source: str = ""  # the input's file name (never a server path), "" for arrays
     source_sha1: str = ""  # SHA-1 of the input file's bytes ("" for arrays)
-    domain_check: DomainCheck | None = None  # 3-D models with an out-of-distribution calibration
+    outside_notice: str = ""  # the input is not what an embedded network learned: one sentence ("" otherwise)
     modules: tuple[FoundModule, ...] = ()  # a user's network: every attention module found, and how
     note: str = ""  # e.g. why there are no predictions (a network without class output)
     checkpoint: Mapping[str, Any] | None = None  # an uploaded checkpoint: what was read and assumed (JSON-ready)
@@ -296,7 +279,7 @@ class ClipResult(Notebook):
             "timings": dict(self.timings),
             "source": self.source,
             "source_sha1": self.source_sha1,
-            "domain_check": None if self.domain_check is None else vars(self.domain_check),
+            "outside_notice": self.outside_notice,
             "modules": [m.to_json() for m in self.modules],
             "note": self.note,
             **({"checkpoint": dict(self.checkpoint)} if self.checkpoint is not None else {}),
@@ -317,7 +300,7 @@ class ClipResult(Notebook):
 
     def save(self, directory: str | Path, stem: str = "result") -> list[Path]:
         """Write ``<stem>.json`` and ``<stem>.npz`` into ``directory``."""
-        return _save(directory, stem, self.to_json(), self.arrays())
+        return _save(directory, stem, self.to_json(), self.arrays(), self.checkpoint)
 
 
 @dataclass(frozen=True)
@@ -371,7 +354,16 @@ def _block_summary(b: BlockAttention) -> dict[str, Any]:
     return summary
 
 
-def _save(directory: str | Path, stem: str, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> list[Path]:
+def _save(
+    directory: str | Path,
+    stem: str,
+    manifest: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    checkpoint: Mapping[str, Any] | None,
+) -> list[Path]:
+    """Both files in one go; an uploaded checkpoint's provenance goes into the JSON and the NPZ alike."""
+    if checkpoint is not None:
+        arrays = {**arrays, "checkpoint/provenance": np.array(json.dumps(dict(checkpoint), ensure_ascii=False))}
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / f"{stem}.json"

@@ -5,8 +5,7 @@ gate is therefore mapped through ``result.geometry`` onto the original image: th
 exactly the crop region, the rest of the image (never seen by the model) is dimmed and the crop
 box is outlined. Every heatmap states its colour range and normalisation (idea 11, honest colour).
 
-``overlay``, ``spatial_grid`` and ``gradcam_vs_attention`` draw with numpy and Pillow (milliseconds);
-``overlay_figure`` is the matplotlib variant for export and is rendered only when asked for.
+``overlay``, ``spatial_grid`` and ``gradcam_vs_attention`` draw with numpy and Pillow (milliseconds).
 """
 
 from __future__ import annotations
@@ -59,8 +58,8 @@ def paint_gate(
 ) -> np.ndarray:
     """``image`` (the original or a resized copy) with the gate blended over the crop region.
 
-    Same mapping as ``canvas_map.gate_on_original``, evaluated only on the crop's pixels (they are a rectangle);
-    the rest is dimmed and the crop box outlined.
+    The gate is mapped onto the crop box by ``canvas_map.map_onto_canvas``, evaluated only on the crop's pixels
+    (they are a rectangle); the rest is dimmed and the crop box outlined.
     """
     if np.ndim(gate) != 2:
         raise ValueError(f"expected a 2-D (H, W) gate, got shape {np.shape(gate)}")
