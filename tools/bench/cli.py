@@ -32,7 +32,7 @@ def run(quick: bool) -> dict[str, Any]:
     """All measurements; ``quick`` uses fewer repeats, smaller clips and only the two ResNet-50s of the targets."""
     import torch
 
-    from tools.bench.image import bench_references, image_click
+    from tools.bench.image import attention_blocks, bench_references, image_click
     from tools.bench.media import bench_clip, bench_conv3d
     from tools.bench.serving import bench_app, peak_rss_mb
     from tools.bench.subjects import IMAGENET_ARCHS
@@ -52,7 +52,7 @@ def run(quick: bool) -> dict[str, Any]:
         "image_over_forward": {name: figures["ratio"] for name, figures in image.items()},
         "eager_views": {
             IMAGENET_ARCHS[1]: {
-                "model_blocks": views_of["model_blocks"],
+                "model_blocks": float(attention_blocks(IMAGENET_ARCHS[1])),
                 "forward_ms": views_of["forward_ms"],
                 "eager_views_ms": views_of["views_ms"],
                 "eager_views_over_forward": views_of["views_ms"] / views_of["forward_ms"],

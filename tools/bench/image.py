@@ -64,13 +64,12 @@ def image_click(names: Sequence[str], repeats: int) -> dict[str, dict[str, float
                 "click_ms": click_s * 1e3,
                 "ratio": click_s / forward_s,
                 "views_ms": statistics.median(views[1:] or views) * 1e3,  # the warm-up pair left out
-                "model_blocks": float(_blocks(name)),
                 **{f"event_{event}_ms": statistics.median(t[1:] or t) * 1e3 for event, t in events.items()},
             }
     return out
 
 
-def _blocks(name: str) -> int:
+def attention_blocks(name: str) -> int:
     """How many attention blocks the model records (for the row's reader: 16 on the ResNet-50s)."""
     from visualiser.media import load_image
     from visualiser.pipeline import analyse_pixels
