@@ -102,10 +102,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _browser(quick: bool, only: list[str], json_path: Path | None) -> int:
     """The browser bench: rows in the README table's format, then every action's breakdown; 1 if a flow broke."""
-    from tools.bench.browser import run_browser
+    from tools.bench.browser import FlowBroke, run_browser
     from tools.bench.browser.report import browser_breakdowns
 
-    browser = run_browser(quick, only=only, log=lambda line: print(line, file=sys.stderr, flush=True))
+    try:
+        browser = run_browser(quick, only=only, log=lambda line: print(line, file=sys.stderr, flush=True))
+    except FlowBroke as broke:  # nothing to measure with (no chromium, no step matched --only)
+        print(f"error: {broke}", file=sys.stderr)
+        return 2
     report: dict[str, Any] = {"quick": quick, "browser": browser}
     if json_path:
         json_path.write_text(json.dumps(report, indent=2, default=str))

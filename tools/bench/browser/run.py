@@ -33,6 +33,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 WATCH_JS = Path(__file__).with_name("watch.js")
 ACTION_TIMEOUT_S = 180.0
 RESOURCE_ENTRY_DELAY_MS = 150
+REASON_CHARS = 600  # of a break's reason (Playwright's call logs run long)
 CLIP_FRAMES = 16  # the Clip tab's default number of frames
 OPTION_MODELS = ("shapes_cbam", "cbam_resnet50")  # alpha, block, sort and Grad-CAM run on these (quick: the first)
 
@@ -202,11 +203,13 @@ def run_browser(
     embedded = [s.name for s in list_specs("image") if s.embedded and weights_available(s)]
     image_models = [*embedded, *IMAGENET_ARCHS]
     option_models = [m for m in OPTION_MODELS if m in image_models][: 1 if quick else None]
-    steps = plan(image_models, option_models, catalogue.default_model("clip") or "")
+    steps = plan_all = plan(image_models, option_models, catalogue.default_model("clip") or "")
     if only:
         wanted = {s for s in steps if s.key in only or s.kind in only}
         wanted |= {Step("image", s.model) for s in wanted if s.model}
         steps = [s for s in steps if s in wanted]
+        if not steps:
+            raise FlowBroke(f"--only {','.join(only)} matches no step; steps: {', '.join(s.key for s in plan_all)}")
         image_models = [m for m in image_models if Step("image", m) in wanted]
         option_models = [m for m in option_models if m in image_models]
     log(f"browser bench: {len(steps)} actions × (1 warm-up + {repeats}) against the echo app, interleaved")
@@ -258,12 +261,15 @@ def _attempt(
     A break is a failure of the run whatever the retry gives (``main`` exits non-zero), but the retry on a fresh
     page still measures the action, so one broken transition does not hide every other figure.
     """
+    from playwright.sync_api import Error as PlaywrightError
+
     for attempt in (1, 2):
         try:
             return _pair(step, repeat, page, echo_page, inputs, facts, work, trace)
-        except FlowBroke as broke:
-            breaks.append({"step": step.key, "repeat": repeat, "attempt": attempt, "reason": str(broke)})
-            log(f"  BROKE ({step.key}, repeat {repeat}, attempt {attempt}): {broke}")
+        except (FlowBroke, PlaywrightError) as broke:  # the action, or its preparation, could not be done
+            reason = str(broke)[:REASON_CHARS]
+            breaks.append({"step": step.key, "repeat": repeat, "attempt": attempt, "reason": reason})
+            log(f"  BROKE ({step.key}, repeat {repeat}, attempt {attempt}): {reason}")
             for p in (page, echo_page):
                 p.reload()
             page.locator(flows.S["image_run"]).wait_for()
