@@ -16,7 +16,8 @@ from typing import Any
 
 from tools.bench.browser.server_trace import NEST
 
-TOP_PHASES = 8  # the largest phases shown for each server event
+TOP_PHASES = 8  # the largest probes shown inside each phase of a server event
+PHASES = ("preprocess", "function", "postprocess")
 
 
 def _keyed(timeline: Mapping[str, Any]) -> dict[tuple[str, ...], dict[str, Any]]:
@@ -89,13 +90,15 @@ def breakdown(timelines: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 def _phases_text(phases: Mapping[str, float]) -> str:
     """``function 350 (block_views 226, ...) · postprocess 1582 (Plot 1273, ...)``: each phase, its largest probes."""
     parts = []
-    for phase in ("preprocess", "function", "postprocess"):
+    outside = {name: ms for name, ms in phases.items() if NEST not in name and name not in PHASES and ms >= 0.5}
+    for phase in PHASES:
         inner = [(name.split(NEST, 1)[1], ms) for name, ms in phases.items() if name.startswith(phase + NEST)]
         inner = [(name, ms) for name, ms in sorted(inner, key=lambda kv: -kv[1]) if ms >= 0.5][:TOP_PHASES]
         text = f"{phase} {phases.get(phase, 0.0):.0f}"
         if inner:
             text += " (" + ", ".join(f"{name} {ms:.0f}" for name, ms in inner) + ")"
         parts.append(text)
+    parts += [f"{name} {ms:.0f}" for name, ms in sorted(outside.items(), key=lambda kv: -kv[1])]  # between phases
     return " · ".join(parts)
 
 

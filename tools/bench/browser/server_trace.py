@@ -49,6 +49,7 @@ PROBES: dict[str, str] = {
     "gradio.processing_utils:move_files_to_cache": "gradio: files into its cache",
     "gradio.processing_utils:save_pil_to_cache": "gradio: image encode into its cache",
     "gradio.blocks:postprocess_update_dict": "gradio: component update rebuilt",
+    "gradio.utils:deep_hash": "gradio: session state hashed",
 }
 
 _current: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("bench_event", default=None)

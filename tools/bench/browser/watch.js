@@ -100,7 +100,7 @@
 
   function errorShown() {
     const toast = document.querySelector(".toast-body.error");
-    return toast ? toast.innerText.trim().slice(0, 300) || "an error toast" : null;
+    return toast ? toast.innerText.replace(/\s+/g, " ").replace(/^Error × /, "").trim().slice(0, 400) || "an error toast" : null;
   }
 
   // Arm before the action: the first pointerdown / keydown / click after this is the action's moment.
