@@ -12,7 +12,15 @@ from collections.abc import Iterator
 import pytest
 
 from tools import bench
-from tools.bench import TARGETS, Target, markdown_table, median_time, paired_median_times, table_rows
+from tools.bench import (
+    TARGETS,
+    Target,
+    interleaved_median_times,
+    markdown_table,
+    median_time,
+    paired_median_times,
+    table_rows,
+)
 from tools.bench.table import IMAGE_CLICK, IMAGE_VIEWS
 
 
@@ -193,6 +201,16 @@ def test_paired_medians_of_functions_with_known_relative_cost():
     assert len(calls) == 2 * (1 + 3 + 1)  # no call more than the warm-up and the repeats ask for
     with pytest.raises(ValueError):
         paired_median_times(cheap, dear, repeats=0)
+
+
+def test_three_functions_are_timed_in_turn():
+    clock, calls = FakeClock(), []
+    fns = [costing(clock, name, durations, calls) for name, durations in
+           (("a", [9.0, 1.0, 3.0, 2.0]), ("b", [9.0, 10.0, 30.0, 20.0]), ("c", [9.0, 5.0, 5.0, 6.0]))]  # fmt: skip
+    assert interleaved_median_times(fns, repeats=3, warmup=1, clock=clock) == (2.0, 20.0, 5.0)
+    assert calls == ["a", "b", "c"] * 4
+    with pytest.raises(ValueError):
+        interleaved_median_times(fns, repeats=0)
 
 
 def test_median_time_skips_the_warm_up():
