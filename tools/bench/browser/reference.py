@@ -2,8 +2,8 @@
 
 A browser row's time minus the echo floor is what the app adds to Gradio's own floor; minus the figures here
 it is what the app adds beyond the network (and, for the Clip and 3D tabs, beyond the encoding the targets
-allow). Each is timed in the bench's process right after the pair it belongs to, so it shares that moment's
-load as the echo click does.
+allow). Each is timed in the bench's process just before the pair it belongs to (both pages prepared and
+idle), so it shares that moment's load as the echo click does.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ then the echo app's click is timed and right after it the app's action: the pair
 that moment, so "above the floor" is the median of the pairs' differences. Server-side, every event's start,
 end and phases come from ``server_trace`` (the app runs through ``launcher``); browser-side, the event
 requests and the pictures' downloads come from ``watch.js``. The model's own work for each action
-(``reference``) is timed in this process right after its pair, under the same load.
+(``reference``) is timed in this process just before its pair, with both pages idle, under the same load.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class Sample:
     repeat: int
     echo_s: float
     app_s: float
-    work_s: float = 0.0  # the model's own work for this action, timed in this process right after the pair
+    work_s: float = 0.0  # the model's own work for this action, timed in this process just before the pair
     timeline: dict[str, Any] = field(default_factory=dict)
 
 
@@ -283,6 +283,7 @@ def _pair(
 ) -> Sample:  # fmt: skip
     action = _prepare(step, page, inputs, facts, repeat)
     echo_action = flows.prepare_echo(echo_page, inputs)
+    work_s = work.seconds()  # both pages idle: the reference shares this moment's load, not the browser's drawing
     echo_page.bring_to_front()
     echo_record = measure(echo_page, echo_action, "echo app click")
     page.bring_to_front()
@@ -293,7 +294,7 @@ def _pair(
         repeat,
         echo_s=(echo_record["finished"] - echo_record["action"]) / 1e3,
         app_s=(record["finished"] - record["action"]) / 1e3,
-        work_s=work.seconds(),
+        work_s=work_s,
         timeline=_timeline(record, events),
     )
 
