@@ -1,4 +1,4 @@
-"""``python -m tools.bench --browser [--quick]`` : where users wait.
+"""``python -m tools.bench --browser [--quick]``: where users wait.
 
 Debian's chromium (through Playwright) clicks through the app as a visitor does, beside the echo app
 (``tools/echo_app.py``, Gradio's own floor for a click), interleaved in one run: each Image-tab analysis (every
