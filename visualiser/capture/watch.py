@@ -1,19 +1,22 @@
-"""``watch(model)``: record the gates of any network inside a ``with``, the very tensors it multiplied by.
+"""``watch(model)``: the one recorder. The gates of any network inside a ``with``, the very tensors it multiplied by.
 
-Discovery (``discover``) says, once per model, which modules own gates and where each gate and internal
-is taken. Inside the ``with`` a recording pass then costs a few hooks per found module: a pre-hook and an
-always-called forward hook on each owner (they open and close its call), a forward hook (or pre-hook)
-on the submodule that carries each tensor and, only for owners whose gate is computed in code
-(``F.sigmoid(...)``), a ``TorchFunctionMode`` that is active between those two hooks and takes the n-th
-call of the gate function. Our own ``AttentionModule``s go through the tap recorder as in our networks.
+Discovery (``discover``) says, once per model, which modules own gates and where each gate and internal is
+taken: read from structure for this project's modules, found by one probe pass for anything else; the watch
+records both the same way. Inside the ``with`` a recording pass costs a hook per point: on the submodule that
+carries each tensor (a ``Tap`` of ours, a timm ``gate``, a torchvision ``scale_activation``) and, only for
+owners whose points need call counting, a pre-hook and an always-called forward hook on the owner (they open
+and close its call) and, for gates computed in code (``F.sigmoid(...)``), a ``TorchFunctionMode`` active
+between those two hooks that takes the n-th call of the gate function.
 
-Everything is owned (``OwnedHooks``): hooks act only for calls from the entering context and are removed
-in ``__exit__``, also when the forward raised; records of concurrent requests never mix. Given
-``overrides``, the same points replace the gates (identity: every gate 1; mute: chosen channels 0).
+Everything is owned (``OwnedHooks``): hooks act only for calls from the entering context and are removed in
+``__exit__``, also when the forward raised; records of concurrent requests never mix. Given ``overrides``,
+the same points replace the gates (identity: every gate 1; mute: chosen channels 0): an intervention, for the
+calls of this context only.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
 from contextlib import ExitStack
@@ -25,15 +28,17 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from visualiser.capture.blocks import blocks_from_recording, stage_and_block
 from visualiser.capture.discover import Discovery, discover
-from visualiser.capture.override import tap_override
 from visualiser.capture.owned import OwnedHooks
-from visualiser.capture.plans import BlockPlan, Point, Role
-from visualiser.capture.recorder import AttentionRecorder
-from visualiser.capture.trace import flat_tensors
+from visualiser.capture.plans import BlockPlan
+from visualiser.capture.probe import flat_tensors
+from visualiser.capture.rules import Point, Role
 from visualiser.capture.wiring import Carrier, Key, Override, Owner, forced_gate, replace_item, wiring
 from visualiser.result import BlockAttention, FoundModule
+
+_STAGE_RE = re.compile(r"layer(\d+)\.(\d+)\.")
+_UNIT_RE = re.compile(r"stage(\d+)\.unit(\d+)\.")  # pytorchcv: features.stage2.unit3 (both 1-based)
+_BLOCKS_RE = re.compile(r"blocks\.(\d+)\.(\d+)\.")  # timm EfficientNet / MobileNet: blocks.1.0 (0-based)
 
 
 class _Frame:
@@ -81,7 +86,6 @@ class Watch:
         self._op_names: frozenset[str] = frozenset()
         self._owners: dict[str, Owner] = {}
         self._forced: dict[tuple[str, Role], Override] = {}
-        self._recorder: AttentionRecorder | None = None
         self._installed = False
 
     # --- entering and leaving -------------------------------------------------------------------------
@@ -129,18 +133,10 @@ class Watch:
     def _install(self, hooks: OwnedHooks) -> None:
         assert self.discovery is not None
         self._installed = True
-        plans = self.discovery.plans
-        if any(p.ours for p in plans):
-            self._recorder = self._stack.enter_context(AttentionRecorder(self.model))
-        for plan in plans:
-            if plan.ours and plan.name in self._overrides:
-                mode, channels = self._overrides[plan.name]
-                self._stack.enter_context(tap_override(self.model, plan.name, mode, channels))
+        forced = [self.discovery.plan(name) for name in self._overrides]  # an unknown block: InputError
+        self._forced = {(g.owner, g.role): self._overrides[p.name] for p in forced for g in p.gates}
         wired = wiring(self.model, self.discovery)
         self._owners, self._op_names = wired.owners, wired.op_names
-        self._forced = {
-            (g.owner, g.role): self._overrides[p.name] for p in plans if p.name in self._overrides for g in p.gates
-        }
         framed: set[Carrier] = set()
         for owner in self._owners.values():
             if owner.direct:
@@ -236,20 +232,25 @@ class Watch:
 
     def _grab(self, into: dict[Key, torch.Tensor], owner: str, key: Key, point: Point, value: Any) -> Any:
         """Copy one point's tensor into ``into``; return ``value`` with a forced gate in place, if one is due."""
+        if not self._op_names:  # no function mode in this watch: nothing to keep from seeing our own ops
+            return self._copy(into, owner, key, point, value)
         self._local.busy = True
         try:
-            t = flat_tensors(value)[point.item]
-            if point.channels is not None:
-                t = t[:, point.channels[0] : point.channels[1]]
-            override = self._forced.get((owner, key[0])) if key[1] == "gate" else None
-            new = forced_gate(t, key[0], override) if override is not None else None
-            replaced = None
-            if new is not None:
-                replaced, t = replace_item(value, point.item, new), new
-            into[key] = t.detach().clone() if t.device.type == "cpu" else t.detach().to("cpu")
-            return replaced
+            return self._copy(into, owner, key, point, value)
         finally:
             self._local.busy = False
+
+    def _copy(self, into: dict[Key, torch.Tensor], owner: str, key: Key, point: Point, value: Any) -> Any:
+        t = value if isinstance(value, torch.Tensor) else flat_tensors(value)[point.item]
+        if point.channels is not None:
+            t = t[:, point.channels[0] : point.channels[1]]
+        override = self._forced.get((owner, key[0])) if self._forced and key[1] == "gate" else None
+        new = forced_gate(t, key[0], override) if override is not None else None
+        replaced = None
+        if new is not None:
+            replaced, t = replace_item(value, point.item, new), new
+        into[key] = t.detach().clone() if t.device.type == "cpu" else t.detach().to("cpu")
+        return replaced
 
     # --- results --------------------------------------------------------------------------------------
     @property
@@ -266,17 +267,10 @@ class Watch:
         """One ``BlockAttention`` per block used in the last pass, for batch element ``index``, in forward order."""
         if self.discovery is None:
             return ()
-        ours = {}
-        if self._recorder is not None:
-            ours = {b.name: b for b in blocks_from_recording(self.model, self._recorder, index)}
-        out = []
-        for order, plan in enumerate(self.discovery.plans):
-            block = ours.get(plan.name) if plan.ours else self._foreign_block(plan, index, order)
-            if block is not None:
-                out.append(block)
-        return tuple(out)
+        blocks = (self._block(plan, index, order) for order, plan in enumerate(self.discovery.plans))
+        return tuple(b for b in blocks if b is not None)
 
-    def _foreign_block(self, plan: BlockPlan, index: int, order: int) -> BlockAttention | None:
+    def _block(self, plan: BlockPlan, index: int, order: int) -> BlockAttention | None:
         values: dict[str, np.ndarray | None] = {}
         kernel, spatial_order = None, None
         for gate in plan.gates:
@@ -313,6 +307,20 @@ class Watch:
         )
 
 
+def stage_and_block(name: str, order: int) -> tuple[int, int]:
+    """(1-based stage, 0-based block) from a ResNet name such as ``layer3.1.se``; (0, order) otherwise.
+
+    pytorchcv (``stage2.unit3``) and timm EfficientNet / MobileNet (``blocks.1.0``) names are read too.
+    """
+    if match := _STAGE_RE.search(name + "."):
+        return int(match.group(1)), int(match.group(2))
+    if match := _UNIT_RE.search(name + "."):
+        return int(match.group(1)), int(match.group(2)) - 1
+    if match := _BLOCKS_RE.search(name + "."):
+        return int(match.group(1)) + 1, int(match.group(2))
+    return 0, order
+
+
 def _role_of(name: str) -> Role:
     return "channel" if name in ("squeeze", "avg_logits", "max_logits") else "spatial"
 
@@ -337,6 +345,8 @@ def watch(
 
     ``with watch(model) as w: model(x)`` then ``w.blocks(0)`` gives the frozen ``BlockAttention`` records
     of batch element 0 and ``w.found`` the ``FoundModule`` list. Discovery runs once per model (on
-    ``example`` if given, else on the first forward's input) and is cached.
+    ``example`` if given, else on the first forward's input) and is cached; pass ``discovery=discover(model)``
+    to record this project's modules with no probe pass. ``overrides`` (block name → ``("identity", ())`` or
+    ``("mute", channels)``) forces those blocks' gates for the calls of this context: an intervention.
     """
     return Watch(model, example, discovery, overrides)

@@ -18,9 +18,10 @@ import torch
 from torch import nn
 
 from visualiser.capture.discover import Discovery
-from visualiser.capture.plans import GatePlan, Point, Role
+from visualiser.capture.plans import GatePlan
+from visualiser.capture.rules import Point, Role
 
-InterventionMode = Literal["identity", "mute"]
+InterventionMode = Literal["identity", "mute"]  # identity: every gate of the block 1; mute: chosen channels 0
 Override = tuple[InterventionMode, Sequence[int]]
 Key = tuple[Role, str]  # (gate role, BlockAttention field or "gate")
 Carrier = tuple[int, str]  # (id of the module, "output" | "input")

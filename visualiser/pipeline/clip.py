@@ -17,7 +17,7 @@ from visualiser.media import Clip, load_clip, source_sha1
 from visualiser.models.defaults import default_model
 from visualiser.paths import source_name
 from visualiser.pipeline.domain import domain_check, domain_layers
-from visualiser.pipeline.foreign import ModelChoice, Preprocessing, found_modules, resolve_model
+from visualiser.pipeline.foreign import ModelChoice, Preprocessing, found_modules, resolve_model, result_note
 from visualiser.pipeline.image import analyse_frames
 from visualiser.pipeline.models import LoadedModel, checkpoint_provenance
 from visualiser.preprocess import preprocess_clip
@@ -79,7 +79,7 @@ def analyse_decoded_clip(
             input_frames=crops,
             geometry=geometry,
             domain_check=domain_check(loaded, record, 0),
-            note=record.note or "",
+            note=result_note(loaded, record.note),
         )
     t1 = time.perf_counter()
     per_frame = analyse_frames(decoded.frames, loaded, top_k=top_k, progress=progress)

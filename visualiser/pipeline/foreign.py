@@ -137,6 +137,7 @@ def foreign_model(
             return LoadedModel(built[0], model, built[1], built[2])
         model.eval()
         x = probe_input(pre, transform)
+        _refuse_video_network_for_images(model, x)
         try:
             found = discover(model, x)
         except (RuntimeError, ValueError, TypeError, IndexError) as e:  # the network refused the input's shape
@@ -165,6 +166,18 @@ def foreign_model(
         while len(kept) > KEPT_PER_MODULE:
             kept.pop(next(iter(kept)))
         return LoadedModel(spec, model, names, foreign)
+
+
+def _refuse_video_network_for_images(model: nn.Module, x: torch.Tensor) -> None:
+    """A network whose first convolution is 3-D takes clips: point at ``analyse_clip`` instead of failing on shapes."""
+    if x.dim() != 4:
+        return
+    first = next((m for m in model.modules() if isinstance(m, nn.Conv2d | nn.Conv3d)), None)
+    if isinstance(first, nn.Conv3d):
+        raise InputError(
+            f"{type(model).__name__} is a video network (its first convolution is a Conv3d, taking (N, C, T, H, W) "
+            "clips): analyse it with analyse_clip(clip, model=..., preprocess=Preprocess(frames=T, ...))"
+        )
 
 
 def register_module(
@@ -219,3 +232,12 @@ def resolve_model(
 def found_modules(loaded: LoadedModel) -> tuple[FoundModule, ...]:
     """Every attention module found in a user's network (empty for our own networks: their modules are known)."""
     return () if loaded.foreign is None else tuple(loaded.foreign.discovery.found)
+
+
+def result_note(loaded: LoadedModel, note: str | None) -> str:
+    """A result's note: the recorded pass's (no class output), and for a user's network where nothing was found,
+    what was looked for (``watch`` says the same)."""
+    parts = [note or ""]
+    if loaded.foreign is not None and not loaded.foreign.discovery.found:
+        parts.insert(0, loaded.foreign.discovery.message)
+    return " ".join(part for part in parts if part)

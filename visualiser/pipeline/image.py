@@ -15,7 +15,14 @@ from visualiser.media import load_image, source_sha1
 from visualiser.models.defaults import default_model
 from visualiser.paths import source_name
 from visualiser.pipeline.domain import domain_check, domain_layers
-from visualiser.pipeline.foreign import ModelChoice, Preprocessing, found_modules, prepare_image, resolve_model
+from visualiser.pipeline.foreign import (
+    ModelChoice,
+    Preprocessing,
+    found_modules,
+    prepare_image,
+    resolve_model,
+    result_note,
+)
 from visualiser.pipeline.models import LoadedModel, check_task, checkpoint_provenance
 from visualiser.result import CropGeometry, ImageResult
 from visualiser.types import ImageSource, ProgressFn
@@ -117,6 +124,6 @@ def image_result(
         gradcam_class=None if record.gradcam_class is None else record.gradcam_class[index],
         domain_check=domain_check(loaded, record, index),
         modules=found_modules(loaded),
-        note=record.note or "",
+        note=result_note(loaded, record.note),
         checkpoint=checkpoint_provenance(loaded),
     )
