@@ -29,6 +29,9 @@ LAYOUTS = {
         lambda c: r.TorchvisionSqueezeExcitation(c, 4, nn.Hardsigmoid), 2, "torchvision SqueezeExcitation", "se"
     ),
     "pytorchcv_se": (lambda c: r.PytorchcvSEBlock(c), 2, "pytorchcv SEBlock", "se"),
+    "pytorchcv_se_inplace_hsigmoid": (  # mobilenetv3_w1: F.relu6(x + 3.0, inplace=True) / 6.0
+        lambda c: r.PytorchcvSEBlock(c, out_activation=r.PytorchcvHSigmoid), 2, "pytorchcv SEBlock", "se"
+    ),
     "pytorchcv_cbam": (lambda c: r.PytorchcvCbamBlock(c), 2, "pytorchcv CbamBlock", "cbam"),
     "official_cbam": (lambda c: r.OfficialCBAM(c), 2, "official CBAM (Jongchan", "cbam"),
     "official_cbam_3d": (lambda c: r.OfficialCBAM(c, dims=3), 3, "official CBAM (Jongchan", "cbam"),

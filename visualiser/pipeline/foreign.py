@@ -26,7 +26,7 @@ from torch import nn
 
 from visualiser.analysis import Foreign, class_scores
 from visualiser.analysis.forward import ImageTransform, ScoresFn
-from visualiser.capture import discover
+from visualiser.capture import discover, model_input
 from visualiser.errors import InputError
 from visualiser.models.registry import ModelSpec, Preprocess, WeightsSource, list_specs, register, unregister
 from visualiser.pipeline.models import LoadedModel, drop_foreign, foreign_models, get_model, keep_foreign
@@ -76,7 +76,7 @@ def _labels(
 ) -> tuple[str, ...]:
     if scores is not None:
         with torch.no_grad():
-            value = class_scores(model(x), x.shape[0], scores)
+            value = class_scores(model(model_input(model, x)), x.shape[0], scores)
         classes = int(value.shape[1]) if value is not None else None
     if labels is None:
         return tuple(f"class {i}" for i in range(classes or 0))
