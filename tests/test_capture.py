@@ -83,9 +83,9 @@ def test_captured_gates_equal_the_layer_formulas(tiny):
     se_b, cbam_b, eca_b = _recorded(tiny, _x(1))
     t = {k: torch.tensor(v)[None] for k, v in vars(cbam_b).items() if isinstance(v, np.ndarray)}
     se = tiny.layer1[0].se
-    squeeze = torch.from_numpy(se_b.squeeze).view(1, -1, 1, 1)
+    squeeze = torch.tensor(se_b.squeeze).view(1, -1, 1, 1)
     expected = torch.sigmoid(se.fc2(torch.relu(se.fc1(squeeze)))).reshape(-1)
-    torch.testing.assert_close(torch.from_numpy(se_b.channel_gate), expected)
+    torch.testing.assert_close(torch.tensor(se_b.channel_gate), expected)
 
     cam = tiny.layer2[0].se.channel
     torch.testing.assert_close(t["channel_gate"], torch.sigmoid(t["avg_logits"] + t["max_logits"]))
@@ -101,10 +101,10 @@ def test_captured_gates_equal_the_layer_formulas(tiny):
     assert np.array_equal(cbam_b.spatial_kernel, sam.conv.conv.weight.detach()[0].numpy())
 
     eca = tiny.layer3[0].se
-    s = torch.from_numpy(eca_b.squeeze)[None]
+    s = torch.tensor(eca_b.squeeze)[None]
     k = eca.conv.weight.shape[-1]
     manual = torch.sigmoid(F.conv1d(s[:, None, :], eca.conv.weight, padding=(k - 1) // 2))[:, 0]
-    torch.testing.assert_close(torch.from_numpy(eca_b.channel_gate)[None], manual)
+    torch.testing.assert_close(torch.tensor(eca_b.channel_gate)[None], manual)
 
 
 def test_squeeze_is_the_block_input_mean(tiny):
@@ -114,7 +114,7 @@ def test_squeeze_is_the_block_input_mean(tiny):
         se = _recorded(tiny, _x(2))[0]
     finally:
         handle.remove()
-    torch.testing.assert_close(torch.from_numpy(se.squeeze), inputs[0].mean((2, 3))[0])
+    torch.testing.assert_close(torch.tensor(se.squeeze), inputs[0].mean((2, 3))[0])
 
 
 def test_hooks_removed_on_exit_and_on_exception(tiny):
