@@ -49,7 +49,7 @@ class _Frame:
     def __init__(self, owner: Owner) -> None:
         self.owner = owner
         self.counts: dict[object, int] = {}
-        self.values: dict[Key, torch.Tensor] = {}
+        self.values: dict[Key, np.ndarray] = {}
 
 
 class _GateMode(TorchFunctionMode):
@@ -79,12 +79,13 @@ class Watch:
         self._example = example
         self.discovery = discovery
         self._overrides = dict(overrides or {})
-        self._records: dict[str, dict[Key, torch.Tensor]] = {}
+        self._records: dict[str, dict[Key, np.ndarray]] = {}  # owner → what its last call took, CPU float32
         self._lock = threading.Lock()
         self._local = threading.local()
         self._stack = ExitStack()
         self._op_names: frozenset[str] = frozenset()
         self._owners: dict[str, Owner] = {}
+        self._kernels: dict[str, nn.Parameter] = {}
         self._forced: dict[tuple[str, Role], Override] = {}
         self._installed = False
 
@@ -136,7 +137,7 @@ class Watch:
         forced = [self.discovery.plan(name) for name in self._overrides]  # an unknown block: InputError
         self._forced = {(g.owner, g.role): self._overrides[p.name] for p in forced for g in p.gates}
         wired = wiring(self.model, self.discovery)
-        self._owners, self._op_names = wired.owners, wired.op_names
+        self._owners, self._op_names, self._kernels = wired.owners, wired.op_names, wired.kernels
         framed: set[Carrier] = set()
         for owner in self._owners.values():
             if owner.direct:
@@ -230,7 +231,7 @@ class Watch:
                 replaced = now if now is not None else replaced
         return replaced
 
-    def _grab(self, into: dict[Key, torch.Tensor], owner: str, key: Key, point: Point, value: Any) -> Any:
+    def _grab(self, into: dict[Key, np.ndarray], owner: str, key: Key, point: Point, value: Any) -> Any:
         """Copy one point's tensor into ``into``; return ``value`` with a forced gate in place, if one is due."""
         if not self._op_names:  # no function mode in this watch: nothing to keep from seeing our own ops
             return self._copy(into, owner, key, point, value)
@@ -240,7 +241,7 @@ class Watch:
         finally:
             self._local.busy = False
 
-    def _copy(self, into: dict[Key, torch.Tensor], owner: str, key: Key, point: Point, value: Any) -> Any:
+    def _copy(self, into: dict[Key, np.ndarray], owner: str, key: Key, point: Point, value: Any) -> Any:
         t = value if isinstance(value, torch.Tensor) else flat_tensors(value)[point.item]
         if point.channels is not None:
             t = t[:, point.channels[0] : point.channels[1]]
@@ -249,7 +250,7 @@ class Watch:
         replaced = None
         if new is not None:
             replaced, t = replace_item(value, point.item, new), new
-        into[key] = t.detach().clone() if t.device.type == "cpu" else t.detach().to("cpu")
+        into[key] = t.detach().to("cpu", torch.float32, copy=True).numpy()  # a copy: later in-place ops miss it
         return replaced
 
     # --- results --------------------------------------------------------------------------------------
@@ -282,7 +283,7 @@ class Watch:
                 if (gate.role, name) in taken:
                     values[name] = _array(taken[(gate.role, name)], _role_of(name), gate.dims, index)
             if gate.kernel is not None:
-                kernel = self.model.get_parameter(gate.kernel).detach()[0].float().cpu().numpy().copy()
+                kernel = self._kernels[gate.kernel].detach().to("cpu", torch.float32, copy=True).numpy()[0]
                 spatial_order = gate.order
         if not values:
             return None  # not called in this pass
@@ -325,14 +326,17 @@ def _role_of(name: str) -> Role:
     return "channel" if name in ("squeeze", "avg_logits", "max_logits") else "spatial"
 
 
-def _array(t: torch.Tensor, role: Role, dims: int, index: int) -> np.ndarray:
-    """Batch element ``index`` as (C,) for channel tensors, (H, W) / (T, H, W) for spatial ones."""
+def _array(taken: np.ndarray, role: Role, dims: int, index: int) -> np.ndarray:
+    """Batch element ``index`` as (C,) for channel tensors, (H, W) / (T, H, W) for spatial ones; read-only."""
     if role == "channel":
-        return t.reshape(t.shape[0], -1)[index].float().numpy().copy()
-    one = t[index]
-    if one.dim() == dims + 1:
-        one = one[0]
-    return one.float().numpy().copy()
+        one = taken.reshape(taken.shape[0], -1)[index]
+    else:
+        one = taken[index]
+        if one.ndim == dims + 1:
+            one = one[0]
+    one = one.copy()  # the element alone, not a view keeping the whole batch
+    one.flags.writeable = False
+    return one
 
 
 def watch(

@@ -52,6 +52,7 @@ class Wiring:
     owners: dict[str, Owner]
     carriers: dict[Carrier, nn.Module]
     op_names: frozenset[str]
+    kernels: dict[str, nn.Parameter]  # parameter path → the spatial gates' learned kernels
 
 
 def gate_points(gate: GatePlan) -> list[tuple[Key, Point]]:
@@ -79,7 +80,8 @@ def _wire(model: nn.Module, discovery: Discovery) -> Wiring:
                     carriers[ident] = carrier
                     owner.on_modules.setdefault(ident, []).append((key, point))
     ops = frozenset(name for owner in owners.values() for name in owner.on_ops)
-    return Wiring(owners, carriers, ops)
+    kernels = {g.kernel: model.get_parameter(g.kernel) for p in discovery.plans for g in p.gates if g.kernel}
+    return Wiring(owners, carriers, ops, kernels)
 
 
 _WIRED: weakref.WeakKeyDictionary[nn.Module, tuple[Discovery, Wiring]] = weakref.WeakKeyDictionary()
