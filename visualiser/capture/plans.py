@@ -47,7 +47,7 @@ class GatePlan:
     owner: str  # path of the module whose call scopes every point
     gate: Point
     style: str  # "se", "cam", "eca", "gate" (channel) or "sam" (spatial)
-    rule: str  # how it was recognised at run time, in words
+    rule: str  # how it was recognised (a run-time rule or its structure), in words
     gate_function: str  # "sigmoid", "hardsigmoid", "hard-sigmoid relu6(x + 3) / 6", ...
     channels: int
     dims: int
@@ -67,7 +67,7 @@ class BlockPlan:
     """One block of the results: one or two gates (channel first), found at run time or read from structure."""
 
     name: str
-    order: int  # position of its first call in the forward pass
+    order: int  # position of its first call in the forward pass (registration order, read from structure)
     gates: tuple[GatePlan, ...] = ()  # channel gate first
 
     @property
@@ -250,7 +250,7 @@ def block_plans(log: ProbeLog, found: list[FoundGate], parameters: dict[int, str
 
 # --- from structure: this project's own modules ------------------------------------------------------------
 
-STRUCTURE_RULE = "structure: one of this project's attention modules (an AttentionModule with Tap children)"
+STRUCTURE_RULE = "passes its gate and internals through Tap children (read from structure, no probe pass)"
 _TAP_FIELDS = {"squeeze": "squeeze", "avg_logits": "avg_logits", "max_logits": "max_logits",
                "mean_map": "mean_map", "max_map": "max_map", "logits": "spatial_logits"}  # fmt: skip
 
@@ -288,7 +288,7 @@ def _own_gate(owner: str, module: AttentionModule) -> GatePlan:
 def structure_plans(model: nn.Module) -> list[BlockPlan]:
     """A plan per top-level attention module of this project's (a CBAM, not its halves), in registration order.
 
-    A gate module is a ``AttentionModule`` with a ``gate`` tap among its children; a CBAM holds two (its
+    A gate module is an ``AttentionModule`` with a ``gate`` tap among its children; a CBAM holds two (its
     ``channel`` and ``spatial`` halves) and is one block.
     """
     plans: list[BlockPlan] = []
