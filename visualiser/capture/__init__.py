@@ -8,7 +8,7 @@
 * ``owned``: the one helper all of them use, so hooks act only for their own request and never outlive it.
 """
 
-from visualiser.capture.discover import Discovery, cached_discovery, describe_output, discover, model_input
+from visualiser.capture.discover import Discovery, describe_output, discover, model_input
 from visualiser.capture.gradcam import FeatureGrab, feature_layer, gradcam_maps
 from visualiser.capture.owned import OwnedHooks, hook_count
 from visualiser.capture.watch import Watch, watch
@@ -21,7 +21,6 @@ __all__ = [
     "Override",
     "OwnedHooks",
     "Watch",
-    "cached_discovery",
     "describe_output",
     "discover",
     "feature_layer",

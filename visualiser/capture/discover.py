@@ -175,7 +175,7 @@ def _from_structure(model: nn.Module) -> Discovery:
     return Discovery(type(model).__name__, tuple(_found_module(p, layouts) for p in plans), plans)
 
 
-def analyse_probe(model: nn.Module, log: ProbeLog, input_dims: int) -> Discovery:
+def _from_probe(model: nn.Module, log: ProbeLog, input_dims: int) -> Discovery:
     """Turn one probe log into a discovery (no further forward pass); our own modules come from structure."""
     first_call: dict[str, Call] = {}
     for call in log.calls:
@@ -235,13 +235,9 @@ def _fingerprint(model: nn.Module) -> int:
     return hash(tuple(seen))
 
 
-def cached_discovery(model: nn.Module, input_dims: int | None = None) -> Discovery | None:
-    """The discovery made for this model (and input rank, if given: 0 is structure alone), if still valid."""
-    entries = _CACHE.get(model, {})
-    if input_dims is None:  # any, a probed one first
-        entry = next((e for k, e in sorted(entries.items(), reverse=True)), None)
-    else:
-        entry = entries.get(input_dims)
+def _cached(model: nn.Module, input_dims: int) -> Discovery | None:
+    """The discovery made for this model and input rank (0: structure alone), if still valid (same modules)."""
+    entry = _CACHE.get(model, {}).get(input_dims)
     if entry is None or entry[0] != _fingerprint(model):
         return None
     return entry[1]
@@ -275,10 +271,10 @@ def discover(
         if not tensors:
             raise InputError("discovery needs an example input tensor")
         dims = tensors[0].dim()
-    if not refresh and (hit := cached_discovery(model, dims)) is not None:
+    if not refresh and (hit := _cached(model, dims)) is not None:
         return hit
     with _LOCK:
-        if not refresh and (hit := cached_discovery(model, dims)) is not None:
+        if not refresh and (hit := _cached(model, dims)) is not None:
             return hit
         t0 = time.perf_counter()
         if example is None:
@@ -286,7 +282,7 @@ def discover(
         else:
             args = tuple(model_input(model, a) if isinstance(a, torch.Tensor) else a for a in args)
             log = probe(model, *args)
-            found = analyse_probe(model, log, dims)
+            found = _from_probe(model, log, dims)
             del log
         found = replace(found, seconds=time.perf_counter() - t0)
         _CACHE.setdefault(model, {})[dims] = (_fingerprint(model), found)
