@@ -197,7 +197,7 @@ def _numbers(value: object, path: str = "") -> Iterator[tuple[str, float]]:
 @pytest.mark.slow
 def test_quick_benchmark_reports_finite_positive_figures(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert bench.main(["bench", "--quick", "--json", str(out)]) == 0
+    assert bench.main(["--quick", "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     figures = dict(_numbers(report))
     assert len(figures) > 30

@@ -7,8 +7,8 @@ import pytest
 from PIL import Image, ImageFont
 
 from visualiser.render import text
-from visualiser.render.conv3d.arithmetic import parameter_text, shape_formula_text
 from visualiser.render.conv3d.kernels import teaching_kernel
+from visualiser.render.conv3d.spec import parameter_text, shape_formula_text
 
 # Strings the renderers really write, symbols included (the 3D animation's formulas among them).
 _SPEC = teaching_kernel("motion")

@@ -6,15 +6,13 @@ here, so the two never disagree about what exists, what is on this machine, or w
 
 from __future__ import annotations
 
-import functools
-import hashlib
 from pathlib import Path
 
 from visualiser import paths
-from visualiser.errors import VisualiserError
-from visualiser.models import defaults
+from visualiser.models import defaults, embedded
 from visualiser.models.registry import ModelSpec, get_spec, list_specs
 from visualiser.models.weights import weights_available
+from visualiser.render.conv3d.kernels import TEACHING_KERNELS
 from visualiser.types import Task
 
 Choice = tuple[str, str]  # (what the user reads, the registry name)
@@ -65,13 +63,7 @@ def clip_model_choices() -> list[Choice]:
     return model_choices("clip") + frame_by_frame
 
 
-def default_model(task: Task) -> str | None:
-    """The pipeline's default for the task, or the first registered model when none has weights here."""
-    try:
-        return defaults.default_model(task)
-    except VisualiserError:
-        specs = list_specs(task)
-        return specs[0].name if specs else None
+default_model = defaults.default_model  # the one default (the pipeline's too), where the UI looks for it
 
 
 def model_domain(name: str | None) -> str:
@@ -118,7 +110,7 @@ def compare_sets() -> dict[str, list[str]]:
     }
 
 
-EMBEDDED_EXAMPLE_DIRS = ("shapes", "motion")  # what the embedded models were trained on
+EMBEDDED_EXAMPLE_DIRS = frozenset(embedded.EXAMPLE_DIRS.values())  # what the embedded models were trained on
 
 
 def example_files(task: Task, embedded_first: bool = True) -> list[Path]:
@@ -139,23 +131,8 @@ def example_files(task: Task, embedded_first: bool = True) -> list[Path]:
     return sorted(files, key=lambda p: generated(p) != embedded_first)
 
 
-@functools.cache
-def generated_example_digests() -> frozenset[str]:
-    """SHA-1s of the shipped generated examples: the inputs the embedded models were made for."""
-    root = paths.EXAMPLES_DIR
-    files = [p for d in EMBEDDED_EXAMPLE_DIRS if (root / d).is_dir() for p in sorted((root / d).iterdir())]
-    return frozenset(hashlib.sha1(p.read_bytes(), usedforsecurity=False).hexdigest() for p in files if p.is_file())
-
-
-def is_generated_example(sha1: str) -> bool:
-    """Whether a result's input file is one of the shipped generated shapes / motions (by content)."""
-    return bool(sha1) and sha1 in generated_example_digests()
-
-
 def kernel_sources() -> list[str]:
     """Every kernel source the 3D-convolution view offers: teaching kernels, then clip models' first layers."""
-    from visualiser.render.conv3d.kernels import TEACHING_KERNELS
-
     return [f"teaching:{name}" for name in TEACHING_KERNELS] + [f"model:{s.name}" for s in list_specs("clip")]
 
 

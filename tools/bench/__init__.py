@@ -1,4 +1,4 @@
-"""``python -m visualiser bench [--quick] [--json FILE]``: what users wait for, as ratios measured in one run.
+"""``python -m tools.bench [--quick] [--json FILE]``: what users wait for, as ratios measured in one run.
 
 Every figure is a median over repeats after a warm-up, on whatever machine runs it. Absolute times are
 noisy on shared CPUs, so targets are stated as ratios to the bare forward pass where possible, and the two
@@ -8,7 +8,7 @@ check the table builder on a made-up report and that one quick run reports finit
 Modules: ``timing`` (medians), ``subjects`` (models and the photo), ``image`` (analysis, eager views,
 references), ``media`` (clips, 3D convolution), ``serving`` (cold start, API overhead, memory, through
 ``tools.server.AppServer``), ``table`` (targets and the README's table), ``cli`` (the run and the command).
-The foreign-network rows come from ``tools.bench_foreign`` when it exists.
+The foreign-network rows come from ``tools.bench_foreign``.
 """
 
 from tools.bench.cli import main, run

@@ -1,10 +1,8 @@
-"""``python -m visualiser bench [--quick] [--json FILE]``: every measurement in one run, then the table."""
+"""``python -m tools.bench [--quick] [--json FILE]``: every measurement in one run, then the table."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import sys
 from collections.abc import Sequence
@@ -13,20 +11,12 @@ from typing import Any
 
 from tools.bench.table import markdown_table
 
-FOREIGN_MODULE = "tools.bench_foreign"  # the foreign-network rows (issue 10), once that module exists
-
-
-def _foreign(quick: bool) -> dict[str, Any] | None:
-    """The foreign-network figures ``{replica: {figure: value}}``, or None while ``tools.bench_foreign`` is absent."""
-    if importlib.util.find_spec(FOREIGN_MODULE) is None:
-        return None
-    return importlib.import_module(FOREIGN_MODULE).measure(quick=quick)
-
 
 def run(quick: bool) -> dict[str, Any]:
     """All measurements; ``quick`` uses fewer repeats, smaller clips and only the two ResNet-50s of the targets."""
     import torch
 
+    from tools import bench_foreign
     from tools.bench.image import bench_eager_views, bench_image, bench_references
     from tools.bench.media import bench_clip, bench_conv3d
     from tools.bench.serving import bench_app, peak_rss_mb
@@ -53,18 +43,15 @@ def run(quick: bool) -> dict[str, Any]:
     report["conv3d_animation_speedup"] = conv["speedup"]
     clip_models = [m for m in ("shapes_cbam",) if m in embedded] + [IMAGENET_ARCHS[0]]
     report["clip_fps"] = bench_clip(clip_models, 8 if quick else 16, 1 if quick else 3)
-    foreign = _foreign(quick)
-    if foreign is not None:
-        report["foreign"] = foreign
+    report["foreign"] = bench_foreign.measure(quick=quick)  # {replica: {figure: value}}
     report.update(bench_app(3 if quick else 30))
     report["peak_rss_mb"] = peak_rss_mb()
     return report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point used by ``python -m visualiser bench`` and ``python -m tools.bench``."""
-    parser = argparse.ArgumentParser(prog="python -m visualiser bench")
-    parser.add_argument("command", nargs="?", default="bench")
+    """Entry point of ``python -m tools.bench``."""
+    parser = argparse.ArgumentParser(prog="python -m tools.bench")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (about 45 s); what CI runs")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     args = parser.parse_args(argv)

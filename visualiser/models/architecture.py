@@ -13,6 +13,7 @@ from visualiser.errors import WeightsError
 from visualiser.models.infer import Inference, Misfit, infer_resnet, shapes_of
 from visualiser.models.infer_video import infer_video
 from visualiser.models.layouts import SIGNATURES, detect_layout
+from visualiser.models.weights import remap_state_dict
 
 if TYPE_CHECKING:
     import torch
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
 
 def infer_architecture(state: Mapping[str, torch.Tensor], source: str) -> Inference:
     """The config a checkpoint (keys as saved, wrappers removed) fits, or a WeightsError naming what does not."""
-    from visualiser.models.weights import remap_state_dict
-
     original = shapes_of(state)
     layout = detect_layout(original)
     if layout is None:

@@ -19,6 +19,7 @@ from visualiser.errors import WeightsError
 from visualiser.models.configs import ResNetConfig, VideoResNetConfig
 from visualiser.models.layouts import Layout
 from visualiser.models.registry import Preprocess
+from visualiser.models.weights import remap_state_dict
 
 if TYPE_CHECKING:
     import torch
@@ -107,7 +108,7 @@ def _reduction(
     pairs: Sequence[tuple[int, int]], rules: Sequence[str], what: str, blocks: Sequence[str]
 ) -> tuple[int, str]:
     """A reduction ratio (and width rule) that gives every block's (channels, hidden) pair."""
-    from visualiser.models.layers import reduced_width
+    from visualiser.models.layers import reduced_width  # torch: inference itself stays torch-free
 
     c0, h0 = pairs[0]
     widest = max(c for c, _ in pairs)  # any larger ratio gives the same (minimum) widths
@@ -190,7 +191,7 @@ def read_attention(
 def _eca(
     shapes: Mapping[str, tuple[int, ...]], blocks: Sequence[str]
 ) -> tuple[str, tuple[tuple[str, object], ...], str]:
-    from visualiser.models.layers import eca_kernel_size
+    from visualiser.models.layers import eca_kernel_size  # torch: inference itself stays torch-free
 
     kernels, adaptive = [], True
     for block in blocks:
@@ -284,8 +285,6 @@ def assumed_notes(layout: Layout, config: Config) -> tuple[str, ...]:
 
 def classifier_size(state: Mapping[str, torch.Tensor], key_map: str) -> int:
     """Number of classes: rows of the classifier (``fc.weight`` after renaming)."""
-    from visualiser.models.weights import remap_state_dict
-
     shapes = shapes_of(remap_state_dict(state, key_map))
     if len(shapes.get("fc.weight", ())) != 2:
         raise WeightsError(f"the checkpoint has no classifier fc.weight after the {key_map!r} key map")

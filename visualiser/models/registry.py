@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from visualiser.errors import ModelNotFoundError
+from visualiser.errors import InputError, ModelNotFoundError
 from visualiser.types import AttentionKind, Task
 
 if TYPE_CHECKING:  # torch is imported only when a model is built, which keeps the app's cold start short
@@ -27,16 +27,30 @@ class Preprocess:
 
     Images: resize the short side to ``input_size / crop_pct``, centre-crop ``input_size``.
     Clips (``frames`` set): resize every frame to ``resize_hw`` (H, W), centre-crop ``input_size``.
+    ``channels``: 3 (RGB), 1 (pictures are turned grey) or N (bands, given as a NumPy array (H, W, N));
+    ``mean`` and ``std`` hold one value per channel (ImageNet's by default, so other counts must give theirs).
     """
 
     input_size: int = 224
     crop_pct: float = 0.875
     interpolation: Literal["bilinear", "bicubic"] = "bilinear"
-    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
-    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    mean: tuple[float, ...] = (0.485, 0.456, 0.406)
+    std: tuple[float, ...] = (0.229, 0.224, 0.225)
     frames: int | None = None
     resize_hw: tuple[int, int] | None = None
     antialias: bool = True
+    channels: int = 3
+
+    def __post_init__(self) -> None:
+        if self.channels < 1:
+            raise InputError(f"Preprocess(channels=...) must be at least 1; got {self.channels}")
+        if len(self.mean) != self.channels or len(self.std) != self.channels:
+            raise InputError(
+                f"Preprocess(channels={self.channels}) needs mean= and std= with {self.channels} value(s) each "
+                f"(the statistics your network was trained with); got {len(self.mean)} and {len(self.std)}"
+            )
+        if any(not s > 0 for s in self.std):
+            raise InputError(f"Preprocess(std=...) values must be positive; got {self.std}")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from visualiser.errors import InputError
+from visualiser.labels import load_labels
 from visualiser.models.registry import get_spec
 
 if TYPE_CHECKING:
@@ -47,8 +48,6 @@ def read_labels(labels: LabelsArg) -> tuple[str, ...]:
 
 def choose_labels(names: tuple[str, ...] | None, given: LabelsArg, inference: Inference) -> tuple[str, str]:
     """(the spec's labels string, where the names came from in words); the count must match the classes."""
-    from visualiser.labels import load_labels
-
     k = inference.config.num_classes
     if names is not None:
         if len(names) != k:

@@ -10,9 +10,9 @@ from visualiser.analysis import recorded_forward, top_predictions
 from visualiser.analysis.forward import ScoresFn
 from visualiser.capture import InterventionMode
 from visualiser.errors import InputError
-from visualiser.media import load_image
+from visualiser.media.bands import load_input
 from visualiser.models.defaults import default_model
-from visualiser.pipeline.foreign import ModelChoice, Preprocessing, prepare_image, resolve_model
+from visualiser.pipeline.foreign import ModelChoice, Preprocessing, input_channels, prepare_image, resolve_model
 from visualiser.pipeline.models import check_task
 from visualiser.result import InterventionResult
 from visualiser.types import ImageSource
@@ -36,7 +36,7 @@ def intervene(
     channels, or the ``mute_top`` channels with the largest gate in the first pass, become 0. ``model``
     may be any ``torch.nn.Module`` with class scores (see ``pipeline.foreign``).
     """
-    pixels = load_image(image)
+    pixels = load_input(image, input_channels(model, preprocess, lambda: default_model("image")))
     loaded = resolve_model(model, lambda: default_model("image"), preprocess, labels, scores)
     check_task(loaded, "image")
     x, _, _ = prepare_image(pixels, loaded)

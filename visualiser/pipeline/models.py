@@ -17,8 +17,10 @@ from torch import nn
 from visualiser.analysis import Foreign
 from visualiser.errors import InputError, ModelNotFoundError
 from visualiser.labels import load_labels
+from visualiser.models.embedded import generated_examples
 from visualiser.models.loading import create_model
 from visualiser.models.registry import ModelSpec, get_spec, list_specs
+from visualiser.models.uploads import checkpoint_info
 from visualiser.types import ProgressFn, Task
 
 
@@ -98,11 +100,27 @@ def checkpoint_provenance(loaded: LoadedModel) -> dict[str, Any] | None:
     """
     if not loaded.spec.provided_by_user:
         return None
-    from visualiser.models.uploads import checkpoint_info
-
     try:
         record = checkpoint_info(loaded.spec.name).provenance()
     except ModelNotFoundError:  # a module handed to register_module, not a checkpoint
         return None
     record.pop("path", None)
     return record
+
+
+def outside_notice(loaded: LoadedModel, source_sha1: str) -> str:
+    """The sentence for an input outside what an embedded network learned; "" for every other network.
+
+    Decided by the input's identity, not by a score: the embedded networks' out-of-distribution scores were
+    measured not to tell real photos or clips from their generated data (docs/MODEL_CARDS.md), so every input
+    that is not one of the model's shipped generated examples gets it.
+    """
+    spec, examples = loaded.spec, generated_examples(loaded.spec.name)
+    if examples is None or loaded.foreign is not None or source_sha1 in examples:
+        return ""
+    return (
+        f"Outside what {spec.title} learned ({spec.domain or 'its training data'}): this input is not one of the "
+        "generated examples the network was made for. Its predictions are guesses among classes that do not fit. "
+        "The gates are still exactly what the network computed for this input: they show how this network "
+        "responds to it, not what a network trained on photos would see."
+    )

@@ -82,6 +82,22 @@ def channel_bars(
         ax = fig.add_axes((0.07, 0.15, 0.83, 0.62))
     else:
         fig = ax.get_figure()  # type: ignore[assignment]
+    bars = gate_bars(ax, heights, cmap)
+    ax.set_ylabel("gate")
+    ax.set_xlabel("channels sorted by gate (rank)" if sort else "channel index")
+    _label_top(ax, gate, order, top_k, sort)
+    ax.set_title(f"{block.label}, {channels} channels: {summary_line(gate)}", fontsize=9, pad=8 + 8 * min(top_k, 4))
+    if own_figure:
+        bar = fig.colorbar(bars, cax=fig.add_axes((0.915, 0.15, 0.015, 0.62)))
+    else:
+        bar = fig.colorbar(bars, ax=ax, pad=0.01)
+    bar.set_label("gate (0..1, fixed)")
+    return fig
+
+
+def gate_bars(ax: Axes, heights: np.ndarray, cmap: str = DEFAULT_CMAP) -> PolyCollection:
+    """Gates as bars on ``ax``, one ``PolyCollection`` (one artist however many channels), y fixed to [0, 1]."""
+    channels = heights.shape[0]
     x = np.arange(channels, dtype=np.float64)
     half = 0.42 if channels <= 256 else 0.5  # wide bars touch when there are more bars than pixels
     verts = np.empty((channels, 4, 2))  # (C, corners, xy)
@@ -93,16 +109,7 @@ def channel_bars(
     ax.add_collection(bars)
     ax.set_xlim(-0.5, channels - 0.5)
     ax.set_ylim(0.0, 1.0)
-    ax.set_ylabel("gate")
-    ax.set_xlabel("channels sorted by gate (rank)" if sort else "channel index")
-    _label_top(ax, gate, order, top_k, sort)
-    ax.set_title(f"{block.label}, {channels} channels: {summary_line(gate)}", fontsize=9, pad=8 + 8 * min(top_k, 4))
-    if own_figure:
-        bar = fig.colorbar(bars, cax=fig.add_axes((0.915, 0.15, 0.015, 0.62)))
-    else:
-        bar = fig.colorbar(bars, ax=ax, pad=0.01)
-    bar.set_label("gate (0..1, fixed)")
-    return fig
+    return bars
 
 
 def _label_top(ax: Axes, gate: np.ndarray, order: np.ndarray, top_k: int, sort: bool) -> None:

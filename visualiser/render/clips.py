@@ -222,12 +222,12 @@ _STABILITY_PANELS = {
 def stability(clip: ClipResult, scores: StabilityScores) -> Figure:
     """Heatmaps (block × consecutive pair) of the clip's stability scores, each block's mean in its label.
 
-    ``scores`` is ``visualiser.analysis.stability.stability_scores(clip)``; rendered on demand.
+    ``scores`` is ``pipeline.result_scores(clip).stability``; rendered on demand.
     """
+    if scores.is_empty:
+        return message_figure(_nothing_to_compare(clip))
     both = (("channel_cosine", scores.channel_cosine), ("spatial_correlation", scores.spatial_correlation))
     panels = [(key, per_block) for key, per_block in both if any(len(v) for v in per_block.values())]
-    if not panels:
-        return message_figure(_nothing_to_compare(clip))
     labels = {b.name: b.label for b in clip.frame_blocks(0)}
     rows = max(len(v) for _, v in panels)
     fig = new_figure(9.0, 1.4 + 0.28 * rows * len(panels))

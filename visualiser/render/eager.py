@@ -1,10 +1,10 @@
-"""The eager set: every view the image page shows at once, as arrays, drawn right after the forward pass.
+"""The eager set: the views every image result gets at once, as (H, W, 3) arrays drawn with numpy and Pillow.
 
-Users wait on these, so they are numpy/Pillow drawings (tens of ms together for a ResNet-50, see
-``render_all``); the detailed per-block matplotlib figures (``channel_bars``, ``internals``,
-``reference_figure``, ``overlay_figure``) are rendered only when a block or view is selected.
-Scores the views print (Grad-CAM agreement) are computed by ``visualiser.analysis.agreement`` and
-handed in; nothing here computes them.
+``render_all`` draws the set that applies to a result (tens of ms for a ResNet-50): the bundle and the CLI's
+figures write it first, and the benchmark measures it against the forward pass; the Image tab draws the same
+renderers (``channels``, ``spatial``) one by one. The detailed matplotlib figures (``channels.channel_bars``,
+``internals``, ``reference.reference_figure``) are drawn only for a selected block or view. The Grad-CAM
+view's scores are handed in (``pipeline.result_scores(result).agreement``); nothing here computes them.
 """
 
 from __future__ import annotations
@@ -88,8 +88,8 @@ def _predictions(result: ImageResult) -> np.ndarray:
 def eager_views(agreement: ImageAgreement | None = None) -> dict[str, View]:
     """Name → renderer of every eager view; each returns an explanatory picture where it does not apply.
 
-    ``agreement`` (``visualiser.analysis.agreement.image_agreement(result)``) supplies the scores the
-    Grad-CAM view prints. ``applicable_views`` lists the views that have something to show for a result.
+    ``agreement`` (``pipeline.result_scores(result).agreement``) supplies the scores the Grad-CAM view prints.
+    ``applicable_views`` lists the views that have something to show for a result.
     """
     return {
         "predictions": _predictions,

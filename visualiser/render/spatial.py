@@ -5,8 +5,7 @@ gate is therefore mapped through ``result.geometry`` onto the original image: th
 exactly the crop region, the rest of the image (never seen by the model) is dimmed and the crop
 box is outlined. Every heatmap states its colour range and normalisation (idea 11, honest colour).
 
-``overlay``, ``spatial_grid`` and ``gradcam_vs_attention`` draw with numpy and Pillow (milliseconds);
-``overlay_figure`` is the matplotlib variant for export and is rendered only when asked for.
+``overlay``, ``spatial_grid`` and ``gradcam_vs_attention`` draw with numpy and Pillow (milliseconds).
 """
 
 from __future__ import annotations
@@ -14,7 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
 
 from visualiser.errors import VisualiserError
@@ -57,8 +58,8 @@ def paint_gate(
 ) -> np.ndarray:
     """``image`` (the original or a resized copy) with the gate blended over the crop region.
 
-    Same mapping as ``canvas_map.gate_on_original``, evaluated only on the crop's pixels (they are a rectangle);
-    the rest is dimmed and the crop box outlined.
+    The gate is mapped onto the crop box by ``canvas_map.map_onto_canvas``, evaluated only on the crop's pixels
+    (they are a rectangle); the rest is dimmed and the crop box outlined.
     """
     if np.ndim(gate) != 2:
         raise ValueError(f"expected a 2-D (H, W) gate, got shape {np.shape(gate)}")
@@ -128,13 +129,34 @@ def overlay_figure(
 ) -> Figure:
     """Matplotlib variant of ``overlay`` with a real colorbar (for export; rendered on demand)."""
     block = result.block(block_name)
+    fig = new_figure(6.4, 5.2)
+    ax = fig.add_subplot()
+    shown = draw_overlay(ax, result, block, alpha, cmap, normalise)
+    gate = _spatial_gate(block)
+    ax.set_title(f"{result.model_title}: {block.label} spatial gate ({gate.shape[0]}x{gate.shape[1]})", fontsize=10)
+    bar = fig.colorbar(shown, ax=ax, shrink=0.8)
+    bar.set_label(NORMALISE_TEXT[normalise])
+    bar.set_ticks(list(shown.get_clim()))
+    return fig
+
+
+def draw_overlay(
+    ax: Axes,
+    result: ImageResult,
+    block: BlockAttention,
+    alpha: float = 0.5,
+    cmap: str = DEFAULT_CMAP,
+    normalise: Normalise = "block",
+) -> AxesImage:
+    """The block's spatial gate over the original on ``ax`` (outside the crop dimmed, the crop outlined).
+
+    Returns the gate's image, whose colour limits are the range that ``normalise`` chose (for a colorbar).
+    """
     gate = _spatial_gate(block)
     lo, hi = _range(result, gate, normalise)
     left, top, right, bottom = result.geometry.crop_in_original()
     width, height = result.geometry.original_size
     _, inside = gate_on_original(np.zeros((1, 1), np.float32), result.geometry)
-    fig = new_figure(6.4, 5.2)
-    ax = fig.add_subplot()
     ax.imshow(dim_outside(result.original_image, inside).astype(np.uint8), extent=(0, width, height, 0))
     shown = ax.imshow(
         gate, cmap=cmap, vmin=lo, vmax=hi, alpha=alpha, interpolation="bilinear", extent=(left, right, bottom, top)
@@ -143,11 +165,7 @@ def overlay_figure(
     ax.set_xlim(0, width)
     ax.set_ylim(height, 0)
     ax.set_axis_off()
-    ax.set_title(f"{result.model_title}: {block.label} spatial gate ({gate.shape[0]}x{gate.shape[1]})", fontsize=10)
-    bar = fig.colorbar(shown, ax=ax, shrink=0.8)
-    bar.set_label(NORMALISE_TEXT[normalise])
-    bar.set_ticks([lo, hi])
-    return fig
+    return shown
 
 
 def spatial_grid(

@@ -13,16 +13,16 @@ import inspect
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+from huggingface_hub import constants, hf_hub_download, try_to_load_from_cache
+from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
+from tqdm import tqdm
 
 from visualiser.models.registry import ModelSpec
 from visualiser.models.weights.cache import hub_filename, installed_hub_path
 from visualiser.models.weights.messages import short_reason, unavailable
 from visualiser.models.weights.progress import MB, DownloadProgress
 from visualiser.types import ProgressFn
-
-if TYPE_CHECKING:
-    from tqdm import tqdm
 
 
 def hub_page(spec: ModelSpec) -> str:
@@ -32,8 +32,6 @@ def hub_page(spec: ModelSpec) -> str:
 
 def cached_hub_path(spec: ModelSpec) -> Path | None:
     """The file if it is on this machine (installed by hand, or in the hub's cache), without network or hashing."""
-    from huggingface_hub import try_to_load_from_cache
-
     installed = installed_hub_path(spec.weights)
     if installed.is_file():
         return installed
@@ -43,9 +41,6 @@ def cached_hub_path(spec: ModelSpec) -> Path | None:
 
 def fetch_hub(spec: ModelSpec, allow_download: bool, progress: ProgressFn | None) -> Path:
     """A local path to ``spec``'s hub file, downloading it when absent, allowed and not offline."""
-    from huggingface_hub import constants, hf_hub_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
-
     source = spec.weights
     filename = hub_filename(source)
     installed = installed_hub_path(source)
@@ -84,7 +79,6 @@ def counting_bar(counter: DownloadProgress) -> type[tqdm]:
     The hub may create more than one bar for a file (retries reuse one; Xet shares one when the class has
     ``update_transfer``); each counts the bytes written, and ``counter`` keeps the largest, so it never goes back.
     """
-    from tqdm import tqdm
 
     class CountingBar(tqdm):
         def __init__(self, *args: object, **kwargs: object) -> None:
@@ -114,8 +108,6 @@ def counting_bar(counter: DownloadProgress) -> type[tqdm]:
 
 def _hub_errors() -> tuple[type[BaseException], ...]:
     """Exceptions a hub download raises when offline or unreachable (its HTTP stack varies by version)."""
-    from huggingface_hub.errors import EntryNotFoundError
-
     errors: list[type[BaseException]] = [OSError, ValueError, EntryNotFoundError]
     for module_name in ("httpx2", "httpx", "requests"):
         try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import urllib.error
 
+from huggingface_hub import hf_hub_url
+
 from visualiser.errors import WeightsError
 from visualiser.models.registry import ModelSpec
 from visualiser.models.weights.cache import describe_checksum, hub_filename
@@ -18,8 +20,6 @@ def download_url(spec: ModelSpec) -> str:
     """The address a browser or ``curl`` downloads ``spec``'s weights from."""
     source = spec.weights
     if source.kind == "hub":
-        from huggingface_hub import hf_hub_url
-
         return hf_hub_url(source.location, hub_filename(source))
     return source.location
 

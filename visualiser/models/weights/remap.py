@@ -69,7 +69,7 @@ _STAGE_UNIT = re.compile(r"^features\.stage(\d+)\.unit(\d+)\.")
 
 def unwrap_checkpoint(sd: Mapping[str, object]) -> dict[str, torch.Tensor]:
     """The bare tensor mapping: unwraps ``{'state_dict': ...}`` and strips DataParallel's ``module.``."""
-    import torch
+    import torch  # the weights package is read while the page is built, before torch loads
 
     inner = sd.get("state_dict") if isinstance(sd, Mapping) else None
     if isinstance(inner, Mapping):

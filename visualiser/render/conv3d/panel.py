@@ -16,11 +16,11 @@ from PIL import Image, ImageDraw
 
 from visualiser.render.colour import MUTED, colourise_signed
 from visualiser.render.conv3d import draw as dr
-from visualiser.render.conv3d.arithmetic import parameter_counts, parameter_text, shape_formula_text
-from visualiser.render.conv3d.colours import EMPTY_RGB, KERNEL_RGB, OUTLINE_RGB, display_rgb, tinted_channel
+from visualiser.render.conv3d.draw import EMPTY_RGB, KERNEL_RGB, OUTLINE_RGB, display_rgb, tinted_channel
 from visualiser.render.conv3d.layout import PanelLayout
 from visualiser.render.conv3d.plan import AnimationPlan, Side, StepTerms, filled_count, step_terms
 from visualiser.render.conv3d.projection import Deck, DeckShape, PixelBox, clip_box, rasterise_slice
+from visualiser.render.conv3d.spec import parameter_counts, parameter_text, shape_formula_text
 
 NEVER = np.iinfo(np.int64).max
 

@@ -37,7 +37,7 @@ def clip_result(video: str | None, model: str | None, frames: int, progress: Pro
         raise InputError(f"frames to sample must be between 1 and 64, not {n}")
     key = (content_key(video), name, n)
     return CLIP_RESULTS.get_or_make(
-        key, lambda: pipeline.analyse_clip(video, model=name, max_frames=n, top_k=5, progress=progress)
+        key, lambda: pipeline.analyse_clip(video, model=name, max_frames=n, top_k=5, progress=progress, sha1=key[0])
     )
 
 

@@ -25,7 +25,7 @@ def conv3d_plan(video: str | None, settings: Conv3dSettings) -> AnimationPlan:
     from visualiser.pipeline.conv3d import conv3d_plan as plan
 
     require(video, "upload a clip, pick an example or send one from the Clip tab")
-    return PLANS.get_or_make((content_key(video), settings.key()), lambda: plan(video, settings))
+    return PLANS.get_or_make((content_key(video), settings), lambda: plan(video, settings))
 
 
 def conv3d_outputs(plan: AnimationPlan) -> tuple[str, str, str]:

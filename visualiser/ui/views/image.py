@@ -43,8 +43,14 @@ def image_result(
         if with_cam is not None:
             return with_cam
     return IMAGE_RESULTS.get_or_make(
-        (*key, gradcam), lambda: pipeline.analyse_image(image, model=name, top_k=5, gradcam=gradcam)
+        (*key, gradcam),
+        lambda: pipeline.analyse_image(image, model=name, top_k=5, gradcam=gradcam, sha1=_file_digest(image, key[0])),
     )
+
+
+def _file_digest(source: object, key: str) -> str | None:
+    """The cache key is the file's SHA-1 for a file or bytes (the pipeline need not hash it again); None for pixels."""
+    return None if isinstance(source, np.ndarray) else key
 
 
 def default_block(result: ImageResult) -> str | None:
@@ -89,36 +95,9 @@ def analyse_image(
 def outside_notice(result: ImageResult | ClipResult) -> str:
     """The notice for an input outside what an embedded network learned ("" when there is nothing to say).
 
-    The embedded networks' out-of-distribution scores were measured not to separate real photos from their
-    generated data well enough (``docs/MODEL_CARDS.md``), so every input that is not one of the shipped
-    generated examples gets the notice; the score is quoted as what it is.
+    The pipeline decides it from the input's identity (``result.outside_notice``; see docs/MODEL_CARDS.md).
     """
-    check = result.domain_check
-    if check is None and isinstance(result, ClipResult) and result.per_frame:
-        check = result.per_frame[0].domain_check
-    if check is None or catalogue.is_generated_example(result.source_sha1):
-        return ""
-    if check.reliable and not check.outside:
-        return ""
-    from visualiser.models.registry import get_spec
-
-    domain = get_spec(result.model).domain or "its training data"
-    if check.outside:
-        why = (
-            f"its out-of-distribution score is {check.score:.1f}, above the {check.threshold:.1f} that "
-            f"{100 * (1 - check.false_alarm_rate):.0f} % of the network's own held-out inputs stay under"
-        )
-    else:
-        why = (
-            "it is not one of the generated examples, and this network's out-of-distribution score cannot tell "
-            f"photos from its training data reliably (this input scores above {check.percentile:.0f} % of "
-            "held-out generated inputs)"
-        )
-    return (
-        f"**Outside what {result.model_title} learned** ({domain}): {why}. Its predictions are guesses among "
-        "classes that do not fit. The gates below are still exactly what the network computed for this input: "
-        "they show how this network responds to it, not what a network trained on photos would see."
-    )
+    return result.outside_notice
 
 
 def _notice(result: ImageResult, outside: str) -> str:

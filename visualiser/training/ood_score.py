@@ -1,14 +1,12 @@
-"""How far an input lies from what an embedded network learned: a calibrated out-of-distribution score.
+"""The out-of-distribution score of an embedded model and its ``<name>.ood.json`` file: a training report.
 
-Numpy only, so it costs microseconds on top of the forward pass whose output it reads: the pooled
-penultimate features (a forward hook on ``ResNet.global_pool`` / ``VideoResNet.avgpool``; the layer is
-named in the calibration) or the logits. Higher scores are further outside. A calibration file
-``assets/models/<name>.ood.json`` (written by ``python -m visualiser.training ood NAME``) holds the
-score's parameters, fitted on generated training-distribution data, the threshold that gives a stated
-false-alarm rate on held-out generated data, the held-out scores' quantiles (for a percentile), and
-the measured separation from real photos and clips. ``separates`` records whether that measurement
-showed the score can be trusted to tell them apart; when it is false, a front end should treat every
-upload as possibly outside (``OodVerdict.show_notice``).
+Higher scores are further outside what the network learned. The score reads the pooled penultimate
+features (``ResNet.global_pool`` / ``VideoResNet.avgpool``, named in the file) or the logits; the file holds
+its parameters (fitted on generated data), the threshold for a stated false-alarm rate, the held-out
+scores' quantiles and the measured separation from real photos and clips (``separates``). That measurement
+found no score that tells real photos from the generated data reliably, so the app computes none: an input
+gets the "outside what the network learned" notice unless it is one of the model's shipped generated
+examples (``visualiser.models.embedded.generated_examples``). Numpy only.
 """
 
 from __future__ import annotations
@@ -16,9 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,7 +31,6 @@ SCORE_INPUTS: dict[str, str] = {
     "relative_mahalanobis": "features",
 }
 FORMAT_VERSION = 1
-_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,23 +67,6 @@ class OodCalibration:
     def dims(self) -> int:
         """Length of the vector the score reads."""
         return int(self.params["means"].shape[1]) if "means" in self.params else int(self.report.get("dims", 0))
-
-
-@dataclass(frozen=True)
-class OodVerdict:
-    """The score of one input against a model's calibration, in plain types."""
-
-    score: float
-    threshold: float
-    outside: bool  # score above the threshold set for the calibration's false-alarm rate
-    percentile: float  # share (0-100) of held-out generated inputs that scored lower
-    kind: str
-    reliable: bool  # the calibration's ``separates``: whether ``outside`` was shown to tell photos apart
-
-    @property
-    def show_notice(self) -> bool:
-        """Whether to say the input may be outside what the network learned (always, if the score is unreliable)."""
-        return self.outside or not self.reliable
 
 
 # --- scoring ------------------------------------------------------------------------------------------
@@ -129,22 +107,6 @@ def percentile_of(score: float, quantiles: np.ndarray) -> float:
     """Share (0-100) of the held-out generated scores below ``score``, read off the stored quantiles."""
     levels = np.linspace(0.0, 100.0, len(quantiles))
     return float(np.interp(score, quantiles, levels, left=0.0, right=100.0))
-
-
-def ood_verdict(features_or_logits: np.ndarray, calibration: OodCalibration) -> OodVerdict:
-    """The verdict for one input (a (D,) or (1, D) vector of what the calibration's ``input`` names)."""
-    values = np.asarray(features_or_logits)
-    if values.ndim > 1 and values.reshape(values.shape[0], -1).shape[0] != 1:
-        raise ValueError("ood_verdict scores one input; use ood_scores for a batch")
-    score = float(ood_scores(values, calibration)[0])
-    return OodVerdict(
-        score=score,
-        threshold=float(calibration.threshold),
-        outside=bool(score > calibration.threshold),
-        percentile=percentile_of(score, calibration.quantiles),
-        kind=calibration.kind,
-        reliable=bool(calibration.separates),
-    )
 
 
 # --- storage ------------------------------------------------------------------------------------------
@@ -221,26 +183,23 @@ def calibration_from_json(data: dict[str, Any]) -> OodCalibration:
     )
 
 
-def calibration_path(name: str) -> Path:
-    """Where a model's calibration lives."""
-    return MODELS_DIR / f"{name}.ood.json"
-
-
-@lru_cache(maxsize=16)
-def _load(path: Path, mtime_ns: int) -> OodCalibration:
+def read_calibration(name: str, folder: Path | None = None) -> OodCalibration | None:
+    """Model ``name``'s stored calibration, or None when it has none (a damaged file names itself)."""
+    path = (folder or MODELS_DIR) / f"{name}.ood.json"
+    if not path.is_file():
+        return None
     try:
         return calibration_from_json(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, KeyError, TypeError) as e:
         raise WeightsError(
-            f"{path.name} is damaged ({e}); regenerate it with `python -m visualiser.training ood {path.stem[:-4]}`"
+            f"{path.name} is damaged ({e}); regenerate it with `python -m visualiser.training ood {name}`"
         ) from e
 
 
-def load_ood_calibration(name: str, folder: Path | None = None) -> OodCalibration | None:
-    """The model's OOD calibration, or ``None`` for a model without one (read once, then cached)."""
-    if not _NAME.match(name):
-        return None
-    path = (folder or MODELS_DIR) / f"{name}.ood.json"
-    if not path.is_file():
-        return None
-    return _load(path, path.stat().st_mtime_ns)
+def write_calibration(calibration: OodCalibration, folder: Path | None = None) -> Path:
+    """Write ``<folder>/<model>.ood.json`` (default ``assets/models``) and return its path."""
+    folder = Path(folder or MODELS_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{calibration.model}.ood.json"
+    path.write_text(json.dumps(calibration_to_json(calibration), indent=1) + "\n", encoding="utf-8")
+    return path
