@@ -7,14 +7,14 @@ tensor, or not at all (a detector, a segmenter): then the probabilities are empt
 says why, and every gate is still recorded.
 
 The input goes to the model's device and floating-point type (CUDA, MPS, half precision); everything that
-comes back (probabilities, scores, gates, Grad-CAM maps, kept features) is CPU float32 NumPy.
+comes back (probabilities, scores, gates, Grad-CAM maps) is CPU float32 NumPy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -66,7 +66,6 @@ class ForwardRecord:
     gradcam: np.ndarray | None = None  # (B, h, w) in [0, 1]
     gradcam_class: tuple[int, ...] | None = None
     note: str | None = None
-    kept: Mapping[str, np.ndarray] = field(default_factory=dict)  # layer name → (B, D) output of that same pass
     scores: np.ndarray | None = None  # (B, N) class scores before the softmax
 
 
@@ -101,16 +100,14 @@ def recorded_forward(
     x: torch.Tensor,
     gradcam: bool = False,
     foreign: Foreign | None = None,
-    keep: tuple[str, ...] = (),
     overrides: Mapping[str, Override] | None = None,
 ) -> ForwardRecord:
     """One forward pass with every attention gate recorded; optionally Grad-CAM of the top-1 class.
 
     ``foreign``: a user's network's discovery and options (``pipeline.foreign_model(...).foreign``); without
     it the blocks are read from structure (our networks). Grad-CAM uses the same forward pass as the gates,
-    so both describe the same computation. ``keep`` names layers whose outputs are kept too, flattened per
-    element, e.g. the pooled features an out-of-distribution score reads. ``overrides`` forces blocks' gates
-    in this pass (an intervention: ``{block: ("identity", ())}`` or ``{block: ("mute", channels)}``).
+    so both describe the same computation. ``overrides`` forces blocks' gates in this pass (an intervention:
+    ``{block: ("identity", ())}`` or ``{block: ("mute", channels)}``).
     """
     options = foreign or Foreign(discover(model))
     x = model_input(model, x)
@@ -119,7 +116,6 @@ def recorded_forward(
         watcher = stack.enter_context(watch(model, discovery=options.discovery, overrides=overrides))
         layer = feature_layer(model, options.feature_layer, options.discovery) if gradcam else None
         grab = stack.enter_context(FeatureGrab(layer)) if layer is not None else None
-        grabs = {name: stack.enter_context(FeatureGrab(model.get_submodule(name))) for name in keep}
         with torch.set_grad_enabled(gradcam):
             output = model(x)
         scores = class_scores(output, batch, options.scores)
@@ -132,10 +128,9 @@ def recorded_forward(
             note = None
             probabilities = torch.softmax(scores.detach().float(), dim=1).cpu().numpy()
         cams, classes = _gradcam(grab, scores)
-    kept = {name: _numpy(g.features.flatten(1)) for name, g in grabs.items() if g.features is not None}
     blocks = tuple(watcher.blocks(i) for i in range(batch))
     logits = _numpy(scores) if scores is not None else np.zeros((batch, 0), np.float32)
-    return ForwardRecord(probabilities, blocks, cams, classes, note, kept, logits)
+    return ForwardRecord(probabilities, blocks, cams, classes, note, logits)
 
 
 def _gradcam(
