@@ -2,7 +2,8 @@
 
 Everything here is numpy arrays and plain Python values, captured during one forward pass.
 Renderers, the UI and the CLI read these objects and never touch the network again, so
-what they draw is what the network computed.
+what they draw is what the network computed. A result is shared (the app caches it across requests), so
+every array it holds is read-only, and ``==`` is identity (arrays have no single truth value).
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ class CropGeometry:
         return (left * sx, top * sy, right * sx, bottom * sy)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BlockAttention:
     """What one attention module computed for one input (batch element).
 
@@ -138,13 +139,16 @@ class BlockAttention:
     spatial_kernel: np.ndarray | None = None  # learned (2, k, k[, k]) weights, channel order as ``spatial_order``
     spatial_order: str | None = None  # "max_mean" | "mean_max"
 
+    def __post_init__(self) -> None:
+        freeze_arrays(self)
+
     @property
     def label(self) -> str:
         """Short display label, e.g. "S3·B1 cbam"."""
         return f"S{self.stage}·B{self.block} {self.kind}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ImageResult(Notebook):
     """The full analysis of one image by one model."""
 
@@ -165,6 +169,9 @@ class ImageResult(Notebook):
     modules: tuple[FoundModule, ...] = ()  # a user's network: every attention module found, and how
     note: str = ""  # e.g. why there are no predictions (a network without class output)
     checkpoint: Mapping[str, Any] | None = None  # an uploaded checkpoint: what was read and assumed (JSON-ready)
+
+    def __post_init__(self) -> None:
+        freeze_arrays(self)
 
     def block(self, name: str | None) -> BlockAttention:
         """The block called ``name`` (see :func:`find_block`)."""
@@ -219,7 +226,7 @@ class ImageResult(Notebook):
         return _save(directory, stem, self.to_json(), self.arrays(), self.checkpoint)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ClipResult(Notebook):
     """The analysis of a clip: per-frame results for 2-D models, one spatio-temporal record for 3-D ones."""
 
@@ -240,6 +247,9 @@ class ClipResult(Notebook):
     modules: tuple[FoundModule, ...] = ()  # a user's network: every attention module found, and how
     note: str = ""  # e.g. why there are no predictions (a network without class output)
     checkpoint: Mapping[str, Any] | None = None  # an uploaded checkpoint: what was read and assumed (JSON-ready)
+
+    def __post_init__(self) -> None:
+        freeze_arrays(self)
 
     @property
     def is_3d(self) -> bool:
@@ -303,7 +313,7 @@ class ClipResult(Notebook):
         return _save(directory, stem, self.to_json(), self.arrays(), self.checkpoint)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class InterventionResult:
     """Predictions before and after forcing some gates, from two real forward passes."""
 
@@ -313,6 +323,19 @@ class InterventionResult:
     after: tuple[Prediction, ...]
     probabilities_before: np.ndarray
     probabilities_after: np.ndarray
+
+    def __post_init__(self) -> None:
+        freeze_arrays(self)
+
+
+def freeze_arrays(result: object) -> None:
+    """Make every array field of a frozen result read-only (a read-only view where the array was writable)."""
+    for f in fields(result):  # type: ignore[arg-type]
+        value = getattr(result, f.name)
+        if isinstance(value, np.ndarray) and value.flags.writeable:
+            view = value.view()
+            view.flags.writeable = False
+            object.__setattr__(result, f.name, view)
 
 
 def find_block(blocks: tuple[BlockAttention, ...], name: str | None, owner: str = "this model") -> BlockAttention:

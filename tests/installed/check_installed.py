@@ -155,11 +155,6 @@ def test_a_one_channel_cbam_unet_shows_every_gate_on_the_grey_picture(tmp_path):
     assert result._repr_html_().count("<img") == 3 and type(result.figure("spatial")).__name__ == "Figure"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the 'engine' branch (issue 19): discovery of an in-place relu6 hard-sigmoid gate; without it the "
-    "probe's producer chain of F.relu6(x + 3.0, inplace=True) points at itself and no gate is found",
-)
 def test_an_in_place_relu6_hard_sigmoid_gate_is_found_and_recorded():
     torch.manual_seed(0)
     net = MobileNetV3Like(classes=4)

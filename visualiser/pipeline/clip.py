@@ -15,7 +15,7 @@ from visualiser.errors import InputError
 from visualiser.media import Clip, load_clip, source_sha1
 from visualiser.models.defaults import default_model
 from visualiser.paths import source_name
-from visualiser.pipeline.foreign import ModelChoice, Preprocessing, found_modules, resolve_model
+from visualiser.pipeline.foreign import ModelChoice, Preprocessing, found_modules, resolve_model, result_note
 from visualiser.pipeline.image import analyse_frames
 from visualiser.pipeline.models import LoadedModel, checkpoint_provenance, outside_notice
 from visualiser.preprocess import preprocess_clip
@@ -83,7 +83,7 @@ def analyse_decoded_clip(
             blocks=record.blocks[0],
             input_frames=crops,
             geometry=geometry,
-            note=record.note or "",
+            note=result_note(loaded, record.note),
         )
     t1 = time.perf_counter()
     per_frame = analyse_frames(decoded.frames, loaded, top_k=top_k, progress=progress)

@@ -28,7 +28,7 @@ from torch import nn
 
 from visualiser.analysis import Foreign, class_scores
 from visualiser.analysis.forward import ImageTransform, ScoresFn
-from visualiser.capture import discover
+from visualiser.capture import discover, model_input
 from visualiser.errors import InputError
 from visualiser.models.registry import (
     ModelSpec,
@@ -134,7 +134,7 @@ def _labels(
 ) -> tuple[str, ...]:
     if scores is not None:
         with torch.no_grad():
-            value = class_scores(model(x), x.shape[0], scores)
+            value = class_scores(model(model_input(model, x)), x.shape[0], scores)
         classes = int(value.shape[1]) if value is not None else None
     if labels is None:
         return tuple(f"class {i}" for i in range(classes or 0))
@@ -195,6 +195,7 @@ def foreign_model(
             return LoadedModel(built[0], model, built[1], built[2])
         model.eval()
         x = probe_input(pre, transform)
+        _refuse_video_network_for_images(model, x)
         try:
             found = discover(model, x)
         except (RuntimeError, ValueError, TypeError, IndexError) as e:  # the network refused the input's shape
@@ -220,6 +221,18 @@ def foreign_model(
         while len(kept) > KEPT_PER_MODULE:
             kept.pop(next(iter(kept)))
         return LoadedModel(spec, model, names, foreign)
+
+
+def _refuse_video_network_for_images(model: nn.Module, x: torch.Tensor) -> None:
+    """A network whose first convolution is 3-D takes clips: point at ``analyse_clip`` instead of failing on shapes."""
+    if x.dim() != 4:
+        return
+    first = next((m for m in model.modules() if isinstance(m, nn.Conv2d | nn.Conv3d)), None)
+    if isinstance(first, nn.Conv3d):
+        raise InputError(
+            f"{type(model).__name__} is a video network (its first convolution is a Conv3d, taking (N, C, T, H, W) "
+            "clips): analyse it with analyse_clip(clip, model=..., preprocess=Preprocess(frames=T, ...))"
+        )
 
 
 def register_module(
@@ -274,3 +287,12 @@ def resolve_model(
 def found_modules(loaded: LoadedModel) -> tuple[FoundModule, ...]:
     """Every attention module found in a user's network (empty for our own networks: their modules are known)."""
     return () if loaded.foreign is None else tuple(loaded.foreign.discovery.found)
+
+
+def result_note(loaded: LoadedModel, note: str | None) -> str:
+    """A result's note: the recorded pass's (no class output), and for a user's network where nothing was found,
+    what was looked for (``watch`` says the same)."""
+    parts = [note or ""]
+    if loaded.foreign is not None and not loaded.foreign.discovery.found:
+        parts.insert(0, loaded.foreign.discovery.message)
+    return " ".join(part for part in parts if part)

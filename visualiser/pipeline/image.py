@@ -22,6 +22,7 @@ from visualiser.pipeline.foreign import (
     input_channels,
     prepare_image,
     resolve_model,
+    result_note,
 )
 from visualiser.pipeline.models import LoadedModel, check_task, checkpoint_provenance, outside_notice
 from visualiser.result import CropGeometry, ImageResult
@@ -142,6 +143,6 @@ def image_result(
         gradcam=None if record.gradcam is None else record.gradcam[index],
         gradcam_class=None if record.gradcam_class is None else record.gradcam_class[index],
         modules=found_modules(loaded),
-        note=record.note or "",
+        note=result_note(loaded, record.note),
         checkpoint=checkpoint_provenance(loaded),
     )

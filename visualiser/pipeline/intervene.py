@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
-from visualiser.analysis import class_scores, recorded_forward, top_predictions
+from visualiser.analysis import recorded_forward, top_predictions
 from visualiser.analysis.forward import ScoresFn
-from visualiser.capture import InterventionMode, gate_override
+from visualiser.capture import InterventionMode
 from visualiser.errors import InputError
 from visualiser.media.bands import load_input
 from visualiser.models.defaults import default_model
@@ -59,12 +58,8 @@ def intervene(
         bad = [c for c in chosen if not 0 <= c < gate.shape[0]]
         if bad or not chosen:
             raise InputError(f"channels to mute must be within 0..{gate.shape[0] - 1}; got {chosen}")
-    discovery = loaded.foreign.discovery if loaded.foreign is not None else None
-    with gate_override(loaded.model, block, mode, chosen, discovery), torch.no_grad():
-        after_output = loaded.model(x)
-    after_logits = class_scores(after_output, 1, loaded.foreign.scores if loaded.foreign is not None else None)
-    assert after_logits is not None  # the first pass had class scores
-    after = torch.softmax(after_logits.float(), dim=1).numpy()[0]
+    forced = recorded_forward(loaded.model, x, foreign=loaded.foreign, overrides={block: (mode, chosen)})
+    after = forced.probabilities[0]
     if mode == "identity":
         description = f"{block}: every gate set to 1 (attention removed)"
     else:

@@ -111,10 +111,6 @@ class ProbeLog:
             for i, t in enumerate(call.inputs):
                 self.fed_to_call.setdefault(id(t), []).append((call, i))
 
-    def ops_in(self, call: Call) -> list[Op]:
-        """The ops that ran inside ``call`` (at any depth), in order."""
-        return self.ops[call.first_op : call.end_op]
-
 
 class _LoggingMode(TorchFunctionMode):
     def __init__(self, log: ProbeLog, stack: list[Call]) -> None:
