@@ -17,6 +17,7 @@ from visualiser.media import Clip, load_clip, source_sha1
 from visualiser.models.defaults import default_model
 from visualiser.paths import source_name
 from visualiser.pipeline.domain import domain_check, domain_layers
+from visualiser.pipeline.finite import require_finite
 from visualiser.pipeline.foreign import ModelChoice, Preprocessing, found_modules, resolve_model
 from visualiser.pipeline.image import analyse_frames
 from visualiser.pipeline.models import LoadedModel, checkpoint_provenance
@@ -70,6 +71,7 @@ def analyse_decoded_clip(
         t1 = time.perf_counter()
         record = recorded_forward(loaded.model, x, foreign=loaded.foreign, keep=domain_layers(loaded))
         timings["forward_s"] = time.perf_counter() - t1
+        require_finite(record, loaded.spec.title)
         probabilities = record.probabilities[0]
         if progress:
             progress(1.0, "done")

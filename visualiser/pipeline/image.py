@@ -15,6 +15,7 @@ from visualiser.media import load_image, source_sha1
 from visualiser.models.defaults import default_model
 from visualiser.paths import source_name
 from visualiser.pipeline.domain import domain_check, domain_layers
+from visualiser.pipeline.finite import require_finite
 from visualiser.pipeline.foreign import ModelChoice, Preprocessing, found_modules, prepare_image, resolve_model
 from visualiser.pipeline.models import LoadedModel, check_task, checkpoint_provenance
 from visualiser.result import CropGeometry, ImageResult
@@ -63,6 +64,7 @@ def analyse_pixels(
     t2 = time.perf_counter()
     record = recorded_forward(loaded.model, x, gradcam=gradcam, foreign=loaded.foreign, keep=domain_layers(loaded))
     timings["forward_s"] = time.perf_counter() - t2
+    require_finite(record, loaded.spec.title)
     return image_result(loaded, pixels, crop, geometry, record, 0, top_k, timings)
 
 
@@ -83,6 +85,7 @@ def analyse_frames(
         batch = torch.cat([x for x, _, _ in prepared])
         record = recorded_forward(loaded.model, batch, foreign=loaded.foreign, keep=domain_layers(loaded))
         t3 = time.perf_counter()
+        require_finite(record, loaded.spec.title)
         share = {"preprocess_s": (t2 - t1) / len(chunk), "forward_s": (t3 - t2) / len(chunk)}
         for i, (frame, (_, crop, geometry)) in enumerate(zip(chunk, prepared, strict=True)):
             results.append(image_result(loaded, frame, crop, geometry, record, i, top_k, share))

@@ -13,6 +13,7 @@ from visualiser.capture import InterventionMode, gate_override
 from visualiser.errors import InputError
 from visualiser.media import load_image
 from visualiser.models.defaults import default_model
+from visualiser.pipeline.finite import require_finite, require_finite_scores
 from visualiser.pipeline.foreign import ModelChoice, Preprocessing, prepare_image, resolve_model
 from visualiser.pipeline.models import check_task
 from visualiser.result import InterventionResult
@@ -42,6 +43,7 @@ def intervene(
     check_task(loaded, "image")
     x, _, _ = prepare_image(pixels, loaded)
     before = recorded_forward(loaded.model, x, foreign=loaded.foreign)
+    require_finite(before, loaded.spec.title)
     if before.note is not None:
         raise InputError(f"an intervention compares class scores; {before.note}")
     names = [b.name for b in before.blocks[0]]
@@ -65,6 +67,7 @@ def intervene(
     after_logits = class_scores(after_output, 1, loaded.foreign.scores if loaded.foreign is not None else None)
     assert after_logits is not None  # the first pass had class scores
     after = torch.softmax(after_logits.float(), dim=1).numpy()[0]
+    require_finite_scores(after, loaded.spec.title)
     if mode == "identity":
         description = f"{block}: every gate set to 1 (attention removed)"
     else:
