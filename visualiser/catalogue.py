@@ -11,7 +11,6 @@ import hashlib
 from pathlib import Path
 
 from visualiser import paths
-from visualiser.errors import VisualiserError
 from visualiser.models import defaults
 from visualiser.models.registry import ModelSpec, get_spec, list_specs
 from visualiser.models.weights import weights_available
@@ -21,10 +20,10 @@ Choice = tuple[str, str]  # (what the user reads, the registry name)
 ATTENTION_ORDER = {"none": 0, "se": 1, "cbam": 2, "eca": 3}
 
 
-def model_choices(task: Task) -> list[Choice]:
-    """Dropdown entries: embedded models first, download sizes for the others."""
+def model_choices(task: Task, owner: str | None = None) -> list[Choice]:
+    """Dropdown entries: embedded models first, download sizes for the others; ``owner``'s uploads, no one else's."""
     choices = []
-    for spec in list_specs(task):
+    for spec in list_specs(task, owner):
         if spec.provided_by_user:
             note = "yours"
         elif spec.embedded or spec.weights.kind in ("embedded", "none"):
@@ -59,19 +58,13 @@ def architecture_choices() -> list[Choice]:
     return [(spec.title, spec.name) for spec in list_specs("image") if not spec.provided_by_user]
 
 
-def clip_model_choices() -> list[Choice]:
-    """Clip tab: 3-D clip models first, then image models (run frame by frame)."""
-    frame_by_frame = [(f"{label} · per frame", name) for label, name in model_choices("image")]
-    return model_choices("clip") + frame_by_frame
+def clip_model_choices(owner: str | None = None) -> list[Choice]:
+    """Clip tab: 3-D clip models first, then image models (run frame by frame); ``owner``'s uploads among them."""
+    frame_by_frame = [(f"{label} · per frame", name) for label, name in model_choices("image", owner)]
+    return model_choices("clip", owner) + frame_by_frame
 
 
-def default_model(task: Task) -> str | None:
-    """The pipeline's default for the task, or the first registered model when none has weights here."""
-    try:
-        return defaults.default_model(task)
-    except VisualiserError:
-        specs = list_specs(task)
-        return specs[0].name if specs else None
+default_model = defaults.default_model  # the one default, for the front ends that ask the catalogue
 
 
 def model_domain(name: str | None) -> str:

@@ -17,6 +17,7 @@ from torch import nn
 from visualiser.analysis import Foreign
 from visualiser.errors import InputError, ModelNotFoundError
 from visualiser.labels import load_labels
+from visualiser.models import uploads
 from visualiser.models.loading import create_model
 from visualiser.models.registry import ModelSpec, get_spec, list_specs
 from visualiser.types import ProgressFn, Task
@@ -71,10 +72,13 @@ def foreign_models() -> list[LoadedModel]:
 
 
 def forget_models(names: Iterable[str]) -> None:
-    """Drop loaded models from the cache (tests that register and unregister models use it)."""
+    """Drop loaded models from the cache (an uploaded network dropped from memory, tests that unregister)."""
     with _CACHE_LOCK:
         for name in names:
             _CACHE.pop(name, None)
+
+
+uploads.on_forgotten(forget_models)  # an evicted upload leaves no loaded copy behind
 
 
 def loaded_model_names() -> list[str]:
@@ -98,10 +102,8 @@ def checkpoint_provenance(loaded: LoadedModel) -> dict[str, Any] | None:
     """
     if not loaded.spec.provided_by_user:
         return None
-    from visualiser.models.uploads import checkpoint_info
-
     try:
-        record = checkpoint_info(loaded.spec.name).provenance()
+        record = uploads.checkpoint_info(loaded.spec.name).provenance()
     except ModelNotFoundError:  # a module handed to register_module, not a checkpoint
         return None
     record.pop("path", None)
