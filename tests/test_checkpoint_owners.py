@@ -81,6 +81,8 @@ def test_an_owners_oldest_network_is_evicted_and_its_owner_is_asked_to_upload_it
         check_access(first, A)
     with pytest.raises(ModelNotFoundError):
         check_access(first, B)  # to anyone else it never existed
+    with pytest.raises(WeightsError, match="upload it again"):  # a Grad-CAM or an intervention on A's stored result
+        pipeline.get_model(first)
     assert first not in pipeline.models.loaded_model_names()  # the pipeline let go of its copy too
     assert loaded.model is not get_spec(uploaded_names(A)[0]).builder()
 

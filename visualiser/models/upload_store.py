@@ -102,20 +102,15 @@ class UploadStore:
             entry.last_used = time.monotonic()
             return True
 
-    def owned_by_other(self, name: str, owner: str | None) -> bool:
-        with self._lock:
-            entry = self._entries.get(name)
-            return entry is not None and entry.owner is not None and entry.owner != owner
-
     def evicted_from(self, name: str, owner: str | None) -> bool:
         """Whether ``name`` was ``owner``'s and has been dropped to make room."""
         with self._lock:
             return name in self._evicted and self._evicted[name] == owner and owner is not None
 
-    def net_of(self, name: str) -> Hashable | None:
+    def was_evicted(self, name: str) -> bool:
+        """Whether ``name`` was registered and has been dropped (whoever owned it)."""
         with self._lock:
-            entry = self._entries.get(name)
-            return None if entry is None else entry.net
+            return name in self._evicted and name not in self._entries
 
     def has_net(self, net: Hashable) -> bool:
         """Whether a name uses ``net``, or a build of it holds a reservation."""
@@ -200,8 +195,3 @@ class UploadStore:
                 self._nets.pop(entry.net, None)
                 orphans.append(entry.net)
         return orphans
-
-    def held_bytes(self) -> int:
-        """Bytes of the networks in memory now (each shared network once)."""
-        with self._lock:
-            return sum(self._nets.values())

@@ -327,12 +327,22 @@ def check_access(name: str | None, owner: str | None) -> None:
     if name is None or _STORE.visible(name, owner):
         return
     if _STORE.evicted_from(name, owner):
-        raise WeightsError(
-            f"your uploaded network {shown_name(name)} is no longer in memory: the server dropped it to make room "
-            "for newer uploads; upload it again"
-        )
+        raise _evicted(name)
     if name in _RECORDS or not _is_registered(name) or get_spec(name).owner not in (None, owner):
         raise unknown_model(name, owner)
+
+
+def require_loaded(name: str) -> None:
+    """Raise "upload it again" for a name that was dropped from memory (one from the caller's own stored result)."""
+    if name not in _RECORDS and _STORE.was_evicted(name):
+        raise _evicted(name)
+
+
+def _evicted(name: str) -> WeightsError:
+    return WeightsError(
+        f"your uploaded network {shown_name(name)} is no longer in memory: the server dropped it to make room "
+        "for newer uploads; upload it again"
+    )
 
 
 def checkpoint_info(name: str) -> UploadedCheckpoint:

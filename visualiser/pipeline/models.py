@@ -44,6 +44,7 @@ def get_model(name: str, progress: ProgressFn | None = None) -> LoadedModel:
     cached = _CACHE.get(name) or _FOREIGN.get(name)
     if cached is not None:
         return cached
+    uploads.require_loaded(name)  # an uploaded network dropped from memory: "upload it again", on every path
     spec = get_spec(name)
     with _CACHE_LOCK:
         lock = _LOAD_LOCKS.setdefault(name, threading.Lock())
