@@ -23,6 +23,7 @@ import re
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,8 +144,9 @@ class _Net:
 
 _STORE = UploadStore()
 _LOCK = threading.RLock()
-_FILE_LOCKS: dict[str, threading.Lock] = {}
-_DIGESTS: dict[tuple[str, int, int], str] = {}  # (resolved path, size, mtime_ns) → sha256
+_FILE_LOCKS = tuple(threading.Lock() for _ in range(64))  # one per digest prefix: the same file registers once
+_DIGESTS: OrderedDict[tuple[str, int, int], str] = OrderedDict()  # (resolved path, size, mtime_ns) → sha256
+MAX_DIGESTS = 4096
 _BY_OPTIONS: dict[tuple[object, ...], str] = {}  # (owner, network key, name) → registered name
 _RECORDS: dict[str, UploadedCheckpoint] = {}
 _NETS: dict[Hashable, _Net] = {}
@@ -162,6 +164,8 @@ def file_sha256(path: Path) -> str:
             while chunk := f.read(1 << 20):
                 digest.update(chunk)
         cached = _DIGESTS[key] = digest.hexdigest()
+        while len(_DIGESTS) > MAX_DIGESTS:
+            _DIGESTS.popitem(last=False)
     return cached
 
 
@@ -210,9 +214,7 @@ def register_checkpoint(
     options_key = (owner, net_key, name)
     if name is not None and name not in _RECORDS and _is_registered(name):
         raise VisualiserError(f"the model name {shown_name(name)!r} is taken; choose another name")
-    with _LOCK:
-        file_lock = _FILE_LOCKS.setdefault(sha256, threading.Lock())
-    with file_lock:
+    with _FILE_LOCKS[int(sha256[:8], 16) % len(_FILE_LOCKS)]:
         known = _BY_OPTIONS.get(options_key)
         if known is not None and _STORE.visible(known, owner):
             return known
@@ -235,6 +237,7 @@ def register_checkpoint(
                 raise VisualiserError(f"the model name {shown_name(chosen)!r} is taken; choose another name")
             register(_spec(upload, net))
             _STORE.admit(chosen, owner, net_key, net.memory_bytes)
+            _NETS[net_key] = net  # again: making room may have dropped the last other name that used it
             _RECORDS[chosen] = upload
             _BY_OPTIONS[options_key] = chosen
         return chosen
