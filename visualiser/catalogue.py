@@ -19,10 +19,10 @@ Choice = tuple[str, str]  # (what the user reads, the registry name)
 ATTENTION_ORDER = {"none": 0, "se": 1, "cbam": 2, "eca": 3}
 
 
-def model_choices(task: Task) -> list[Choice]:
-    """Dropdown entries: embedded models first, download sizes for the others."""
+def model_choices(task: Task, owner: str | None = None) -> list[Choice]:
+    """Dropdown entries: embedded models first, download sizes for the others; ``owner``'s uploads, no one else's."""
     choices = []
-    for spec in list_specs(task):
+    for spec in list_specs(task, owner):
         if spec.provided_by_user:
             note = "yours"
         elif spec.embedded or spec.weights.kind in ("embedded", "none"):
@@ -57,10 +57,10 @@ def architecture_choices() -> list[Choice]:
     return [(spec.title, spec.name) for spec in list_specs("image") if not spec.provided_by_user]
 
 
-def clip_model_choices() -> list[Choice]:
-    """Clip tab: 3-D clip models first, then image models (run frame by frame)."""
-    frame_by_frame = [(f"{label} · per frame", name) for label, name in model_choices("image")]
-    return model_choices("clip") + frame_by_frame
+def clip_model_choices(owner: str | None = None) -> list[Choice]:
+    """Clip tab: 3-D clip models first, then image models (run frame by frame); ``owner``'s uploads among them."""
+    frame_by_frame = [(f"{label} · per frame", name) for label, name in model_choices("image", owner)]
+    return model_choices("clip", owner) + frame_by_frame
 
 
 default_model = defaults.default_model  # the one default (the pipeline's too), where the UI looks for it

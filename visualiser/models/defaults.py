@@ -1,15 +1,15 @@
 """Which model each front end starts on: the embedded ones offline, ImageNet SE-ResNet-50 on a Space.
 
-Torch-free, so the UI can fill its model lists before torch is imported; the pipeline and the catalogue
-both use ``default_model``.
+Torch-free, so the UI can fill its model lists before torch is imported. The one ``default_model``: the
+pipeline, the CLI and the UI (through ``catalogue``) all start on the model it names.
 """
 
 from __future__ import annotations
 
 import os
 
-from visualiser.errors import VisualiserError
-from visualiser.models.registry import list_specs
+from visualiser.errors import ModelNotFoundError
+from visualiser.models.registry import get_spec, list_specs
 from visualiser.models.weights import weights_available
 from visualiser.types import Task
 
@@ -19,17 +19,22 @@ SPACE_IMAGE_MODEL = "seresnet50.a1_in1k"
 
 
 def default_model(task: Task = "image") -> str:
-    """The model a front end starts on, and the pipeline's ``model=None``: the one choice for both.
+    """The one default: on a Hugging Face Space the ImageNet SE-ResNet-50 for images, else the embedded model.
 
-    On a Hugging Face Space the ImageNet SE-ResNet-50 for images; otherwise the embedded default when its
-    weights are here, else the first model whose weights are here, else the first registered one (loading it
-    then says how to get its weights, so a page still builds and a command still says what is missing).
+    When the preferred model's weights are not here, the first of the app's own models whose weights are; when
+    none has them, the preferred one anyway, whose first use then says how to fetch its weights. Never a
+    network a user registered. Raises ModelNotFoundError only when no model of the task exists at all.
     """
     if task == "image" and os.environ.get("SPACE_ID"):
         return SPACE_IMAGE_MODEL
-    specs = list_specs(task)
-    if not specs:
-        raise VisualiserError(f"no {task} model is registered")
     preferred = DEFAULT_IMAGE_MODEL if task == "image" else DEFAULT_CLIP_MODEL
-    here = [spec.name for spec in specs if weights_available(spec)]
-    return preferred if preferred in here else (here or [specs[0].name])[0]
+    specs = [s for s in list_specs(task) if not s.provided_by_user]
+    names = [s.name for s in specs]
+    if preferred in names and weights_available(get_spec(preferred)):
+        return preferred
+    for spec in specs:
+        if weights_available(spec):
+            return spec.name
+    if names:
+        return preferred if preferred in names else names[0]
+    raise ModelNotFoundError(f"no {task} model is registered")

@@ -90,6 +90,7 @@ class ModelSpec:
     embedded: bool = False
     domain: str = ""  # what the network learned, in a few words: "ImageNet-1k photos, 1000 classes"
     provided_by_user: bool = False  # an uploaded checkpoint or a module handed to ``visualiser.launch``
+    owner: str | None = None  # the session that uploaded it: listed to no one else (``models.uploads``)
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -108,16 +109,24 @@ def unregister(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
-def list_specs(task: Task | None = None) -> list[ModelSpec]:
-    """All registered models (optionally of one task), embedded ones first."""
-    specs = [s for s in _REGISTRY.values() if task is None or s.task == task]
+def list_specs(task: Task | None = None, owner: str | None = None) -> list[ModelSpec]:
+    """The registered models (optionally of one task) that everyone sees, plus ``owner``'s own; embedded first."""
+    specs = [
+        s for s in _REGISTRY.values() if (task is None or s.task == task) and (s.owner is None or s.owner == owner)
+    ]
     return sorted(specs, key=lambda s: (not s.embedded, s.name))
 
 
 def get_spec(name: str) -> ModelSpec:
-    """The spec called ``name``, or a ModelNotFoundError listing the known names."""
+    """The spec called ``name``, or a ModelNotFoundError listing the names everyone sees."""
     try:
         return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
-        raise ModelNotFoundError(f"unknown model {name!r}; known models: {known}") from None
+    except (KeyError, TypeError):
+        raise unknown_model(name) from None
+
+
+def unknown_model(name: object, owner: str | None = None) -> ModelNotFoundError:
+    """"unknown model …; known models: …" naming only what ``owner`` may see, the name echoed short."""
+    known = ", ".join(sorted(s.name for s in list_specs(owner=owner)))
+    shown = repr(name) if len(repr(name)) <= 80 else repr(name)[:78] + "…'"
+    return ModelNotFoundError(f"unknown model {shown}; known models: {known}")

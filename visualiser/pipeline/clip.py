@@ -15,6 +15,7 @@ from visualiser.errors import InputError
 from visualiser.media import Clip, load_clip, source_sha1
 from visualiser.models.defaults import default_model
 from visualiser.paths import source_name
+from visualiser.pipeline.finite import require_finite
 from visualiser.pipeline.foreign import ModelChoice, Preprocessing, found_modules, resolve_model, result_note
 from visualiser.pipeline.image import analyse_frames
 from visualiser.pipeline.models import LoadedModel, checkpoint_provenance, outside_notice
@@ -75,6 +76,7 @@ def analyse_decoded_clip(
         t1 = time.perf_counter()
         record = recorded_forward(loaded.model, x, foreign=loaded.foreign)
         timings["forward_s"] = time.perf_counter() - t1
+        require_finite(record, loaded.spec.title)
         probabilities = record.probabilities[0]
         if progress:
             progress(1.0, "done")

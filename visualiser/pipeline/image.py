@@ -15,6 +15,7 @@ from visualiser.media import source_sha1
 from visualiser.media.bands import load_input, picture_of
 from visualiser.models.defaults import default_model
 from visualiser.paths import source_name
+from visualiser.pipeline.finite import require_finite
 from visualiser.pipeline.foreign import (
     ModelChoice,
     Preprocessing,
@@ -78,6 +79,7 @@ def analyse_pixels(
     t2 = time.perf_counter()
     record = recorded_forward(loaded.model, x, gradcam=gradcam, foreign=loaded.foreign)
     timings["forward_s"] = time.perf_counter() - t2
+    require_finite(record, loaded.spec.title)
     result = image_result(loaded, pixels, crop, geometry, record, 0, top_k, timings)
     return replace(result, source=source, source_sha1=sha1, outside_notice=outside_notice(loaded, sha1))
 
@@ -110,6 +112,7 @@ def analyse_frames(
         batch = torch.cat([x for x, _, _ in prepared])
         record = recorded_forward(loaded.model, batch, foreign=loaded.foreign)
         t3 = time.perf_counter()
+        require_finite(record, loaded.spec.title)
         share = {"preprocess_s": (t2 - t1) / len(chunk), "forward_s": (t3 - t2) / len(chunk)}
         for i, (frame, (_, crop, geometry)) in enumerate(zip(chunk, prepared, strict=True)):
             results.append(image_result(loaded, frame, crop, geometry, record, i, top_k, share))

@@ -12,6 +12,7 @@ from visualiser.capture import InterventionMode
 from visualiser.errors import InputError
 from visualiser.media.bands import load_input
 from visualiser.models.defaults import default_model
+from visualiser.pipeline.finite import require_finite
 from visualiser.pipeline.foreign import ModelChoice, Preprocessing, input_channels, prepare_image, resolve_model
 from visualiser.pipeline.models import check_task
 from visualiser.result import InterventionResult
@@ -41,6 +42,7 @@ def intervene(
     check_task(loaded, "image")
     x, _, _ = prepare_image(pixels, loaded)
     before = recorded_forward(loaded.model, x, foreign=loaded.foreign)
+    require_finite(before, loaded.spec.title)
     if before.note is not None:
         raise InputError(f"an intervention compares class scores; {before.note}")
     names = [b.name for b in before.blocks[0]]
@@ -60,6 +62,7 @@ def intervene(
             raise InputError(f"channels to mute must be within 0..{gate.shape[0] - 1}; got {chosen}")
     forced = recorded_forward(loaded.model, x, foreign=loaded.foreign, overrides={block: (mode, chosen)})
     after = forced.probabilities[0]
+    require_finite(forced, loaded.spec.title)
     if mode == "identity":
         description = f"{block}: every gate set to 1 (attention removed)"
     else:

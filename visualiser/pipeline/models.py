@@ -17,10 +17,10 @@ from torch import nn
 from visualiser.analysis import Foreign
 from visualiser.errors import InputError, ModelNotFoundError
 from visualiser.labels import load_labels
+from visualiser.models import uploads
 from visualiser.models.embedded import generated_examples
 from visualiser.models.loading import create_model
 from visualiser.models.registry import ModelSpec, get_spec, list_specs
-from visualiser.models.uploads import checkpoint_info
 from visualiser.types import ProgressFn, Task
 
 
@@ -45,6 +45,7 @@ def get_model(name: str, progress: ProgressFn | None = None) -> LoadedModel:
     cached = _CACHE.get(name) or _FOREIGN.get(name)
     if cached is not None:
         return cached
+    uploads.require_loaded(name)  # an uploaded network dropped from memory: "upload it again", on every path
     spec = get_spec(name)
     with _CACHE_LOCK:
         lock = _LOAD_LOCKS.setdefault(name, threading.Lock())
@@ -73,10 +74,13 @@ def foreign_models() -> list[LoadedModel]:
 
 
 def forget_models(names: Iterable[str]) -> None:
-    """Drop loaded models from the cache (tests that register and unregister models use it)."""
+    """Drop loaded models from the cache (an uploaded network dropped from memory, tests that unregister)."""
     with _CACHE_LOCK:
         for name in names:
             _CACHE.pop(name, None)
+
+
+uploads.on_forgotten(forget_models)  # an evicted upload leaves no loaded copy behind
 
 
 def loaded_model_names() -> list[str]:
@@ -101,7 +105,7 @@ def checkpoint_provenance(loaded: LoadedModel) -> dict[str, Any] | None:
     if not loaded.spec.provided_by_user:
         return None
     try:
-        record = checkpoint_info(loaded.spec.name).provenance()
+        record = uploads.checkpoint_info(loaded.spec.name).provenance()
     except ModelNotFoundError:  # a module handed to register_module, not a checkpoint
         return None
     record.pop("path", None)

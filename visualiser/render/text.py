@@ -116,12 +116,23 @@ def text_width(text: str, size: int = 14) -> int:
 
 
 def shorten(text: str, width: float, size: int = 14) -> str:
-    """``text``, cut and ended with "..." until it fits ``width`` pixels (unchanged when it fits)."""
-    if text_width(text, size) <= width:
+    """``text``, cut and ended with "..." to fit ``width`` pixels (unchanged when it fits).
+
+    The longest fitting prefix is found by bisection, in O(log n) measurements, each of at most about
+    ``width`` characters: every glyph that draws anything advances the pen at least a pixel, so a longer
+    prefix cannot fit (a megabyte-long class name costs the same as a short one).
+    """
+    bound = max(0, int(width)) + 1
+    if len(text) <= bound and text_width(text, size) <= width:
         return text
-    while text and text_width(text + "...", size) > width:
-        text = text[:-1]
-    return text + "..."
+    low, high = 0, min(len(text), bound)  # text[:low] + "..." fits (or low is 0); text[:high + 1] + "..." does not
+    while low < high:
+        middle = (low + high + 1) // 2
+        if text_width(text[:middle] + "...", size) <= width:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low] + "..."
 
 
 def draw_text(
