@@ -17,14 +17,16 @@ from visualiser.render.conv3d.layout import check_size
 from visualiser.render.conv3d.plan import AnimationPlan
 
 
-def render_mp4(plan: AnimationPlan, path: str | Path, fps: int = 12, size: tuple[int, int] = (640, 360)) -> Path:
+def render_mp4(
+    plan: AnimationPlan, path: str | Path, fps: int = 12, size: tuple[int, int] = (640, 360), lang: str = "en"
+) -> Path:
     """Encode every step as one H.264 (yuv420p) frame; width and height must be even for 4:2:0."""
     width, height = check_size(size)
     if width % 2 or height % 2:
         raise VisualiserError(f"H.264 (yuv420p) needs an even width and height; got {width}×{height}.")
     fps = _check_fps(fps)
     out = Path(path)
-    scene = scene_for(plan, (width, height))
+    scene = scene_for(plan, (width, height), lang)
     return write_video(out, (scene.draw(step) for step in range(plan.steps)), fps)
 
 
