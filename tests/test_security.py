@@ -40,7 +40,8 @@ from visualiser.media import MediaLimits
 from visualiser.ui.views import files as handler_files
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES_DIR = REPO / "visualiser" / "assets" / "examples"  # visualiser.ui_common.EXAMPLES_DIR (not imported: it imports gradio)
+# visualiser.paths.EXAMPLES_DIR, spelled out here
+EXAMPLES_DIR = REPO / "visualiser" / "assets" / "examples"
 PUBLIC = {"/analyse_image", "/analyse_clip", "/conv3d_animation"}
 IMAGE_MODEL, CLIP_MODEL, CLIP_FRAMES = "fake_cbam", "fake_motion3d", 8
 INTERNAL_ERROR = "internal error; the server log has details"  # visualiser.ui_common.INTERNAL_ERROR
