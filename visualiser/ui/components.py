@@ -88,3 +88,8 @@ def picture(component: gr.components.Component, shown: Any) -> dict:
 def note(component: gr.components.Component, text: str) -> dict:
     """``{component: update}`` showing ``text`` (hidden when there is nothing to say)."""
     return {component: gr.update(value=text, visible=bool(text))}
+
+
+def figure_or_note(figure: gr.components.Component, why: gr.components.Component, shown: Any) -> dict:
+    """A view's figure, or (hidden figure) its note saying why there is none."""
+    return {**picture(figure, shown), **note(why, shown.note)}

@@ -16,7 +16,7 @@ from visualiser import catalogue
 from visualiser.ui import views
 from visualiser.ui.banners import Banners
 from visualiser.ui.boundary import failure_message, guarded, safely
-from visualiser.ui.components import HEAVY, LIGHT, note, picture
+from visualiser.ui.components import HEAVY, LIGHT, figure_or_note, note, picture
 from visualiser.ui.tabs.clip import ClipTab
 from visualiser.ui.tabs.flow import AnalysisFlow, Chain, TabHooks, Updates, clear_on_change, start
 
@@ -82,14 +82,10 @@ class ClipViewUpdates:
 
     def frame_updates(self, image: views.Shown, chart: views.Shown) -> Updates:
         t = self.t
-        return {
-            **picture(t.frame_image, image),
-            **picture(t.frame_chart, chart),
-            **note(t.frame_chart_note, chart.note),
-        }
+        return {**picture(t.frame_image, image), **figure_or_note(t.frame_chart, t.frame_chart_note, chart)}
 
     def time_updates(self, over_time: views.Shown) -> Updates:
-        return {**picture(self.t.timeline, over_time), **note(self.t.timeline_note, over_time.note)}
+        return figure_or_note(self.t.timeline, self.t.timeline_note, over_time)
 
     def views_updates(self, v: views.ClipViews, lang: str) -> Updates:
         t = self.t
@@ -109,8 +105,7 @@ class ClipViewUpdates:
             ),
             **self.frame_updates(v.frame_image, v.frame_chart),
             **self.time_updates(v.over_time),
-            **picture(t.stability, v.stability),
-            **note(t.stability_note, v.stability.note),
+            **figure_or_note(t.stability, t.stability_note, v.stability),
             t.bundle_download: gr.update(visible=False),
             **note(t.bundle_note, ""),
         }

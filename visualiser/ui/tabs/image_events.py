@@ -21,7 +21,7 @@ from visualiser import catalogue
 from visualiser.ui import views
 from visualiser.ui.banners import Banners
 from visualiser.ui.boundary import failure_message, guarded, safely
-from visualiser.ui.components import HEAVY, LIGHT, image_source, note, picture
+from visualiser.ui.components import HEAVY, LIGHT, figure_or_note, image_source, note, picture
 from visualiser.ui.tabs.flow import AnalysisFlow, Chain, TabHooks, Updates, clear_on_change, start
 from visualiser.ui.tabs.image import MUTE_DEFAULT, ImageTab
 
@@ -103,7 +103,7 @@ class ImageViewUpdates:
         }
 
     def chart_updates(self, chart: views.Shown) -> Updates:
-        return {**picture(self.t.chart, chart), **note(self.t.chart_note, chart.note)}
+        return figure_or_note(self.t.chart, self.t.chart_note, chart)
 
     def spatial_updates(self, overlay: views.Shown, grid: views.Shown) -> Updates:
         """The spatial section: the selected block's overlay and every block's map, or why there are none."""
@@ -120,14 +120,12 @@ class ImageViewUpdates:
     def internals_updates(self, channel: views.Shown, spatial: views.Shown) -> Updates:
         t = self.t
         return {
-            **picture(t.channel_internals, channel),
-            **note(t.channel_internals_note, channel.note),
-            **picture(t.spatial_internals, spatial),
-            **note(t.spatial_internals_note, spatial.note),
+            **figure_or_note(t.channel_internals, t.channel_internals_note, channel),
+            **figure_or_note(t.spatial_internals, t.spatial_internals_note, spatial),
         }
 
     def reference_updates(self, reference: views.Shown) -> Updates:
-        return {**picture(self.t.reference, reference), **note(self.t.reference_note, reference.note)}
+        return figure_or_note(self.t.reference, self.t.reference_note, reference)
 
     def on_request_updates(self, v: views.ImageViews, lang: str) -> Updates:
         """Grad-CAM, interventions and the bundle wait for their buttons: cleared, bounded by this result."""
