@@ -45,9 +45,9 @@ def test_an_owners_network_has_an_unguessable_name_and_is_listed_to_that_owner_o
     assert re.fullmatch(r"upload:net0-[0-9a-f]{24}", mine) and mine != theirs
     assert get_spec(mine).builder() is get_spec(theirs).builder()  # one module in memory for both
     assert uploaded_names(A) == [mine] and uploaded_names(B) == [theirs]
-    assert [n for _, n in catalogue.model_choices("image", A) if n.startswith("upload:")] == [mine]
+    assert [n for _, n in catalogue.model_choices("image", owner=A) if n.startswith("upload:")] == [mine]
     assert not any(n.startswith("upload:") for _, n in catalogue.model_choices("image"))  # a new visitor's list
-    assert not any(n == mine for _, n in catalogue.clip_model_choices(B))
+    assert not any(n == mine for _, n in catalogue.clip_model_choices(owner=B))
     assert mine not in {s.name for s in list_specs()}
     assert register_checkpoint(files[0], owner=A) == mine  # the same upload again: the same name, not read again
 

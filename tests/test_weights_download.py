@@ -295,7 +295,8 @@ def test_hub_download_reports_progress_and_the_second_use_stays_offline(fake_hub
     assert progress.calls[-1][1] == "downloading tiny_hub weights: 2.5 of 2.5 MB"
     assert all(text.endswith(" of 2.5 MB") for _, text in progress.calls)  # the hub's metadata, not the card
     requests = list(fake_hub.requests)
-    assert [r.split()[0] for r in requests] == ["HEAD", "GET"]
+    # the probe (one HEAD without retries, so an offline machine fails in seconds), then the hub's HEAD and GET
+    assert [r.split()[0] for r in requests] == ["HEAD", "HEAD", "GET"]
 
     progress.calls.clear()
     assert fetch_weights(spec, allow_download=False, progress=progress) == path

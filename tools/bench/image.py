@@ -24,7 +24,7 @@ from tools.bench.timing import paired_median_times
 # model title, the public analysis, every view, the PNG writer). tests/test_bench_replay.py replays the built
 # tab's click and holds this list to what it calls: when the tab changes, the test fails until the bench's
 # rows (and the README's words about them) are checked again.
-IMAGE_TAB_VIEWS = frozenset({"model_title", "analyse_image", "image_views", "write_png"})
+IMAGE_TAB_VIEWS = frozenset({"model_title", "analyse_image", "image_views", "write_png", "say"})
 PUBLIC_EVENT = "analyse_image"  # the API endpoint inside the click; the views are the events after it
 
 

@@ -18,6 +18,7 @@ from visualiser.render.channels import channel_barcode_image, channel_overview
 from visualiser.render.compose import message_image
 from visualiser.render.predictions import topk_chart
 from visualiser.render.spatial import SCREEN_MIN_SIDE, gradcam_vs_attention, overlay, spatial_grid
+from visualiser.render.words import say
 from visualiser.result import BlockAttention, ImageResult
 
 if TYPE_CHECKING:
@@ -26,9 +27,9 @@ if TYPE_CHECKING:
 View = Callable[[ImageResult], np.ndarray]
 
 
-def no_attention_image(result: ImageResult) -> np.ndarray:
+def no_attention_image(result: ImageResult, lang: str = "en") -> np.ndarray:
     """A picture that says the model has no attention blocks (the plain baseline)."""
-    return message_image(f"{result.model_title} has no attention blocks: it is the baseline without attention.")
+    return message_image(say(lang, "no_attention", model=result.model_title))
 
 
 def _has_channels(result: ImageResult) -> bool:
@@ -36,7 +37,7 @@ def _has_channels(result: ImageResult) -> bool:
 
 
 def _no_channels(result: ImageResult) -> np.ndarray:
-    return message_image(f"{result.model_title} has no channel attention to show.")
+    return message_image(say("en", "no_channel_attention", model=result.model_title))
 
 
 def _overview(result: ImageResult) -> np.ndarray:
@@ -56,7 +57,7 @@ def _spatial_focus(result: ImageResult) -> BlockAttention | None:
 def _overlay(result: ImageResult) -> np.ndarray:
     focus = _spatial_focus(result)
     if focus is None:
-        return message_image(f"{result.model_title} has no spatial attention: nothing to overlay.")
+        return message_image(say("en", "no_overlay", model=result.model_title))
     return overlay(result, focus.name, min_side=SCREEN_MIN_SIDE)
 
 
@@ -72,17 +73,18 @@ def _gradcam_view(agreement: ImageAgreement | None) -> View:
     def draw(result: ImageResult) -> np.ndarray:
         focus = _spatial_focus(result)
         if focus is None:
-            return message_image(f"{result.model_title} has no spatial attention to compare Grad-CAM with.")
+            return message_image(say("en", "no_cam_compare", model=result.model_title))
         scores = _focus_agreement(result, agreement)
         if result.gradcam is not None and scores is None:
-            return message_image("The agreement of Grad-CAM and the spatial gate was not computed for this result.")
+            return message_image(say("en", "cam_scores_missing"))
         return gradcam_vs_attention(result, focus.name, scores)
 
     return draw
 
 
 def _predictions(result: ImageResult) -> np.ndarray:
-    return topk_chart(result.predictions, title=f"{result.model_title}: top {len(result.predictions)}")
+    title = say("en", "top_title", model=result.model_title, count=len(result.predictions))
+    return topk_chart(result.predictions, title=title)
 
 
 def eager_views(agreement: ImageAgreement | None = None) -> dict[str, View]:

@@ -25,7 +25,7 @@ from visualiser.render.compose import message_image, vstack
 from visualiser.render.figures import figure_to_rgb, new_figure
 from visualiser.render.options import DEFAULT_CMAP, Normalise
 from visualiser.render.predictions import topk_chart
-from visualiser.render.spatial import NORMALISE_TEXT, draw_overlay, overlay_figure, spatial_grid
+from visualiser.render.spatial import draw_overlay, normalise_text, overlay_figure, spatial_grid
 from visualiser.result import BlockAttention, ClipResult, ImageResult, Prediction
 
 PNG_LEVEL = 6  # notebooks keep their outputs: level 1 made the star example 15 % larger for 0.05 s less
@@ -102,7 +102,7 @@ def spatial_figure(
         bar.ax.tick_params(labelsize=7)
     for ax in axes[len(blocks) :]:
         ax.set_axis_off()
-    fig.suptitle(f"{result.model_title}: spatial gates ({NORMALISE_TEXT[normalise]})", fontsize=10)
+    fig.suptitle(f"{result.model_title}: spatial gates ({normalise_text(normalise)})", fontsize=10)
     return fig
 
 

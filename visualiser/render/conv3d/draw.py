@@ -17,7 +17,7 @@ from PIL import ImageDraw
 
 from visualiser.render.colour import MUTED, TEXT, as_rgb, diverging_lut
 from visualiser.render.conv3d.projection import Point
-from visualiser.render.text import font, printable
+from visualiser.render.text import font_for, line_width, printable
 
 KERNEL_RGB = (255, 200, 0)  # amber box with a dark outline: visible on photos and on red/blue cells
 OUTLINE_RGB = (20, 20, 20)
@@ -87,12 +87,12 @@ def emphasised_polygon(draw: ImageDraw.ImageDraw, points: Sequence[Point], colou
 
 def text(draw: ImageDraw.ImageDraw, xy: Point, value: str, size: int, fill: RGB = TEXT, anchor: str = "la") -> None:
     """Draw text in the renderers' face (any Pillow anchor), in ASCII if the face lacks the maths symbols."""
-    draw.text(xy, printable(value), font=font(size), fill=fill, anchor=anchor)
+    draw.text(xy, printable(value), font=font_for(value, size), fill=fill, anchor=anchor)
 
 
 def fit_text(value: str, size: int, max_width: float) -> int:
     """The largest font size ≤ size (down to 7) at which ``value`` fits in ``max_width`` px."""
-    while size > 7 and font(size).getlength(printable(value)) > max_width:
+    while size > 7 and line_width(value, size) > max_width:
         size -= 1
     return size
 
@@ -111,13 +111,23 @@ def colorbar(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], limit: f
     text(draw, (x1, below), number(limit), size, MUTED, "ra")
 
 
-def number(value: float) -> str:
-    """Three decimals for everyday magnitudes, 3 significant digits for huge or tiny ones; true minus sign."""
+NOISE = 1e-5  # below this share of the numbers it sits among, a float32 sum is rounding noise
+
+
+def number(value: float, scale: float | None = None) -> str:
+    """Three decimals for everyday magnitudes, 3 significant digits for huge or tiny ones; true minus sign.
+
+    ``scale``: the size of the numbers ``value`` was summed from or is shown among; a value below float
+    noise of that scale (``NOISE · scale``) is written as 0, not as e.g. −2.87e-07 (a sum that cancels).
+    """
+    if scale is not None and abs(value) < NOISE * abs(scale):
+        value = 0.0
     magnitude = abs(value)
     body = f"{magnitude:.3f}" if magnitude == 0 or 1e-3 <= magnitude < 1e4 else f"{magnitude:.3g}"
     return ("−" if value < 0 and float(body) != 0 else "") + body
 
 
-def signed_term(value: float) -> str:
-    """A sum term: negative values in parentheses, as in ``0.412 + (−0.133)``."""
-    return f"({number(value)})" if value < 0 else number(value)
+def signed_term(value: float, scale: float | None = None) -> str:
+    """A sum term: negative values in parentheses, as in ``0.412 + (−0.133)`` (``scale`` as in ``number``)."""
+    shown = number(value, scale)
+    return f"({shown})" if shown.startswith("−") else shown

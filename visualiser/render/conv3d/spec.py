@@ -150,14 +150,17 @@ def parameter_counts(spec: Conv3dSpec) -> dict[str, int | float]:
     }
 
 
-def parameter_text(spec: Conv3dSpec) -> tuple[str, str]:
-    """The two lines shown on screen, e.g. ``3D: 3·3·3·3·1 + 1 = 82 params`` and ``2D: 3·3·3·1 + 1 = 28 params``."""
+def parameter_text(spec: Conv3dSpec, params: str = "params") -> tuple[str, str]:
+    """The two lines shown on screen, e.g. ``3D: 3·3·3·3·1 + 1 = 82 params`` and ``2D: 3·3·3·1 + 1 = 28 params``.
+
+    ``params`` is the unit word in the reader's language.
+    """
     counts = parameter_counts(spec)
     kt, kh, kw = spec.kernel_size
     c_in, k_out = spec.in_channels, spec.out_channels
     bias = f" + {k_out}" if spec.bias is not None else ""
-    line3 = f"3D: {c_in}·{kt}·{kh}·{kw}·{k_out}{bias} = {counts['conv3d_total']:,} params"
-    line2 = f"2D: {c_in}·{kh}·{kw}·{k_out}{bias} = {counts['conv2d_total']:,} params"
+    line3 = f"3D: {c_in}·{kt}·{kh}·{kw}·{k_out}{bias} = {counts['conv3d_total']:,} {params}"
+    line2 = f"2D: {c_in}·{kh}·{kw}·{k_out}{bias} = {counts['conv2d_total']:,} {params}"
     return line3, line2
 
 
