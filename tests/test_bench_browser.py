@@ -208,9 +208,9 @@ NEW_PICTURE = "data:image/gif;base64,R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAA
 
 @pytest.mark.browser
 def test_finished_waits_for_every_condition_and_then_takes_the_frames_time():
-    from tests.test_browser import CHROMIUM, _require_browser
+    from tests.support.browser import CHROMIUM, require_browser
 
-    _require_browser()
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     spec = Finished(scope="#tab", required=("#view",), checked=("#closed",), texts=("#label",),
