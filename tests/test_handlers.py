@@ -15,6 +15,7 @@ from visualiser import catalogue, pipeline
 from visualiser.errors import InputError, VisualiserError
 from visualiser.settings import Conv3dSettings
 from visualiser.ui import views
+from visualiser.ui.views.text import markdown_text
 
 LAST = "layer4.0.se"
 
@@ -63,7 +64,8 @@ def test_the_views_are_drawn_from_the_stored_result_without_a_forward_pass(fake_
     monkeypatch.setattr(pipeline, "analyse_pixels", refuse)
     shown = views.image_views(first)
     assert shown.result is first
-    assert shown.caption == f"{first.model_title} · {fake_inputs.image.name} (128×96)"
+    escaped = markdown_text  # the caption is Markdown: a file name is text, never a link
+    assert shown.caption == f"{escaped(first.model_title)} · {escaped(fake_inputs.image.name)} (128×96)"
     assert views.image_views(first, lang="zh").caption == f"{first.model_title} · {fake_inputs.image.name}（128×96）"
     picture, grid = views.overlay_view(shown.result, LAST, alpha=0.9, cmap="magma", normalise="shared")
     _rgb(picture)

@@ -31,14 +31,19 @@ def analyse_clip_event(
     video: str | None,
     model: str | None,
     frames: int,
+    request: gr.Request | None = None,
     progress: gr.Progress = gr.Progress(),  # noqa: B008
 ) -> tuple:
-    """The public clip endpoint: progress goes to the browser's progress bar."""
+    """The public clip endpoint: progress goes to the browser's progress bar; the session's own uploads only."""
 
     def report(fraction: float, description: str) -> None:
         progress(fraction, desc=description)
 
-    return views.analyse_clip(video, model, int(frames), report)
+    return views.analyse_clip(video, model, int(frames), report, owner=_owner(request))
+
+
+def _owner(request: gr.Request | None) -> str | None:
+    return getattr(request, "session_hash", None)
 
 
 class ClipViewUpdates:
@@ -110,9 +115,10 @@ class ClipViewUpdates:
             **note(t.bundle_note, ""),
         }
 
-    def model_updates(self, model: str | None, frames: int, lang: str) -> Updates:
-        """The model list in the reader's language, the model's domain and the frame slider it allows."""
-        choices = catalogue.clip_model_choices(lang)
+    def model_updates(self, model: str | None, frames: int, lang: str, owner: str | None = None) -> Updates:
+        """The model list in the reader's language (``owner``'s uploads among them), the model's domain and the
+        frame slider it allows."""
+        choices = catalogue.clip_model_choices(lang, owner)
         names = {name for _, name in choices}
         value = model if model in names else catalogue.default_model("clip")
         control = views.frames_control(value, frames, lang)
@@ -148,9 +154,9 @@ def wire_clip_tab(tab: ClipTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks
         video = views.Shown(shown_video) if lang == "en" and shown_video else views.video_view(result, lang)
         return {**u.header_updates(v, video, lang), **u.views_updates(v, lang)}
 
-    def failed(model: str | None, frames: int, lang: str, request: gr.Request) -> Updates:
+    def failed(model: str | None, frames: int, lang: str, request: gr.Request | None = None) -> Updates:
         message = failure_message(request, SCOPE, lang)
-        return {**u.blank(banners.failed(message, lang)), **u.model_updates(model, frames, lang)}
+        return {**u.blank(banners.failed(message, lang)), **u.model_updates(model, frames, lang, _owner(request))}
 
     flow = AnalysisFlow(
         scope=SCOPE, pending=pending, pending_in=[t.model, language],
@@ -175,11 +181,11 @@ def wire_clip_tab(tab: ClipTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks
         queue=False, api_visibility="private", show_progress="hidden",
     )  # fmt: skip
 
-    def to_photo_model(frames: int, lang: str) -> Updates:
+    def to_photo_model(frames: int, lang: str, request: gr.Request | None = None) -> Updates:
         photo = catalogue.photo_model()
         if photo is None:
             raise gr.Error(views.say(lang, "clip_switch_needs", model="seresnet50.a1_in1k"))
-        return u.model_updates(photo, frames, lang)
+        return u.model_updates(photo, frames, lang, _owner(request))
 
     switched = t.switch.click(
         guarded(to_photo_model), inputs=[t.frames, language], outputs=[t.model, t.domain, t.frames],
@@ -188,8 +194,9 @@ def wire_clip_tab(tab: ClipTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks
     flow.chain(switched, public=False, only_after_success=True)
     _wire_redraws(t, u, language)
 
-    def relabel(result: Any, model: str | None, frames: int, lang: str) -> Updates:
-        return {**u.model_updates(model, frames, lang), **show(result, None, lang)}  # the video is drawn again
+    def relabel(result: Any, model: str | None, frames: int, lang: str, request: gr.Request | None = None) -> Updates:
+        owner = _owner(request)
+        return {**u.model_updates(model, frames, lang, owner), **show(result, None, lang)}  # the video is drawn again
 
     def on_language(after: Chain) -> None:
         after(
@@ -200,11 +207,11 @@ def wire_clip_tab(tab: ClipTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks
             concurrency_id=LIGHT,
         )
 
-    def arrive(lang: str) -> Updates:
+    def arrive(lang: str, request: gr.Request | None = None) -> Updates:
         path, model, frames, label_, video, summary, result = views.clip_arrival()
         return {
-            t.video: path, **u.model_updates(model, frames, lang), t.predictions: label_, t.attention_video: video,
-            t.summary: summary, t.state: result,
+            t.video: path, **u.model_updates(model, frames, lang, _owner(request)), t.predictions: label_,
+            t.attention_video: video, t.summary: summary, t.state: result,
         }  # fmt: skip
 
     def arrival(after: Chain) -> None:

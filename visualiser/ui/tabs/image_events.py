@@ -39,6 +39,16 @@ def _file_path(upload: Any) -> str | None:
     return getattr(upload, "path", None) or (upload.get("path") if isinstance(upload, dict) else None)
 
 
+def _owner(request: gr.Request | None) -> str | None:
+    """Who uploaded networks belong to: the caller's session (a page, or a gradio_client)."""
+    return getattr(request, "session_hash", None)
+
+
+def _forget_uploads(request: gr.Request) -> None:
+    """The page was closed: its uploaded networks leave memory."""
+    views.forget_uploads(_owner(request))
+
+
 class ImageViewUpdates:
     """The tab's views as ``{component: update}`` mappings, one method per view."""
 
@@ -165,9 +175,10 @@ class ImageViewUpdates:
             **self.on_request_updates(v, lang),
         }
 
-    def model_updates(self, model: str | None, lang: str) -> Updates:
-        """The model list in the reader's language (whether each model's weights are here) and its domain."""
-        choices = catalogue.model_choices("image", lang)
+    def model_updates(self, model: str | None, lang: str, owner: str | None = None) -> Updates:
+        """The model list in the reader's language (whether each model's weights are here) and its domain;
+        ``owner``'s uploads among them (the caller's session), no one else's."""
+        choices = catalogue.model_choices("image", lang, owner)
         names = {name for _, name in choices}
         value = model if model in names else catalogue.default_model("image")
         return {self.t.model: gr.update(choices=choices, value=value), self.t.domain: self.banners.domain(value, lang)}
@@ -184,13 +195,22 @@ def wire_image_tab(tab: ImageTab, i18n: gr.I18n, banners: Banners, demo: gr.Bloc
     options = [t.sort, t.alpha, t.cmap, t.normalise, t.block]
 
     @views.png_files
-    def analyse_image(image: Any, model: str | None, progress: gr.Progress = gr.Progress()) -> Updates:  # noqa: B008
-        """The public image endpoint (``preprocess=False``, see ``image_source``); a weights download shows progress."""
+    def analyse_image(
+        image: Any,
+        model: str | None,
+        request: gr.Request | None = None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> Updates:
+        """The public image endpoint (``preprocess=False``, see ``image_source``); a weights download shows progress.
+
+        The caller's session (``request``) owns the networks it uploaded: it may run them, no one else may.
+        """
 
         def report(fraction: float, description: str) -> None:
             progress(fraction, desc=description)
 
-        label_, overlay, summary, result = views.analyse_image(image_source(image), model, report)
+        owner = _owner(request)
+        label_, overlay, summary, result = views.analyse_image(image_source(image), model, report, owner=owner)
         return {t.predictions: label_, t.overlay: overlay, t.summary: summary, t.state: result}
 
     def pending(model: str | None, lang: str) -> Updates:
@@ -204,9 +224,9 @@ def wire_image_tab(tab: ImageTab, i18n: gr.I18n, banners: Banners, demo: gr.Bloc
             return u.blank(banners.nothing(lang))
         return u.shown(views.image_views(result, s, a, c, n, lang, block), lang)
 
-    def failed(model: str | None, lang: str, request: gr.Request) -> Updates:
+    def failed(model: str | None, lang: str, request: gr.Request | None = None) -> Updates:
         message = failure_message(request, SCOPE, lang)
-        return {**u.blank(banners.failed(message, lang)), **u.model_updates(model, lang)}
+        return {**u.blank(banners.failed(message, lang)), **u.model_updates(model, lang, _owner(request))}
 
     flow = AnalysisFlow(
         scope=SCOPE, pending=pending, pending_in=[t.model, language],
@@ -220,21 +240,24 @@ def wire_image_tab(tab: ImageTab, i18n: gr.I18n, banners: Banners, demo: gr.Bloc
     if t.examples is not None:
         flow.chain(t.examples.load_input_event, public=False)
 
-    def to_photo_model(lang: str) -> Updates:
+    def to_photo_model(lang: str, request: gr.Request | None = None) -> Updates:
         photo = catalogue.photo_model()
         if photo is None:
             raise gr.Error(views.say(lang, "switch_needs", model="seresnet50.a1_in1k"))
-        return u.model_updates(photo, lang)
+        return u.model_updates(photo, lang, _owner(request))
 
     switched = t.switch.click(
         guarded(to_photo_model), inputs=[language], outputs=[t.model, t.domain], queue=False, api_visibility="private"
     )
     flow.chain(switched, public=False, only_after_success=True)
 
-    def load_checkpoint(checkpoint: Any, labels: Any, arch: str | None, lang: str) -> Updates:
-        """Register the upload, select it in the model list; the chain then analyses the image with it."""
-        loaded = views.load_checkpoint(_file_path(checkpoint), _file_path(labels), arch, lang)
-        return {**u.model_updates(loaded.name, lang), t.checkpoint_info: loaded.details}
+    def load_checkpoint(
+        checkpoint: Any, labels: Any, arch: str | None, lang: str, request: gr.Request | None = None
+    ) -> Updates:
+        """Register the upload for this session, select it in its model list; the chain then analyses with it."""
+        owner = _owner(request)
+        loaded = views.load_checkpoint(_file_path(checkpoint), _file_path(labels), arch, lang, owner=owner)
+        return {**u.model_updates(loaded.name, lang, owner), t.checkpoint_info: loaded.details}
 
     registered = t.load_checkpoint.click(
         guarded(load_checkpoint),
@@ -244,6 +267,7 @@ def wire_image_tab(tab: ImageTab, i18n: gr.I18n, banners: Banners, demo: gr.Bloc
         concurrency_id=HEAVY,
     )
     flow.chain(registered, public=False, only_after_success=True)
+    demo.unload(_forget_uploads)  # a closed page's networks leave memory
     clear_on_change([t.image, t.model], flow, stale)
     t.model.change(
         lambda model, lang: banners.domain(model, lang), inputs=[t.model, language], outputs=[t.domain],
@@ -252,10 +276,18 @@ def wire_image_tab(tab: ImageTab, i18n: gr.I18n, banners: Banners, demo: gr.Bloc
     _wire_redraws(t, u, language)
 
     def relabel(
-        result: Any, s: bool, a: float, c: str, n: str, block: str | None, model: str | None, lang: str
+        result: Any,
+        s: bool,
+        a: float,
+        c: str,
+        n: str,
+        block: str | None,
+        model: str | None,
+        lang: str,
+        request: gr.Request | None = None,
     ) -> Updates:
-        """The language changed: the model list and every view, redrawn from the state."""
-        return {**u.model_updates(model, lang), **show(result, s, a, c, n, block, lang)}
+        """The language changed: the model list (the session's own) and every view, redrawn from the state."""
+        return {**u.model_updates(model, lang, _owner(request)), **show(result, s, a, c, n, block, lang)}
 
     def on_language(after: Chain) -> None:
         after(
@@ -267,10 +299,10 @@ def wire_image_tab(tab: ImageTab, i18n: gr.I18n, banners: Banners, demo: gr.Bloc
         )
 
     @views.png_files
-    def arrive(lang: str) -> Updates:
+    def arrive(lang: str, request: gr.Request | None = None) -> Updates:
         path, model, label_, overlay, summary, result = views.image_arrival(t.model.value)
         return {
-            t.image: path, **u.model_updates(model, lang), t.predictions: label_, t.overlay: overlay,
+            t.image: path, **u.model_updates(model, lang, _owner(request)), t.predictions: label_, t.overlay: overlay,
             t.summary: summary, t.state: result,
         }  # fmt: skip
 

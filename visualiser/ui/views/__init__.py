@@ -75,7 +75,7 @@ from visualiser.ui.views.learn import LANGUAGES, learn_sections
 from visualiser.ui.views.options import COLORMAPS, NORMALISATIONS
 from visualiser.ui.views.phrases import language, say
 from visualiser.ui.views.text import model_domain, model_title, predictions_label, timings_text
-from visualiser.ui.views.uploads import LoadedCheckpoint, load_checkpoint
+from visualiser.ui.views.uploads import LoadedCheckpoint, forget_uploads, load_checkpoint
 from visualiser.ui.views.warmup import warm_up
 
 __all__ = [
@@ -122,6 +122,7 @@ __all__ = [
     "conv3d_texts",
     "default_block",
     "fixed_frames",
+    "forget_uploads",
     "frames_control",
     "gradcam_view",
     "grid_view",

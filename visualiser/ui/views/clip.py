@@ -19,7 +19,7 @@ from visualiser.ui.views.files import new_output_path
 from visualiser.ui.views.image import Notice, Shown, notice_view
 from visualiser.ui.views.options import require
 from visualiser.ui.views.phrases import say
-from visualiser.ui.views.text import Label, predictions_label, timings_text
+from visualiser.ui.views.text import Label, markdown_text, predictions_label, shown_title, timings_text
 
 if TYPE_CHECKING:
     from visualiser.result import BlockAttention, ClipResult
@@ -88,12 +88,20 @@ def _has_spatial(result: ClipResult) -> bool:
 
 
 def analyse_clip(
-    video: str | None, model: str | None, frames: int = 16, progress: ProgressFn | None = None
+    video: str | None,
+    model: str | None,
+    frames: int = 16,
+    progress: ProgressFn | None = None,
+    owner: str | None = None,
 ) -> tuple[Label, str | None, dict[str, Any], ClipResult]:
     """Clip-level top-5, the attention video (MP4 path; None without spatial attention), a summary, the result.
 
     The result goes into the tab's ``gr.State`` (the API leaves it out); the other views are drawn from it.
+    ``owner`` (the caller's session) may use its own uploaded networks and no one else's.
     """
+    from visualiser.models.uploads import check_access
+
+    check_access(model, owner)
     result = clip_result(video, model, frames, progress)
     path = attention_video(result, new_output_path("attention", ".mp4"), progress)
     return predictions_label(result.predictions), path, clip_summary(result), result
@@ -120,9 +128,9 @@ def attention_video(result: ClipResult, path: Path, progress: ProgressFn | None 
 def video_view(result: ClipResult, lang: str = "en") -> Shown:
     """The attention video in the reader's language (English comes with the analysis), or why there is none."""
     if not clip_blocks(result):
-        return Shown(note=say(lang, "no_clip_attention", model=result.model_title))
+        return Shown(note=say(lang, "no_clip_attention", model=shown_title(result)))
     if not _has_spatial(result):
-        return Shown(note=say(lang, "no_video", model=result.model_title))
+        return Shown(note=say(lang, "no_video", model=shown_title(result)))
     return Shown(attention_video(result, new_output_path("attention", ".mp4"), lang=lang))
 
 
@@ -134,8 +142,8 @@ def clip_caption(result: ClipResult, lang: str = "en") -> str:
         span = say(lang, "frames_span", count=count, start=f"{float(times[0]):.1f}", end=f"{float(times[-1]):.1f}")
     else:
         span = say(lang, "frames_count", count=count)
-    source = result.source or say(lang, "clip")
-    return say(lang, "caption_clip", model=result.model_title, source=source, frames=span)
+    source = markdown_text(result.source) if result.source else say(lang, "clip")
+    return say(lang, "caption_clip", model=shown_title(result), source=source, frames=span)
 
 
 def clip_arrival() -> tuple[
@@ -212,7 +220,7 @@ def stability_view(result: ClipResult, lang: str = "en") -> Shown:
     from visualiser.render import clips
 
     if not clip_blocks(result):
-        return Shown(note=say(lang, "no_clip_attention", model=result.model_title))
+        return Shown(note=say(lang, "no_clip_attention", model=shown_title(result)))
     return Shown(figure_or_message(lambda: clips.stability(result, stability_scores(result), lang=lang)))
 
 
@@ -226,7 +234,7 @@ def clip_frame_view(result: ClipResult, index: int, block: str | None, lang: str
         raise InputError(f"frame must be between 1 and {len(result.frames)}, not {i + 1}")
     name = chosen_clip_block(result, block)
     if name is None:
-        note = say(lang, "no_clip_attention", model=result.model_title)
+        note = say(lang, "no_clip_attention", model=shown_title(result))
         return Shown(result.frames[i]), Shown(note=note)
     chosen = result.block(name, i)
     picture = clips.attention_frame(result, i, chosen.name, lang=lang)
@@ -243,7 +251,7 @@ def clip_time_view(result: ClipResult, block: str | None, lang: str = "en") -> S
     require(result, "analyse a clip")
     name = chosen_clip_block(result, block)
     if name is None:
-        return Shown(note=say(lang, "no_clip_attention", model=result.model_title))
+        return Shown(note=say(lang, "no_clip_attention", model=shown_title(result)))
     chosen = result.block(name, 0)
     if not result.is_3d:
         if chosen.channel_gate is None:

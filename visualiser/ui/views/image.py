@@ -22,7 +22,7 @@ from visualiser.ui.views.fallback import picture_or_message
 from visualiser.ui.views.files import new_output_path
 from visualiser.ui.views.options import check_alpha, check_cmap, check_normalise, require
 from visualiser.ui.views.phrases import language, percent, say
-from visualiser.ui.views.text import Label, predictions_label, timings_text
+from visualiser.ui.views.text import Label, markdown_text, predictions_label, shown_title, timings_text
 
 if TYPE_CHECKING:
     from visualiser.result import BlockAttention, ImageResult
@@ -97,15 +97,18 @@ def result_summary(result: ImageResult) -> dict[str, Any]:
 
 
 def analyse_image(
-    image: ImageSource | None, model: str | None, progress: ProgressFn | None = None
+    image: ImageSource | None, model: str | None, progress: ProgressFn | None = None, owner: str | None = None
 ) -> tuple[Label, np.ndarray | None, dict[str, Any], ImageResult]:
     """Top-5, the focus block's spatial overlay (None without spatial attention), a summary, and the result.
 
     The result itself goes into the tab's ``gr.State`` (which the API leaves out), so every other view is
-    drawn from it without the upload travelling back and without a second forward pass.
+    drawn from it without the upload travelling back and without a second forward pass. ``owner`` (the
+    caller's session) may use its own uploaded networks and no one else's.
     """
+    from visualiser.models.uploads import check_access
     from visualiser.render import spatial
 
+    check_access(model, owner)
     result = image_result(image, model, progress=progress)
     block = default_block(result)
     picture = None
@@ -130,7 +133,7 @@ def outside_notice(result: ImageResult | ClipResult, lang: str = "en") -> str:
 
     spec = get_spec(result.model)
     domain = catalogue.translated_domain(spec.domain, lang) if spec.domain else say(lang, "its_training_data")
-    return say(lang, "outside", model=result.model_title, domain=domain, why=say(lang, "outside_why"))
+    return say(lang, "outside", model=shown_title(result), domain=domain, why=say(lang, "outside_why"))
 
 
 @dataclass(frozen=True)
@@ -166,8 +169,15 @@ def result_caption(result: ImageResult, lang: str = "en") -> str:
     """Which result the views show: the model and the input, as one line."""
     height, width = result.original_image.shape[:2]
     if result.source:
-        return say(lang, "caption_image", model=result.model_title, source=result.source, width=width, height=height)
-    return say(lang, "caption_pixels", model=result.model_title, width=width, height=height)
+        return say(
+            lang,
+            "caption_image",
+            model=shown_title(result),
+            source=markdown_text(result.source),
+            width=width,
+            height=height,
+        )
+    return say(lang, "caption_pixels", model=shown_title(result), width=width, height=height)
 
 
 def image_arrival(
@@ -197,9 +207,9 @@ def overview_view(result: ImageResult, lang: str = "en") -> Shown:
     from visualiser.render import channels
 
     if not result.blocks:
-        return Shown(note=say(lang, "no_attention", model=result.model_title))
+        return Shown(note=say(lang, "no_attention", model=shown_title(result)))
     if not has_channel_gates(result):
-        return Shown(note=say(lang, "no_channel_gates", model=result.model_title))
+        return Shown(note=say(lang, "no_channel_gates", model=shown_title(result)))
     return Shown(channels.channel_overview(result, lang=lang))
 
 
@@ -208,7 +218,7 @@ def barcode_view(result: ImageResult, lang: str = "en") -> Shown:
     from visualiser.render import channels
 
     if not has_channel_gates(result):
-        return Shown(note=say(lang, "no_barcode", model=result.model_title))
+        return Shown(note=say(lang, "no_barcode", model=shown_title(result)))
     return Shown(picture_or_message(lambda: channels.channel_barcode_image(result, lang=lang)))
 
 
@@ -218,7 +228,7 @@ def chart_view(result: ImageResult, block: str | None, sort: bool = True, lang: 
 
     name = chosen_block(result, block)
     if name is None:
-        return Shown(note=say(lang, "no_attention", model=result.model_title))
+        return Shown(note=say(lang, "no_attention", model=shown_title(result)))
     chosen = result.block(name)
     if chosen.channel_gate is None:
         return Shown(note=say(lang, "no_channel_side", block=chosen.label))
@@ -232,8 +242,8 @@ def spatial_note(result: ImageResult, lang: str = "en") -> str:
     if result.spatial_blocks:
         return ""
     if not result.blocks:
-        return say(lang, "no_attention", model=result.model_title)
-    return say(lang, "no_spatial", model=result.model_title, kinds=blocks_kinds(result).upper())
+        return say(lang, "no_attention", model=shown_title(result))
+    return say(lang, "no_spatial", model=shown_title(result), kinds=blocks_kinds(result).upper())
 
 
 def overlay_panel(
@@ -299,7 +309,7 @@ def block_internals(result: ImageResult, block: str | None, lang: str = "en") ->
     """``internals_views`` of the selected block, or the sentence for a model without attention."""
     name = chosen_block(result, block)
     if name is None:
-        note = say(lang, "no_internals", model=result.model_title)
+        note = say(lang, "no_internals", model=shown_title(result))
         return Shown(note=note), Shown(note=note)
     return internals_views(result.block(name), result, lang)
 
@@ -320,7 +330,7 @@ def reference_view(result: ImageResult, lang: str = "en") -> Shown:
 
     path = catalogue.reference_stats_path(result.model)
     if path is None or not has_channel_gates(result):
-        return Shown(note=say(lang, "no_reference", model=result.model_title, name=result.model))
+        return Shown(note=say(lang, "no_reference", model=shown_title(result), name=result.model))
     return Shown(reference.reference_figure(result, load_reference_stats(path), lang=lang))
 
 
@@ -443,7 +453,7 @@ def gradcam_view(
     if not with_cam.spatial_blocks:
         picture = spatial.gradcam_alone(with_cam, a, c, min_side=spatial.SCREEN_MIN_SIDE, lang=lang)
         label = next((p.label for p in with_cam.predictions if p.index == with_cam.gradcam_class), "?")
-        return picture, say(lang, "gradcam_alone", model=result.model_title, label=label)
+        return picture, say(lang, "gradcam_alone", model=shown_title(result), label=label)
     name = chosen_block(with_cam, block)
     chosen = with_cam.block(name) if name is not None else with_cam.spatial_blocks[-1]
     if chosen.spatial_gate is None:
