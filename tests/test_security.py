@@ -38,7 +38,7 @@ import pytest
 from tests.support import hostile
 from tests.support.fakes import fake_models_fixture  # noqa: F401 - pytest fixture
 from tests.test_loadtest import write_fake_app
-from tools.loadtest.page import Dependency, ErrorAnswer, PageVisitor
+from tools.loadtest.page import ErrorAnswer, PageVisitor
 from tools.server import AppServer, free_port, memory_kb
 from visualiser import pipeline
 from visualiser.errors import VisualiserError
@@ -213,8 +213,9 @@ def test_only_the_three_endpoints_are_public(server, client):
         (loaded,) = json.loads(events.split("data:", 1)[1].strip().splitlines()[0])
         assert Path(loaded["path"]).read_bytes() in shipped
     assert config["show_error"] is False and config["vibe_mode"] is False
-    with pytest.raises(ValueError, match="function index"):
-        client.predict(None, IMAGE_MODEL, True, 0.5, "viridis", "block", fn_index=1)
+    private = next(d for d in config["dependencies"] if d["api_visibility"] == "private" and d.get("backend_fn"))
+    with pytest.raises(ValueError, match="function index"):  # a private event (the page's own) is refused
+        client.predict(*([None] * len(private["inputs"])), fn_index=private["id"])
 
 
 @pytest.mark.server
@@ -407,13 +408,6 @@ def _load_checkpoint(page: PageVisitor, checkpoint: Path, image: Path) -> list:
     return page.act("load_checkpoint", [page.upload(checkpoint), None, "", *held])
 
 
-def _click(server: AppServer, page: PageVisitor, elem_id: str) -> Dependency:
-    """The event a click on the element ``elem_id`` starts (found in the page's config by its elem_id)."""
-    config = json.loads(_get(server, "/config")[1])
-    component = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id)
-    return next(d for d in page.config.dependencies.values() if (component, "click") in d.targets)
-
-
 def _choices(update: dict) -> list[str]:
     return [value for _, value in update["choices"]]
 
@@ -551,13 +545,13 @@ def test_an_evicted_network_asks_to_be_uploaded_again_and_clears_the_views(serve
             other = _page(server)
             _load_checkpoint(other, hostile.good_checkpoint(tmp_path, f"o{i}.safetensors", seed=20 + i), corpus["cmyk"])
             other.close()
-        press = _click(server, page, "image-run")  # what the Analyse button runs (and the page chains after it)
+        press = page.config.clicked("image-run")  # what the Analyse button runs (and the page chains after it)
         with pytest.raises(ErrorAnswer) as caught:
             page.act(press.api_name, [page.values.get(i) for i in press.inputs])
         message = str(caught.value)
         assert message.startswith(f"your uploaded network {mine[0]['value']} is no longer in memory"), message
         assert message.endswith("upload it again")
-        assert not page.values[predictions]  # the old result's views were cleared before the attempt
+        assert not page.values[predictions]  # the failed analysis left no old view on the page
     finally:
         page.close()
 

@@ -43,6 +43,7 @@ from visualiser.ui.tabs.clip import layout_clip_tab
 from visualiser.ui.tabs.clip_events import wire_clip_tab
 from visualiser.ui.tabs.compare import build_compare_tab
 from visualiser.ui.tabs.conv3d import build_conv3d_tab
+from visualiser.ui.tabs.flow import PENDING_CSS
 from visualiser.ui.tabs.image import layout_image_tab
 from visualiser.ui.tabs.image_events import wire_image_tab
 from visualiser.ui.tabs.learn import build_learn_tab
@@ -71,7 +72,7 @@ CSS = """
   margin: 0 0 0.25rem auto; width: fit-content; }
 .figure-out img { object-fit: contain; max-width: 100%; height: auto; }
 .figure-out video { max-width: 100%; max-height: 28rem; width: auto; height: auto; margin: 0 auto; }
-"""
+""" + PENDING_CSS
 
 
 def theme() -> gr.themes.Base:
@@ -118,7 +119,7 @@ def build_demo(image_model: str | None = None) -> gr.Blocks:
             api_visibility="private",
             queue=False,
         )
-        conv3d_tab.flow.chain(sent, public=False, only_after_success=True)  # the sent clip is animated at once
+        conv3d_tab.flow.on(sent.success)  # the sent clip is animated at once
 
         # Labels already drawn keep the text of the locale they were drawn in: a switch sends every one again.
         translated = translated_blocks(demo.blocks.values())

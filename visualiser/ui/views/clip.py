@@ -87,6 +87,21 @@ def _has_spatial(result: ClipResult) -> bool:
     return any(b.spatial_gate is not None for b in clip_blocks(result))
 
 
+def analysed_clip(
+    video: str | None,
+    model: str | None,
+    frames: int = 16,
+    progress: ProgressFn | None = None,
+    owner: str | None = None,
+) -> ClipResult:
+    """``clip_result`` for a caller: ``owner`` (the caller's session) may use its own uploaded networks and no
+    one else's (checked before anything runs)."""
+    from visualiser.models.uploads import check_access
+
+    check_access(model, owner)
+    return clip_result(video, model, frames, progress)
+
+
 def analyse_clip(
     video: str | None,
     model: str | None,
@@ -99,10 +114,7 @@ def analyse_clip(
     The result goes into the tab's ``gr.State`` (the API leaves it out); the other views are drawn from it.
     ``owner`` (the caller's session) may use its own uploaded networks and no one else's.
     """
-    from visualiser.models.uploads import check_access
-
-    check_access(model, owner)
-    result = clip_result(video, model, frames, progress)
+    result = analysed_clip(video, model, frames, progress, owner)
     path = attention_video(result, new_output_path("attention", ".mp4"), progress)
     return predictions_label(result.predictions), path, clip_summary(result), result
 

@@ -7,6 +7,7 @@ interventions and the bundle run only when their button is pressed.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,20 +97,26 @@ def result_summary(result: ImageResult) -> dict[str, Any]:
     return summary
 
 
+def analysed_image(
+    image: ImageSource | None, model: str | None, progress: ProgressFn | None = None, owner: str | None = None
+) -> ImageResult:
+    """``image_result`` for a caller: ``owner`` (the caller's session) may use its own uploaded networks and no
+    one else's (checked before anything runs)."""
+    from visualiser.models.uploads import check_access
+
+    check_access(model, owner)
+    return image_result(image, model, progress=progress)
+
+
 def analyse_image(
     image: ImageSource | None, model: str | None, progress: ProgressFn | None = None, owner: str | None = None
 ) -> tuple[Label, np.ndarray | None, dict[str, Any], ImageResult]:
-    """Top-5, the focus block's spatial overlay (None without spatial attention), a summary, and the result.
-
-    The result itself goes into the tab's ``gr.State`` (which the API leaves out), so every other view is
-    drawn from it without the upload travelling back and without a second forward pass. ``owner`` (the
-    caller's session) may use its own uploaded networks and no one else's.
-    """
-    from visualiser.models.uploads import check_access
+    """What ``/analyse_image`` returns: top-5, the focus block's spatial overlay (None without spatial attention),
+    a summary, and the result (for ``gr.State``, which the API leaves out). The page's Analyse button does not
+    call this: it draws the overlay with the options on screen among every other view (``image_views``)."""
     from visualiser.render import spatial
 
-    check_access(model, owner)
-    result = image_result(image, model, progress=progress)
+    result = analysed_image(image, model, progress, owner)
     block = default_block(result)
     picture = None
     if block is not None and result.block(block).spatial_gate is not None:
@@ -342,6 +349,9 @@ def mute_limit(result: ImageResult, block: str | None) -> int:
 
 # ---- the whole set, for one result ---------------------------------------------------------------------------------
 
+# The views that sit in a closed fold until the reader opens it: drawn then (``fold_views``), not with the rest.
+FOLDS = ("barcode", "internals", "reference")
+
 
 @dataclass(frozen=True)
 class ImageViews:
@@ -377,29 +387,47 @@ def image_views(
     normalise: str = "block",
     lang: str = "en",
     block: str | None = None,
+    folds: Collection[str] = FOLDS,
 ) -> ImageViews:
-    """All Image-tab views of one stored result, for ``block`` (default: the focus block); no network."""
+    """All Image-tab views of one stored result, for ``block`` (default: the focus block); no network.
+
+    Only the folds named in ``folds`` (the ones open on the page) are drawn; a view in a closed fold is an
+    empty ``Shown`` (nothing drawn, nothing said) until ``fold_views`` draws it when the fold opens.
+    """
     require(result, "analyse an image")
     name = chosen_block(result, block)
-    channel_side, spatial_side = block_internals(result, name, lang)
+    internals = block_internals(result, name, lang) if "internals" in folds else (Shown(), Shown())
     return ImageViews(
         result=result,
         blocks=block_choices(result),
         block=name,
         overview=overview_view(result, lang),
-        barcode=barcode_view(result, lang),
+        barcode=barcode_view(result, lang) if "barcode" in folds else Shown(),
         chart=chart_view(result, name, sort, lang),
         overlay=overlay_panel(result, name, alpha, cmap, normalise, lang),
         grid=grid_view(result, alpha, cmap, normalise, lang),
-        channel_internals=channel_side,
-        spatial_internals=spatial_side,
-        reference=reference_view(result, lang),
+        channel_internals=internals[0],
+        spatial_internals=internals[1],
+        reference=reference_view(result, lang) if "reference" in folds else Shown(),
         spatial_note=spatial_note(result, lang),
         mute_limit=mute_limit(result, name),
         notice=notice_view(result, lang),
         timings=timings_text(result.timings, lang),
         caption=result_caption(result, lang),
     )
+
+
+def fold_views(result: ImageResult, fold: str, block: str | None = None, lang: str = "en") -> tuple[Shown, ...]:
+    """The views of one fold (``FOLDS``), drawn when the reader opens it: the barcode; the selected block's
+    internals (channel side, spatial side); the class reference."""
+    require(result, "analyse an image")
+    if fold == "barcode":
+        return (barcode_view(result, lang),)
+    if fold == "internals":
+        return block_internals(result, block, lang)
+    if fold == "reference":
+        return (reference_view(result, lang),)
+    raise InputError(f"no fold named {fold!r}; folds: {', '.join(FOLDS)}")
 
 
 def block_views(
@@ -410,11 +438,13 @@ def block_views(
     cmap: str = "viridis",
     normalise: str = "block",
     lang: str = "en",
+    folds: Collection[str] = FOLDS,
 ) -> tuple[Shown, Shown, Shown, Shown]:
-    """The selected block's channel chart, spatial overlay and internals (channel side, spatial side)."""
+    """The selected block's channel chart, spatial overlay and internals (channel side, spatial side; drawn
+    only when the internals fold is in ``folds``, else empty)."""
     require(result, "analyse an image")
     result.block(block)  # an unknown name is refused with the list of blocks
-    channel_side, spatial_side = block_internals(result, block, lang)
+    channel_side, spatial_side = block_internals(result, block, lang) if "internals" in folds else (Shown(), Shown())
     return (
         chart_view(result, block, sort, lang),
         overlay_panel(result, block, alpha, cmap, normalise, lang),
