@@ -11,7 +11,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from tests.support.fakes import CLIP_FRAMES, FAKE_CLIP_MODEL
-from visualiser import catalogue, pipeline
+from visualiser import catalogue, paths, pipeline
 from visualiser.errors import InputError, VisualiserError
 from visualiser.settings import Conv3dSettings
 from visualiser.ui import views
@@ -361,7 +361,6 @@ def test_errors_are_said_in_a_short_sentence_with_the_detail_folded():
 
 
 def test_reference_view_uses_the_models_statistics_when_present(fake_models, fake_inputs, tmp_path, monkeypatch):
-    from visualiser import catalogue as image_handlers
     from visualiser.reference_stats import ReferenceStats, save_reference_stats
 
     result = views.image_result(str(fake_inputs.image), "fake_se")
@@ -370,8 +369,8 @@ def test_reference_view_uses_the_models_statistics_when_present(fake_models, fak
     means = {b.name: rng.random((1, b.channels)).astype(np.float32) for b in result.blocks}
     overall = {b.name: np.full(b.channels, 0.5, np.float32) for b in result.blocks}
     stats = ReferenceStats(("disc",), np.array([10]), means, overall, {})
-    path = save_reference_stats(stats, tmp_path / "fake_se.stats.npz")
-    monkeypatch.setattr(image_handlers, "reference_stats_path", lambda model: path if model == "fake_se" else None)
+    save_reference_stats(stats, tmp_path / "fake_se.stats.npz")
+    monkeypatch.setattr(paths, "MODELS_DIR", tmp_path)  # where pipeline.reference_stats looks
     figure = views.reference_view(result).value
     assert isinstance(figure, Figure) and len(figure.axes) >= 4
 

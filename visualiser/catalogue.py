@@ -254,7 +254,3 @@ def kernel_choices(lang: str = "en") -> list[Choice]:
     return out
 
 
-def reference_stats_path(model: str) -> Path | None:
-    """The model's class-mean excitation statistics (the SE Fig. 6 reference), if they were computed here."""
-    path = paths.stats_path(model)
-    return path if path.is_file() else None

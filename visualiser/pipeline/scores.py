@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from visualiser.analysis.agreement import image_agreement
+from visualiser.analysis.agreement import image_agreement, squeeze_gate_spearman
 from visualiser.analysis.stability import stability_scores
 from visualiser.paths import stats_path
 from visualiser.reference_stats import ReferenceStats, load_reference_stats
-from visualiser.result import ClipResult, ImageResult
+from visualiser.result import BlockAttention, ClipResult, ImageResult
 from visualiser.scores import ImageAgreement, StabilityScores
 
 
@@ -37,3 +37,8 @@ def result_scores(result: ImageResult | ClipResult) -> ResultScores:
     if isinstance(result, ClipResult):
         return ResultScores(stability=stability_scores(result))
     return ResultScores(reference=reference_stats(result.model), agreement=image_agreement(result))
+
+
+def block_squeeze_gate(block: BlockAttention) -> float | None:
+    """Spearman of one block's squeeze against its gate (what its internals figure prints; None when constant)."""
+    return squeeze_gate_spearman(block)

@@ -228,12 +228,13 @@ def clip_views(result: ClipResult, lang: str = "en", block: str | None = None) -
 
 def stability_view(result: ClipResult, lang: str = "en") -> Shown:
     """How stable attention is from frame to frame (or why there is nothing to compare)."""
-    from visualiser.analysis.stability import stability_scores
+    from visualiser import pipeline
     from visualiser.render import clips
 
     if not clip_blocks(result):
         return Shown(note=say(lang, "no_clip_attention", model=shown_title(result)))
-    return Shown(figure_or_message(lambda: clips.stability(result, stability_scores(result), lang=lang)))
+    scores = pipeline.result_scores(result).stability
+    return Shown(figure_or_message(lambda: clips.stability(result, scores, lang=lang)))
 
 
 def clip_frame_view(result: ClipResult, index: int, block: str | None, lang: str = "en") -> tuple[Shown, Shown]:

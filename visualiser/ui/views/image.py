@@ -65,6 +65,17 @@ def image_result(
     )
 
 
+def gradcam_result(result: ImageResult) -> ImageResult:
+    """``result`` with its Grad-CAM (``pipeline.with_gradcam``: the same pixels through the same network, the file's
+    name and SHA-1 kept), from the cache when it was computed before."""
+    from visualiser import pipeline
+
+    if result.gradcam is not None:
+        return result
+    key = (content_key(result.original_image), *model_key(result.model), True)
+    return IMAGE_RESULTS.get_or_make(key, lambda: pipeline.with_gradcam(result))
+
+
 def _file_digest(source: object, key: str) -> str | None:
     """The cache key is the file's SHA-1 for a file or bytes (the pipeline need not hash it again); None for pixels."""
     return None if isinstance(source, np.ndarray) else key
@@ -292,14 +303,15 @@ def internals_views(block: BlockAttention, result: ImageResult | None = None, la
     A block of a user's network shows what its module exposes; for the rest, the note says which internals
     were not recorded and why (``FoundModule.unavailable``); an SE block's spatial side says it has none.
     """
-    from visualiser.analysis.agreement import squeeze_gate_spearman
+    from visualiser import pipeline
     from visualiser.render import internals
 
     missing = _unavailable(block, result, lang)
     if block.avg_logits is not None and block.max_logits is not None:
         channel_side = Shown(internals.cam_branches(block, lang=lang))
     elif block.squeeze is not None and block.channel_gate is not None:
-        channel_side = Shown(internals.se_internals(block, squeeze_gate_spearman(block), lang=lang))
+        rho = pipeline.block_squeeze_gate(block)
+        channel_side = Shown(internals.se_internals(block, rho, lang=lang))
     else:
         channel_side = Shown(note=missing or say(lang, "no_channel_side", block=block.label))
     if block.spatial_gate is None:
@@ -332,13 +344,13 @@ def _unavailable(block: BlockAttention, result: ImageResult | None, lang: str = 
 
 def reference_view(result: ImageResult, lang: str = "en") -> Shown:
     """The SE-paper Fig. 6 view for this input, or why there is none (no statistics on this machine)."""
-    from visualiser.reference_stats import load_reference_stats
+    from visualiser import pipeline
     from visualiser.render import reference
 
-    path = catalogue.reference_stats_path(result.model)
-    if path is None or not has_channel_gates(result):
+    stats = pipeline.reference_stats(result.model) if has_channel_gates(result) else None
+    if stats is None:
         return Shown(note=say(lang, "no_reference", model=shown_title(result), name=result.model))
-    return Shown(reference.reference_figure(result, load_reference_stats(path), lang=lang))
+    return Shown(reference.reference_figure(result, stats, lang=lang))
 
 
 def mute_limit(result: ImageResult, block: str | None) -> int:
@@ -474,11 +486,11 @@ def gradcam_view(
 ) -> tuple[np.ndarray, str]:
     """Grad-CAM of the top-1 class beside the block's spatial gate with their agreement; alone (with its colour bar
     and class) for a model without spatial attention, the plain baseline included. Runs a backward pass."""
-    from visualiser.analysis.agreement import map_agreement
+    from visualiser import pipeline
     from visualiser.render import spatial
 
     require(result, "analyse an image")
-    with_cam = image_result(result.original_image, result.model, gradcam=True)
+    with_cam = gradcam_result(result)
     a, c = check_alpha(alpha), check_cmap(cmap)
     if not with_cam.spatial_blocks:
         picture = spatial.gradcam_alone(with_cam, a, c, min_side=spatial.SCREEN_MIN_SIDE, lang=lang)
@@ -488,7 +500,7 @@ def gradcam_view(
     chosen = with_cam.block(name) if name is not None else with_cam.spatial_blocks[-1]
     if chosen.spatial_gate is None:
         chosen = with_cam.spatial_blocks[-1]
-    scores = map_agreement(with_cam.gradcam, chosen.spatial_gate)
+    scores = pipeline.result_scores(with_cam).agreement.gradcam[chosen.name]
     picture = spatial.gradcam_vs_attention(with_cam, chosen.name, scores, a, c, lang=lang)
     return picture, agreement_text(chosen.label, scores.to_json(), lang)
 
@@ -543,9 +555,7 @@ def bundle_view(
     result: ImageResult, alpha: float = 0.5, cmap: str = "viridis", normalise: str = "block", sort: bool = True
 ) -> Path:
     """A zip of every figure (drawn with the options on screen), the arrays (NPZ), the summary and a manifest."""
-    from visualiser.analysis.agreement import image_agreement
-    from visualiser.analysis.stability import stability_scores
-    from visualiser.reference_stats import load_reference_stats
+    from visualiser import pipeline
     from visualiser.render import bundle
 
     require(result, "analyse an image or a clip")
@@ -557,9 +567,8 @@ def bundle_view(
         sort_channels=bool(sort),
         per_block=len(blocks) <= BUNDLE_ALL_BLOCKS_UP_TO,
     )
-    stats_path = catalogue.reference_stats_path(result.model) if hasattr(result, "gradcam") else None
-    stats = load_reference_stats(stats_path) if stats_path is not None else None
+    scores = pipeline.result_scores(result)
     directory = new_output_path(f"{result.model}-bundle", "")
     if hasattr(result, "gradcam"):
-        return Path(bundle.write_bundle(result, directory, options, stats, agreement=image_agreement(result)))
-    return Path(bundle.write_bundle(result, directory, options, stats, stability=stability_scores(result)))
+        return Path(bundle.write_bundle(result, directory, options, scores.reference, agreement=scores.agreement))
+    return Path(bundle.write_bundle(result, directory, options, stability=scores.stability))
