@@ -9,6 +9,7 @@ import gradio as gr
 
 from visualiser import catalogue
 from visualiser.errors import VisualiserError
+from visualiser.ui.views.files import as_png_path
 
 
 def image_source(payload: Any) -> str | bytes | None:
@@ -76,8 +77,6 @@ def picture(component: gr.components.Component, shown: Any) -> dict:
     RGB arrays and matplotlib figures are written as fast PNGs (``views.write_png``, zlib level 1: Gradio would
     encode at level 6, and ``gr.Plot`` rasterises a figure once more); file paths pass as they are.
     """
-    from visualiser.ui.views.files import as_png_path
-
     return {component: gr.update(value=as_png_path(shown.value), visible=shown.drawn)}
 
 

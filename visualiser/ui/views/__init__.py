@@ -4,9 +4,10 @@ No Gradio here (the tabs in ``visualiser.ui.tabs`` wire these to components), so
 and tested as an ordinary function. Failures a user can fix stay ``VisualiserError``; the UI's error
 boundary turns them into messages (``errors.user_message``). Every sentence is written in the reader's
 language (``phrases``); a view this result cannot fill comes back as a ``Shown`` without a picture and with
-the sentence that says why. Heavy modules (torch, the renderers) are imported on first use, which keeps the
-app's start-up fast. One module per tab; ``cache``, ``files``, ``options``, ``text`` and ``fallback`` hold
-what they share.
+the sentence that says why. The heavy modules (torch, the pipeline, the renderers) are reached through one
+lazy boundary, ``heavy``, imported on first use, which keeps the app's start-up fast. One module per tab;
+``cache``, ``files``, ``options``, ``text`` and ``fallback`` hold what they share. Only what the tabs, the
+shell and the tests use from outside is re-exported here.
 """
 
 from visualiser.ui.views.cache import clear_caches

@@ -12,14 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 from visualiser import catalogue
 from visualiser.errors import InputError
+from visualiser.models.registry import get_spec
 from visualiser.types import ProgressFn
+from visualiser.ui.views.arrival import arrival_dir, first_example, once
 from visualiser.ui.views.cache import CLIP_RESULTS, content_key, model_key
 from visualiser.ui.views.fallback import figure_or_message
 from visualiser.ui.views.files import new_output_path
+from visualiser.ui.views.heavy import channels, clips, internals, pipeline, uploads
 from visualiser.ui.views.image import Notice, Shown, notice_view
 from visualiser.ui.views.options import require
 from visualiser.ui.views.phrases import say
-from visualiser.ui.views.text import Label, markdown_text, predictions_label, shown_title, timings_text
+from visualiser.ui.views.text import Label, markdown_text, model_title, predictions_label, shown_title, timings_text
 
 if TYPE_CHECKING:
     from visualiser.result import BlockAttention, ClipResult
@@ -29,7 +32,6 @@ FRAMES_MIN, FRAMES_MAX, FRAMES_DEFAULT = 2, 32, 16  # what the frame-count slide
 
 def clip_result(video: str | None, model: str | None, frames: int, progress: ProgressFn | None = None) -> ClipResult:
     """The analysis of a clip, cached by content, model and frame count."""
-    from visualiser import pipeline
 
     require(video, "upload a clip or pick an example")
     name = model or catalogue.default_model("clip")
@@ -49,7 +51,6 @@ def fixed_frames(model: str | None) -> int | None:
     """The frame count a 3-D clip model always takes (None for an image model run frame by frame)."""
     if model is None:
         return None
-    from visualiser.models.registry import get_spec
 
     spec = get_spec(model)
     return spec.preprocess.frames if spec.task == "clip" else None
@@ -70,8 +71,6 @@ def frames_control(model: str | None, current: int = FRAMES_DEFAULT, lang: str =
     """The slider for ``model``: bounded by what the model takes, and saying why when it is fixed."""
     fixed = fixed_frames(model)
     if fixed is not None:
-        from visualiser.ui.views.text import model_title
-
         info = say(lang, "frames_fixed", model=model_title(model, lang), frames=fixed)
         return FramesControl(min(FRAMES_MIN, fixed), max(FRAMES_MAX, fixed), fixed, False, info)
     value = min(max(int(current or FRAMES_DEFAULT), FRAMES_MIN), FRAMES_MAX)
@@ -96,9 +95,8 @@ def analysed_clip(
 ) -> ClipResult:
     """``clip_result`` for a caller: ``owner`` (the caller's session) may use its own uploaded networks and no
     one else's (checked before anything runs)."""
-    from visualiser.models.uploads import check_access
 
-    check_access(model, owner)
+    uploads.check_access(model, owner)
     return clip_result(video, model, frames, progress)
 
 
@@ -128,7 +126,6 @@ def clip_summary(result: ClipResult) -> dict[str, Any]:
 
 def attention_video(result: ClipResult, path: Path, progress: ProgressFn | None = None, lang: str = "en") -> str | None:
     """The overlay video of the focus block, written to ``path`` (None for a model without spatial attention)."""
-    from visualiser.render import clips
 
     if not _has_spatial(result):
         return None
@@ -162,7 +159,6 @@ def clip_arrival() -> tuple[
     str | None, str | None, int, Label | None, str | None, dict[str, Any] | None, ClipResult | None
 ]:
     """The tab on arrival: the first shipped clip through the default clip model (computed once per process)."""
-    from visualiser.ui.views.arrival import arrival_dir, first_example, once
 
     model = catalogue.default_model("clip")
     path = first_example("clip")
@@ -228,8 +224,6 @@ def clip_views(result: ClipResult, lang: str = "en", block: str | None = None) -
 
 def stability_view(result: ClipResult, lang: str = "en") -> Shown:
     """How stable attention is from frame to frame (or why there is nothing to compare)."""
-    from visualiser import pipeline
-    from visualiser.render import clips
 
     if not clip_blocks(result):
         return Shown(note=say(lang, "no_clip_attention", model=shown_title(result)))
@@ -239,7 +233,6 @@ def stability_view(result: ClipResult, lang: str = "en") -> Shown:
 
 def clip_frame_view(result: ClipResult, index: int, block: str | None, lang: str = "en") -> tuple[Shown, Shown]:
     """One sampled frame (0-based ``index``) with the block's attention, and the block's channel gates there."""
-    from visualiser.render import channels, clips
 
     require(result, "analyse a clip")
     i = int(index)
@@ -259,7 +252,6 @@ def clip_frame_view(result: ClipResult, index: int, block: str | None, lang: str
 def clip_time_view(result: ClipResult, block: str | None, lang: str = "en") -> Shown:
     """Attention over time: the frame × channel timeline (2-D models), or the block's spatio-temporal gate
     step by step (3-D models, which compute one channel gate per clip)."""
-    from visualiser.render import clips, internals
 
     require(result, "analyse a clip")
     name = chosen_clip_block(result, block)

@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from visualiser.ui.views.heavy import figures
+
 OUTPUT_MAX_AGE_S = 3600.0
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,9 +75,7 @@ def as_png_path(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return str(write_png(value))
     if hasattr(value, "savefig"):
-        from visualiser.render.figures import figure_to_rgb
-
-        return str(write_png(figure_to_rgb(value)))
+        return str(write_png(figures.figure_to_rgb(value)))
     return value
 
 

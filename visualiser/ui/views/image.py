@@ -16,11 +16,15 @@ import numpy as np
 
 from visualiser import catalogue
 from visualiser.errors import InputError
+from visualiser.models.defaults import SPACE_IMAGE_MODEL
+from visualiser.models.registry import get_spec
 from visualiser.result import ClipResult
 from visualiser.types import ImageSource, ProgressFn
+from visualiser.ui.views.arrival import first_example, once
 from visualiser.ui.views.cache import IMAGE_RESULTS, content_key, model_key
 from visualiser.ui.views.fallback import picture_or_message
 from visualiser.ui.views.files import new_output_path
+from visualiser.ui.views.heavy import bundle, channels, internals, pipeline, reference, spatial, uploads
 from visualiser.ui.views.options import check_alpha, check_cmap, check_normalise, require
 from visualiser.ui.views.phrases import language, percent, say
 from visualiser.ui.views.text import Label, markdown_text, predictions_label, shown_title, timings_text
@@ -48,7 +52,6 @@ def image_result(
 
     A model used for the first time is loaded first, so a weights download reports to ``progress``.
     """
-    from visualiser import pipeline
 
     require(image, "upload an image or pick an example")
     name = model or catalogue.default_model("image")
@@ -68,7 +71,6 @@ def image_result(
 def gradcam_result(result: ImageResult) -> ImageResult:
     """``result`` with its Grad-CAM (``pipeline.with_gradcam``: the same pixels through the same network, the file's
     name and SHA-1 kept), from the cache when it was computed before."""
-    from visualiser import pipeline
 
     if result.gradcam is not None:
         return result
@@ -113,9 +115,8 @@ def analysed_image(
 ) -> ImageResult:
     """``image_result`` for a caller: ``owner`` (the caller's session) may use its own uploaded networks and no
     one else's (checked before anything runs)."""
-    from visualiser.models.uploads import check_access
 
-    check_access(model, owner)
+    uploads.check_access(model, owner)
     return image_result(image, model, progress=progress)
 
 
@@ -125,7 +126,6 @@ def analyse_image(
     """What ``/analyse_image`` returns: top-5, the focus block's spatial overlay (None without spatial attention),
     a summary, and the result (for ``gr.State``, which the API leaves out). The page's Analyse button does not
     call this: it draws the overlay with the options on screen among every other view (``image_views``)."""
-    from visualiser.render import spatial
 
     result = analysed_image(image, model, progress, owner)
     block = default_block(result)
@@ -147,7 +147,6 @@ def outside_notice(result: ImageResult | ClipResult, lang: str = "en") -> str:
     """
     if not result.outside_notice:
         return ""
-    from visualiser.models.registry import get_spec
 
     spec = get_spec(result.model)
     domain = catalogue.translated_domain(spec.domain, lang) if spec.domain else say(lang, "its_training_data")
@@ -176,8 +175,6 @@ def notice_view(result: ImageResult | ClipResult, lang: str = "en") -> Notice:
         if photo is not None and photo != result.model:
             switch_to = photo
         elif photo is None:
-            from visualiser.models.defaults import SPACE_IMAGE_MODEL
-
             key = "clip_switch_needs" if isinstance(result, ClipResult) else "switch_needs"
             parts.append(say(lang, key, model=SPACE_IMAGE_MODEL))
     return Notice("\n\n".join(parts), switch_to)
@@ -202,7 +199,6 @@ def image_arrival(
     model: str | None = None,
 ) -> tuple[str | None, str | None, Label | None, np.ndarray | None, dict[str, Any] | None, ImageResult | None]:
     """The tab on arrival: the first shipped example through ``model`` (default: the app's), once per process."""
-    from visualiser.ui.views.arrival import first_example, once
 
     model = model or catalogue.default_model("image")
     path = first_example("image", model)
@@ -222,7 +218,6 @@ def has_channel_gates(result: ImageResult) -> bool:
 
 def overview_view(result: ImageResult, lang: str = "en") -> Shown:
     """Every block's channel gates as small multiples (or why there are none)."""
-    from visualiser.render import channels
 
     if not result.blocks:
         return Shown(note=say(lang, "no_attention", model=shown_title(result)))
@@ -233,7 +228,6 @@ def overview_view(result: ImageResult, lang: str = "en") -> Shown:
 
 def barcode_view(result: ImageResult, lang: str = "en") -> Shown:
     """The block × channel barcode (or why there is none)."""
-    from visualiser.render import channels
 
     if not has_channel_gates(result):
         return Shown(note=say(lang, "no_barcode", model=shown_title(result)))
@@ -242,7 +236,6 @@ def barcode_view(result: ImageResult, lang: str = "en") -> Shown:
 
 def chart_view(result: ImageResult, block: str | None, sort: bool = True, lang: str = "en") -> Shown:
     """The selected block's channel gates as bars."""
-    from visualiser.render import channels
 
     name = chosen_block(result, block)
     if name is None:
@@ -255,13 +248,12 @@ def chart_view(result: ImageResult, block: str | None, sort: bool = True, lang: 
 
 def spatial_note(result: ImageResult, lang: str = "en") -> str:
     """Why the spatial section is empty ("" when the model has spatial gates)."""
-    from visualiser.render.spatial import blocks_kinds
 
     if result.spatial_blocks:
         return ""
     if not result.blocks:
         return say(lang, "no_attention", model=shown_title(result))
-    return say(lang, "no_spatial", model=shown_title(result), kinds=blocks_kinds(result).upper())
+    return say(lang, "no_spatial", model=shown_title(result), kinds=spatial.blocks_kinds(result).upper())
 
 
 def overlay_panel(
@@ -273,7 +265,6 @@ def overlay_panel(
     lang: str = "en",
 ) -> Shown:
     """The selected block's spatial gate on the input; a channel-only block shows the deepest spatial one."""
-    from visualiser.render import spatial
 
     if not result.spatial_blocks:
         return Shown(note=spatial_note(result, lang))
@@ -289,7 +280,6 @@ def grid_view(
     result: ImageResult, alpha: float = 0.5, cmap: str = "viridis", normalise: str = "block", lang: str = "en"
 ) -> Shown:
     """Every spatial gate on the input, in a grid about as wide as it is tall (it sits beside the overlay)."""
-    from visualiser.render import spatial
 
     if not result.spatial_blocks:
         return Shown(note=spatial_note(result, lang))
@@ -303,8 +293,6 @@ def internals_views(block: BlockAttention, result: ImageResult | None = None, la
     A block of a user's network shows what its module exposes; for the rest, the note says which internals
     were not recorded and why (``FoundModule.unavailable``); an SE block's spatial side says it has none.
     """
-    from visualiser import pipeline
-    from visualiser.render import internals
 
     missing = _unavailable(block, result, lang)
     if block.avg_logits is not None and block.max_logits is not None:
@@ -344,8 +332,6 @@ def _unavailable(block: BlockAttention, result: ImageResult | None, lang: str = 
 
 def reference_view(result: ImageResult, lang: str = "en") -> Shown:
     """The SE-paper Fig. 6 view for this input, or why there is none (no statistics on this machine)."""
-    from visualiser import pipeline
-    from visualiser.render import reference
 
     stats = pipeline.reference_stats(result.model) if has_channel_gates(result) else None
     if stats is None:
@@ -486,8 +472,6 @@ def gradcam_view(
 ) -> tuple[np.ndarray, str]:
     """Grad-CAM of the top-1 class beside the block's spatial gate with their agreement; alone (with its colour bar
     and class) for a model without spatial attention, the plain baseline included. Runs a backward pass."""
-    from visualiser import pipeline
-    from visualiser.render import spatial
 
     require(result, "analyse an image")
     with_cam = gradcam_result(result)
@@ -519,7 +503,6 @@ def intervention_view(
     result: ImageResult, block: str | None, mode: str, mute_top: int = 5, lang: str = "en"
 ) -> tuple[Label, Label, str]:
     """Top-5 before and after forcing one block's gates: two real forward passes."""
-    from visualiser import pipeline
 
     require(result, "analyse an image")
     name = chosen_block(result, block)
@@ -555,8 +538,6 @@ def bundle_view(
     result: ImageResult, alpha: float = 0.5, cmap: str = "viridis", normalise: str = "block", sort: bool = True
 ) -> Path:
     """A zip of every figure (drawn with the options on screen), the arrays (NPZ), the summary and a manifest."""
-    from visualiser import pipeline
-    from visualiser.render import bundle
 
     require(result, "analyse an image or a clip")
     blocks = getattr(result, "blocks", ())

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from visualiser import catalogue
 from visualiser.errors import ModelNotFoundError
+from visualiser.models.registry import get_spec
 from visualiser.result import Prediction
 from visualiser.ui.views.phrases import EN, say
 
@@ -50,7 +51,6 @@ def model_title(model: str | None, lang: str = "en") -> str:
     """The model's display title (what the banners name); a name no longer registered (an evicted upload) as is."""
     if model is None:
         return say(lang, "the_default_model")
-    from visualiser.models.registry import get_spec
 
     try:
         return get_spec(model).title

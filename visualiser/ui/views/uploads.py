@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from visualiser.ui.views.heavy import uploads
 from visualiser.ui.views.options import require
 from visualiser.ui.views.text import markdown_text
 
@@ -32,19 +33,17 @@ def load_checkpoint(
     owner: str | None = None,
 ) -> LoadedCheckpoint:
     """Register the uploaded checkpoint for ``owner`` (optionally with a label file and a named architecture)."""
-    from visualiser.models.uploads import checkpoint_info, register_checkpoint
 
     require(checkpoint, "choose a checkpoint file (.safetensors or .pth)")
-    name = register_checkpoint(checkpoint, arch=arch or None, labels=labels or None, owner=owner)
-    info = checkpoint_info(name)
+    name = uploads.register_checkpoint(checkpoint, arch=arch or None, labels=labels or None, owner=owner)
+    info = uploads.checkpoint_info(name)
     return LoadedCheckpoint(name, info.title, checkpoint_details(info.provenance(), lang))
 
 
 def forget_uploads(owner: str | None) -> None:
     """Drop the networks ``owner`` uploaded (their page was closed)."""
-    from visualiser.models.uploads import forget_owner
 
-    forget_owner(owner)
+    uploads.forget_owner(owner)
 
 
 _HEADINGS = {
