@@ -81,10 +81,16 @@ def _parser() -> argparse.ArgumentParser:
     for name, help_text in (
         ("train", "train an embedded model"),
         ("eval", "evaluate an embedded model"),
-        ("stats", "class-mean channel excitation of a model"),
     ):
         p = sub.add_parser(name, help=help_text, add_help=False)
         p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    from visualiser.dataset.command import add_arguments
+
+    p = sub.add_parser(
+        "stats", help="gate statistics over a dataset: SE Fig. 6 per block, saturation, always-on channels, pointing"
+    )
+    add_arguments(p)
 
     p = sub.add_parser("bench", help="measure speed against the bare forward pass", add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)
@@ -200,6 +206,22 @@ def _reference_stats(model: str) -> ReferenceStats | None:
     return load_reference_stats(path) if path is not None else None
 
 
+def _cmd_stats(args: argparse.Namespace) -> int:
+    from visualiser.dataset.command import run_stats
+
+    model, _ = _checkpoint_model(args)
+    if model is None:
+        raise VisualiserError("give a model name, or your checkpoint with --weights FILE")
+    source: object = args.source
+    if args.source == "generated" and not Path(args.source).exists():
+        from visualiser.training.generated import held_out_source
+
+        source = held_out_source(model, samples=args.samples, seed=args.seed)
+    elif args.samples is not None or args.seed is not None:
+        raise VisualiserError("--samples and --seed go with the source 'generated'")
+    return run_stats(model, source, args)
+
+
 def _cmd_animate(args: argparse.Namespace) -> int:
     from visualiser.pipeline.conv3d import animate_clip
     from visualiser.settings import Conv3dSettings
@@ -244,7 +266,9 @@ def _run(args: argparse.Namespace) -> int:
             return _cmd_analyse(args)
         if args.command == "animate":
             return _cmd_animate(args)
-        if args.command in ("train", "eval", "stats"):
+        if args.command == "stats":
+            return _cmd_stats(args)
+        if args.command in ("train", "eval"):
             return _delegate("visualiser.training.cli", args.command, args.rest)
         if args.command == "bench":
             return _delegate("tools.bench", "bench", args.rest)
