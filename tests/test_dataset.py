@@ -13,7 +13,7 @@ import torch
 from visualiser.data.folders import write_image_folder
 from visualiser.dataset import dataset_statistics
 from visualiser.dataset.pointing import box_mask, mask_in_input, object_cells, pointing_hits
-from visualiser.dataset.sources import read_listing, write_listing
+from visualiser.dataset.sources import part_batches, read_listing, write_listing
 from visualiser.dataset.sums import GateSums, merge_all
 from visualiser.errors import InputError, VisualiserError
 from visualiser.models.registry import Preprocess
@@ -156,9 +156,11 @@ def test_a_folder_is_listed_with_its_masks_and_nothing_else(tmp_path):
     (tmp_path / "f" / "empty").mkdir()
     listing = write_listing(tmp_path / "f", IMAGE_SUFFIXES, tmp_path / "listing", batch_size=2)
     assert listing.classes == ("empty", "ring", "star") and listing.size == 6 and listing.has_masks
-    assert listing.part_rows == 16 and read_listing(tmp_path / "listing") == listing
-    with listing.parts[0].open() as handle:
-        rows = list(csv.DictReader(handle))
+    assert listing.part_rows == 2 and len(listing.parts) == 3 and read_listing(tmp_path / "listing") == listing
+    rows = []
+    for part in listing.parts:  # a small source: one batch a part (a Ray block each)
+        with part.open() as handle:
+            rows += list(csv.DictReader(handle))
     assert [r["index"] for r in rows] == [str(i) for i in range(6)]
     assert {r["label"] for r in rows} == {"1", "2"}
     assert all(r["mask"].endswith(".mask.png") and r["path"].endswith(".png") for r in rows)
@@ -171,6 +173,7 @@ def test_a_csv_list_with_relative_paths_and_numeric_labels(tmp_path):
     table.write_text("path,label\nf/ring/000.png,10\nf/ring/001.png,2\nf/ring/000.png,2\n")
     listing = write_listing(table, IMAGE_SUFFIXES, tmp_path / "listing", batch_size=4)
     assert listing.classes == ("2", "10") and listing.size == 3 and not listing.has_masks
+    assert [part_batches(n) for n in (1, 64, 65, 512, 10_000)] == [1, 1, 2, 8, 8]
     with listing.parts[0].open() as handle:
         rows = list(csv.DictReader(handle))
     assert [r["label"] for r in rows] == ["1", "0", "0"] and rows[0]["path"] == str(tmp_path / "f/ring/000.png")
@@ -259,6 +262,8 @@ def test_a_model_without_gates_and_a_bad_batch_size_are_refused_before_work(shap
         dataset_statistics("shapes_plain", shapes_folder)
     with pytest.raises(InputError, match="batch size"):
         dataset_statistics("shapes_se", shapes_folder, batch_size=0)
+    with pytest.raises(InputError, match="unknown engine"):
+        dataset_statistics("shapes_se", shapes_folder, engine="spark")  # type: ignore[arg-type]
 
 
 def test_the_padded_forward_gives_each_input_the_same_gates_whatever_its_batch():

@@ -19,6 +19,7 @@ from visualiser.dataset.pointing import mask_in_input
 pytestmark = pytest.mark.slow
 
 PER_CLASS = 32  # 8 classes: 256 files
+BATCH = 16  # 17 batches: 17 parts, 17 Ray blocks
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,7 @@ def folder(tmp_path_factory):
 @pytest.fixture(scope="module")
 def local_run(folder, tmp_path_factory):
     out = tmp_path_factory.mktemp("local")
-    return dataset_statistics("shapes_cbam", folder, out, workers=2, batch_size=8, progress=False)
+    return dataset_statistics("shapes_cbam", folder, out, workers=2, batch_size=BATCH, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +90,7 @@ def test_pointing_game_equals_a_direct_computation(local_run, folder):
 
 def test_ray_engine_gives_the_local_engines_numbers(ray_cluster, local_run, folder, tmp_path):
     run = dataset_statistics(
-        "shapes_cbam", folder, tmp_path, engine="ray", workers=2, batch_size=8, progress=False, figures=False
+        "shapes_cbam", folder, tmp_path, engine="ray", workers=2, batch_size=BATCH, progress=False, figures=False
     )
     assert run.engine == "ray" and _skipped(run) == _skipped(local_run)
     for key, value in local_run.sums.arrays.items():
@@ -105,14 +106,14 @@ def test_a_ray_run_interrupted_resumes_on_the_local_engine(ray_cluster, local_ru
     """The checkpoint is engine-neutral: half on Ray, the rest locally, the same sums as the local run alone."""
 
     def stop(done: int) -> None:
-        if done >= 128:
+        if done >= 96:
             raise KeyboardInterrupt
 
-    kwargs = {"batch_size": 8, "progress": False, "figures": False}
+    kwargs = {"batch_size": BATCH, "progress": False, "figures": False}
     with pytest.raises(KeyboardInterrupt):
         dataset_statistics("shapes_cbam", folder, tmp_path, engine="ray", workers=2, on_batch=stop, **kwargs)
     run = dataset_statistics("shapes_cbam", folder, tmp_path, workers=1, **kwargs)
-    assert run.resumed_from == 128 and _skipped(run) == _skipped(local_run)
+    assert run.resumed_from == 96 and _skipped(run) == _skipped(local_run)
     for key, value in local_run.sums.arrays.items():
         np.testing.assert_allclose(run.sums.arrays[key], value, rtol=1e-12, atol=0, err_msg=key)
 

@@ -87,7 +87,7 @@ def _read_mask(path: str) -> np.ndarray:
     try:
         with Image.open(path) as image:
             return np.asarray(image.convert("L")) > 0
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise InputError(f"its mask {path} cannot be read ({e})") from e
 
 

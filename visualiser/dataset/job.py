@@ -10,6 +10,7 @@ starts over).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -61,6 +62,20 @@ class DatasetRun:
     def files_per_second(self) -> float:
         """This run's throughput."""
         return self.rows_this_run / max(1e-9, self.seconds)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How a run goes: the model, how its inputs are made, the source, and the engine's settings."""
+
+    loaded: LoadedModel
+    prepare: Prepare
+    source: Source
+    batch: int
+    engine: Engine
+    workers: int | None
+    address: str | None
+    device: str
 
 
 @dataclass
@@ -154,11 +169,17 @@ def dataset_statistics(
         always: Share of inputs above 0.9 (below 0.1) from which a channel counts as always on (off).
         on_batch: Called with the rows done after each merged batch.
     """
-    loaded = resolve_loaded(model, preprocess=preprocess, labels=labels, scores=scores)
-    prepare = _prepare(loaded)
+    if engine not in ("local", "ray"):
+        raise InputError(f"unknown engine {engine!r}; choose local or ray")
+    if engine == "ray" and importlib.util.find_spec("ray") is None:
+        from visualiser.dataset.ray_engine import NEED_RAY
+
+        raise InputError(NEED_RAY)
     batch = batch_size if batch_size is not None else getattr(source, "preferred_batch", DEFAULT_BATCH)
     if batch < 1:
         raise InputError(f"the batch size must be at least 1, not {batch}")
+    loaded = resolve_loaded(model, preprocess=preprocess, labels=labels, scores=scores)
+    prepare = _prepare(loaded)
     with ExitStack() as stack:
         folder = Path(out) if out is not None else Path(stack.enter_context(tempfile.TemporaryDirectory()))
         folder.mkdir(parents=True, exist_ok=True)
@@ -171,7 +192,7 @@ def dataset_statistics(
             "files": chosen.size,
             "classes": list(chosen.classes),
             "batch_size": batch,
-            "preprocess": repr(prepare.preprocess) if prepare.transform is None else repr(prepare.transform),
+            "preprocess": repr(prepare.preprocess) if prepare.transform is None else _callable_name(prepare.transform),
             "device": device,
         }
         if state is not None and state.identity != identity:
@@ -181,21 +202,9 @@ def dataset_statistics(
                 "over with --fresh"
             )
         state = state or _State(identity)
-        run = _run(
-            loaded,
-            prepare,
-            chosen,
-            state,
-            folder if out is not None else None,
-            batch,
-            engine,
-            workers,
-            address,
-            device,
-            progress,
-            checkpoint_every,
-            on_batch,
-        )
+        plan = _Plan(loaded, prepare, chosen, batch, engine, workers, address, device)
+        checkpoint = folder / STATE_FILE if out is not None else None
+        run = _run(plan, state, checkpoint, progress, checkpoint_every, on_batch)
         if out is not None:
             from visualiser.dataset.report import write_outputs
 
@@ -203,38 +212,36 @@ def dataset_statistics(
         return run
 
 
+def _callable_name(function: Callable[..., Any]) -> str:
+    """A user's preprocess function by name (its repr carries a memory address that changes every run)."""
+    return f"{getattr(function, '__module__', '')}.{getattr(function, '__qualname__', type(function).__name__)}"
+
+
 def _source(source: str | os.PathLike | Source, prepare: Prepare, folder: Path, batch: int, reuse: bool) -> Source:
     if not isinstance(source, str | os.PathLike):
         return source
     listing = read_listing(folder / "listing") if reuse else None
-    if listing is None or listing.source != str(source) or listing.part_rows % batch:
+    if listing is None or listing.source != str(Path(source).resolve()) or listing.part_rows % batch:
         suffixes = CLIP_SUFFIXES if prepare.task == "clip" else IMAGE_SUFFIXES
         listing = write_listing(Path(source), suffixes, folder / "listing", batch)
     return FileSource(listing)
 
 
 def _run(
-    loaded: LoadedModel,
-    prepare: Prepare,
-    source: Source,
+    plan: _Plan,
     state: _State,
-    folder: Path | None,
-    batch: int,
-    engine: Engine,
-    workers: int | None,
-    address: str | None,
-    device: str,
+    checkpoint: Path | None,
     progress: bool,
     checkpoint_every: float,
     on_batch: Callable[[int], None] | None,
 ) -> DatasetRun:
-    first = state.done
+    """Merge every batch's outcome into ``state`` in row order, with progress and checkpoints."""
+    source, first = plan.source, state.done
     report = Progress(source.size, first) if progress and first < source.size else None
-    checkpoint = folder / STATE_FILE if folder is not None else None
     start = last_save = time.perf_counter()
     save_cost = 0.0
     try:
-        for outcome in _outcomes(loaded, prepare, source, first, batch, engine, workers, address, device):
+        for outcome in _outcomes(plan, first):
             if outcome.first_row != state.done:
                 raise RuntimeError(f"batches arrived out of order: row {outcome.first_row}, expected {state.done}")
             if outcome.sums is not None:
@@ -263,42 +270,32 @@ def _run(
     if state.total is None:
         raise InputError(f"none of the {source.size} inputs could be used; see the skipped files")
     return DatasetRun(
-        model=loaded.spec.name,
-        model_title=loaded.spec.title,
+        model=plan.loaded.spec.name,
+        model_title=plan.loaded.spec.title,
         source=source.description,
         sums=state.total,
         files=source.size,
         failures=tuple(state.failures),
-        engine=engine,
-        batch_size=batch,
+        engine=plan.engine,
+        batch_size=plan.batch,
         seconds=seconds,
         rows_this_run=state.done - first,
         resumed_from=first,
-        uses_masks=prepare.uses_masks,
+        uses_masks=plan.prepare.uses_masks,
     )
 
 
-def _outcomes(
-    loaded: LoadedModel,
-    prepare: Prepare,
-    source: Source,
-    first: int,
-    batch: int,
-    engine: Engine,
-    workers: int | None,
-    address: str | None,
-    device: str,
-) -> Iterator[Outcome]:
-    if first >= source.size:
+def _outcomes(plan: _Plan, first: int) -> Iterator[Outcome]:
+    """The engine's outcomes from row ``first`` on."""
+    if first >= plan.source.size:
         return iter(())
-    if engine == "local":
-        count = max(1, (os.cpu_count() or 2) - 1) if workers is None else workers
-        runner = GateRunner(loaded.model, loaded.foreign, batch, device)
-        return local_outcomes(source, prepare, runner, first, count)
-    if engine == "ray":
-        from visualiser.dataset.ray_engine import ray_outcomes
+    loaded = plan.loaded
+    if plan.engine == "local":
+        count = max(1, (os.cpu_count() or 2) - 1) if plan.workers is None else plan.workers
+        runner = GateRunner(loaded.model, loaded.foreign, plan.batch, plan.device)
+        return local_outcomes(plan.source, plan.prepare, runner, first, count)
+    from visualiser.dataset.ray_engine import ray_outcomes
 
-        scores = loaded.foreign.scores if loaded.foreign is not None else None
-        package = ModelPackage(loaded.spec.name, loaded.model, prepare, loaded.foreign is not None, scores)
-        return ray_outcomes(source, package, batch, first, workers, address, device)
-    raise InputError(f"unknown engine {engine!r}; choose local or ray")
+    scores = loaded.foreign.scores if loaded.foreign is not None else None
+    package = ModelPackage(loaded.spec.name, loaded.model, plan.prepare, loaded.foreign is not None, scores)
+    return ray_outcomes(plan.source, package, plan.batch, first, plan.workers, plan.address, plan.device)

@@ -11,7 +11,9 @@ merges them. Ray is an optional extra (``pip install "attention-visualiser[ray]"
 from __future__ import annotations
 
 import json
+import logging
 import os
+import pickle
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,20 +31,22 @@ NEED_RAY = 'the ray engine needs Ray Data: pip install "attention-visualiser[ray
 
 
 def _decode(rows: dict[str, np.ndarray], source: Source, prepare: Prepare) -> dict[str, np.ndarray]:
-    """A decode task: rows → one row holding the decoded batch (its tensors travel pickled)."""
+    """A decode task: rows → one row holding the decoded batch, pickled (our own bytes, from our own task)."""
     import torch
 
     torch.set_num_threads(1)
-    column = np.empty(1, dtype=object)
-    column[0] = source.decode(rows, prepare)
-    return {"decoded": column}
+    return {"decoded": np.array([pickle.dumps(source.decode(rows, prepare), protocol=5)], dtype=object)}
 
 
 class _Reduce:
     """An actor holding the model: one decoded batch in, that batch's sums (an NPZ's bytes) out."""
 
-    def __init__(self, package: ModelPackage, batch_size: int, device: str, classes: tuple[str, ...]) -> None:
+    def __init__(self, package: Any, batch_size: int, device: str, classes: tuple[str, ...]) -> None:
+        import ray
         import torch
+
+        if isinstance(package, ray.ObjectRef):  # the model travels once through the object store
+            package = ray.get(package)
 
         if not device.startswith("cuda"):
             torch.set_num_threads(1)  # one actor per CPU
@@ -51,7 +55,8 @@ class _Reduce:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out: dict[str, list[Any]] = {"first_row": [], "rows": [], "sums": [], "failures": []}
-        for decoded in batch["decoded"]:
+        for data in batch["decoded"]:
+            decoded = pickle.loads(data)
             sums = self.runner.reduce(decoded, self.classes)
             out["first_row"].append(decoded.first_row)
             out["rows"].append(decoded.rows)
@@ -97,6 +102,7 @@ def ray_outcomes(
     import ray
     import ray.data
 
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # our own progress line says how far it is
     try:
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
@@ -114,7 +120,7 @@ def ray_outcomes(
         reduced = decoded.map_batches(
             _Reduce,
             fn_constructor_kwargs={
-                "package": package,
+                "package": ray.put(package),
                 "batch_size": batch_size,
                 "device": device,
                 "classes": source.classes,

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 
 MASK_SUFFIX = ".mask.png"
 COLUMNS = ("index", "label", "path", "mask")
-BATCHES_PER_PART = 8  # a part is one Ray block: small enough that a few hundred files keep two actors busy
+MAX_BATCHES_PER_PART = 8
+TARGET_PARTS = 64  # a part is one Ray block: enough of them to keep as many actors busy, even for small sources
 
 
 class Source(Protocol):
@@ -202,7 +203,7 @@ def _table_rows(table: Path) -> tuple[tuple[str, ...], Iterator[tuple[int, str, 
 
 
 def write_listing(source: Path, suffixes: frozenset[str], folder: Path, batch_size: int) -> Listing:
-    """List a folder or table into ``folder`` (parts of ``BATCHES_PER_PART`` batches); ``listing.json`` last."""
+    """List a folder or table into ``folder``: part files of whole batches, then ``listing.json`` (complete)."""
     if source.is_dir():
         classes, rows = _folder_rows(source, suffixes)
     elif source.is_file() and source.suffix.lower() in (".csv", ".parquet"):
@@ -212,39 +213,52 @@ def write_listing(source: Path, suffixes: frozenset[str], folder: Path, batch_si
     else:
         raise InputError(f"{source}: no such folder or file")
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / "listing.json").unlink(missing_ok=True)  # a listing is complete only once its description is back
     for old in folder.glob("part-*.csv"):
         old.unlink()
-    part_rows = batch_size * BATCHES_PER_PART
-    size, has_masks = _write_parts(rows, folder, part_rows)
+    size, has_masks, part_rows = _write_parts(rows, folder, batch_size)
     if size == 0:
         kinds = ", ".join(sorted(suffixes))
         raise InputError(f"{source} has no usable files ({kinds}) under its class names")
-    listing = Listing(str(folder.resolve()), str(source), classes, size, part_rows, has_masks)
+    listing = Listing(str(folder.resolve()), str(source.resolve()), classes, size, part_rows, has_masks)
     tmp = folder / "listing.json.tmp"
     tmp.write_text(json.dumps(asdict(listing), indent=1), encoding="utf-8")
     tmp.replace(folder / "listing.json")
     return listing
 
 
-def _write_parts(rows: Iterable[tuple[int, str, str]], folder: Path, part_rows: int) -> tuple[int, bool]:
+def part_batches(batches: int) -> int:
+    """Batches per part: ``TARGET_PARTS`` parts where the source is large enough, at most 8 batches each."""
+    return max(1, min(MAX_BATCHES_PER_PART, -(-batches // TARGET_PARTS)))
+
+
+def _write_parts(rows: Iterable[tuple[int, str, str]], folder: Path, batch_size: int) -> tuple[int, bool, int]:
+    """Stream the rows to a scratch file (counting them), then into parts; returns (size, any mask, rows a part)."""
+    scratch = folder / "rows.csv.tmp"
     size, has_masks = 0, False
-    handle = writer = None
-    try:
+    with scratch.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
         for label, path, mask in rows:
-            if size % part_rows == 0:
-                if handle is not None:
-                    handle.close()
-                handle = (folder / f"part-{size // part_rows:05d}.csv").open("w", newline="", encoding="utf-8")
-                writer = csv.writer(handle)
-                writer.writerow(COLUMNS)
-            assert writer is not None
-            writer.writerow((size, label, path, mask))
+            writer.writerow((label, path, mask))
             has_masks = has_masks or bool(mask)
             size += 1
+    part_rows = batch_size * part_batches(-(-size // batch_size))
+    out = None
+    try:
+        with scratch.open(newline="", encoding="utf-8") as handle:
+            for index, (label, path, mask) in enumerate(csv.reader(handle)):
+                if index % part_rows == 0:
+                    if out is not None:
+                        out.close()
+                    out = (folder / f"part-{index // part_rows:05d}.csv").open("w", newline="", encoding="utf-8")
+                    writer = csv.writer(out)
+                    writer.writerow(COLUMNS)
+                writer.writerow((index, label, path, mask))
     finally:
-        if handle is not None:
-            handle.close()
-    return size, has_masks
+        if out is not None:
+            out.close()
+        scratch.unlink()
+    return size, has_masks, part_rows
 
 
 def read_listing(folder: Path) -> Listing | None:
