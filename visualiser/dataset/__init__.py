@@ -18,7 +18,7 @@ import importlib
 from typing import Any
 
 _NAMES = {
-    "DatasetRun": "visualiser.dataset.job",
+    "DatasetRun": "visualiser.dataset.records",
     "dataset_statistics": "visualiser.dataset.job",
     "GateSums": "visualiser.dataset.sums",
 }

@@ -48,7 +48,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_stats(model: str, source: Any, args: argparse.Namespace) -> int:
     """Run the job as the options say and print where everything went."""
-    from visualiser.dataset.job import dataset_statistics, file_name
+    from visualiser.dataset.job import dataset_statistics
+    from visualiser.dataset.records import file_name
     from visualiser.dataset.report import install_statistics
 
     if not 0.5 < args.always <= 1.0:

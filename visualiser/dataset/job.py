@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,8 +25,10 @@ import numpy as np
 from torch import nn
 
 from visualiser.dataset.decode import Prepare
-from visualiser.dataset.local import Outcome, local_outcomes
+from visualiser.dataset.local import local_outcomes
 from visualiser.dataset.progress import Progress
+from visualiser.dataset.records import DatasetRun, Outcome
+from visualiser.dataset.report import write_outputs
 from visualiser.dataset.runner import GateRunner, ModelPackage, model_digest
 from visualiser.dataset.sources import FileSource, Source, read_listing, write_listing
 from visualiser.dataset.sums import GateSums
@@ -38,30 +39,6 @@ from visualiser.pipeline import LoadedModel
 Engine = Literal["local", "ray"]
 STATE_FILE = "sums.npz"
 DEFAULT_BATCH = 32
-
-
-@dataclass(frozen=True)
-class DatasetRun:
-    """A finished job: the merged sums, the files that were skipped and why, how the run went, what it wrote."""
-
-    model: str
-    model_title: str
-    source: str
-    sums: GateSums
-    files: int  # rows listed
-    failures: tuple[tuple[int, str, str], ...]  # (row, path, reason) of every skipped file
-    engine: str
-    batch_size: int
-    seconds: float  # this run's own time (a resumed run counts only its part)
-    rows_this_run: int
-    resumed_from: int = 0
-    uses_masks: bool = True
-    written: tuple[Path, ...] = field(default_factory=tuple)
-
-    @property
-    def files_per_second(self) -> float:
-        """This run's throughput."""
-        return self.rows_this_run / max(1e-9, self.seconds)
 
 
 @dataclass(frozen=True)
@@ -123,11 +100,6 @@ def resolve_loaded(model: str | nn.Module | LoadedModel, **options: Any) -> Load
 def _prepare(loaded: LoadedModel) -> Prepare:
     transform = loaded.foreign.transform if loaded.foreign is not None else None
     return Prepare(loaded.spec.task, loaded.spec.preprocess, transform)
-
-
-def file_name(model: str) -> str:
-    """A model name as a file name."""
-    return re.sub(r"[^\w.-]", "_", model)
 
 
 def dataset_statistics(
@@ -206,8 +178,6 @@ def dataset_statistics(
         checkpoint = folder / STATE_FILE if out is not None else None
         run = _run(plan, state, checkpoint, progress, checkpoint_every, on_batch)
         if out is not None:
-            from visualiser.dataset.report import write_outputs
-
             run = write_outputs(run, folder, figures=figures, always=always)
         return run
 

@@ -8,24 +8,13 @@ tensors come back through shared memory, in batch order) and reduced here, in or
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from visualiser.dataset.decode import DecodedBatch, Prepare
+from visualiser.dataset.records import Outcome
 from visualiser.dataset.runner import GateRunner
 from visualiser.dataset.sources import Source
-from visualiser.dataset.sums import GateSums
-
-
-@dataclass
-class Outcome:
-    """One batch done: which rows it covered, their sums (None if no row was usable) and the failures."""
-
-    first_row: int
-    rows: int
-    sums: GateSums | None
-    failures: list[tuple[int, str, str]]
 
 
 class _Decoded(IterableDataset):

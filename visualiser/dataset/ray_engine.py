@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from visualiser.dataset.decode import Prepare
-from visualiser.dataset.local import Outcome
+from visualiser.dataset.records import Outcome
 from visualiser.dataset.runner import GateRunner, ModelPackage
 from visualiser.dataset.sources import Source
 from visualiser.dataset.sums import GateSums

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from visualiser.dataset.job import DatasetRun, file_name
+from visualiser.dataset.records import DatasetRun, file_name
 from visualiser.dataset.sums import SATURATED, SHUT, GateSums
 from visualiser.reference_stats import save_reference_stats
 
