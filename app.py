@@ -1,14 +1,20 @@
 """Entry point for ``python app.py`` and for the Hugging Face Space: build the app, serve it under ``__main__``.
 
+The C allocator is tuned first (``visualiser.allocator``: fixed mmap / trim thresholds, two arenas), before any
+thread exists, so a long-running server hands freed memory back without a variable the deployer must set.
 The page is served before torch is imported (cold start); torch, the renderers and the default models then
 load in a background thread, so the first analysis does not wait for them either.
 """
 
-import logging
-import threading
+from visualiser.allocator import tune_allocator
 
-from visualiser.ui.shell import build_demo, launch_kwargs
-from visualiser.ui.views import warm_up
+tune_allocator()
+
+import logging  # noqa: E402 - after the allocator settings, which apply to what is allocated from here on
+import threading  # noqa: E402
+
+from visualiser.ui.shell import build_demo, launch_kwargs  # noqa: E402
+from visualiser.ui.views import warm_up  # noqa: E402
 
 demo = build_demo()
 

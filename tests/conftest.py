@@ -31,4 +31,4 @@ def tiny():
 
 
 # Small randomly initialised networks registered under fake names, and example files (tests/support/fakes.py).
-pytest_plugins = ["tests.support.fakes"]
+pytest_plugins = ["tests.support.fakes", "tests.support.demo"]

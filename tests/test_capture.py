@@ -1,4 +1,5 @@
-"""The recorder captures what the layers computed, cleans up after itself, and never mixes threads."""
+"""The recorder captures what our layers computed (read from structure, no probe), cleans up after itself, and
+never mixes threads."""
 
 from __future__ import annotations
 
@@ -10,22 +11,42 @@ import torch
 import torch.nn.functional as F
 
 from visualiser.analysis import recorded_forward
-from visualiser.capture import AttentionRecorder, attention_modules, gate_override, hook_count
+from visualiser.capture import discover, hook_count, watch
+from visualiser.models.layers import Tap
 
 
 def _x(seed: int, batch: int = 1) -> torch.Tensor:
     return torch.randn(batch, 3, 32, 32, generator=torch.Generator().manual_seed(seed))
 
 
-def test_attention_modules_are_top_level_blocks(tiny):
-    names = [n for n, _ in attention_modules(tiny)]
-    assert names == ["layer1.0.se", "layer2.0.se", "layer3.0.se"]
+def _recorded(tiny, x: torch.Tensor):
+    """The blocks of batch element 0 recorded by the watch with the structure-only discovery."""
+    with watch(tiny, discovery=discover(tiny)) as w, torch.no_grad():
+        tiny(x)
+    return w.blocks(0)
+
+
+def test_attention_modules_are_top_level_blocks_read_from_structure_alone(tiny):
+    found = discover(tiny)
+    assert [p.name for p in found.plans] == ["layer1.0.se", "layer2.0.se", "layer3.0.se"]
+    assert not found.probed and [m.attention for m in found.found] == ["se", "cbam", "eca"]
+    assert [p.roles for p in found.plans] == [("channel",), ("channel", "spatial"), ("channel",)]
 
 
 def test_every_tap_recorded_in_forward_order(tiny):
-    with AttentionRecorder(tiny) as rec, torch.no_grad():
-        tiny(_x(0))
-    assert list(rec.taps) == [
+    """Each block carries every tap its module has, each the very tensor a test-side hook saw on that tap."""
+    taps: dict[str, torch.Tensor] = {}
+    handles = [
+        m.register_forward_hook(lambda _m, _i, out, name=name: taps.__setitem__(name, out.detach().clone()))
+        for name, m in tiny.named_modules()
+        if isinstance(m, Tap)
+    ]
+    try:
+        blocks = _recorded(tiny, _x(0))
+    finally:
+        for h in handles:
+            h.remove()
+    assert list(taps) == [  # the test's own hooks: the forward order
         "layer1.0.se.squeeze",
         "layer1.0.se.gate",
         "layer2.0.se.channel.avg_logits",
@@ -38,57 +59,71 @@ def test_every_tap_recorded_in_forward_order(tiny):
         "layer3.0.se.squeeze",
         "layer3.0.se.gate",
     ]
+    se, cbam, eca = blocks
+    assert [b.name for b in blocks] == ["layer1.0.se", "layer2.0.se", "layer3.0.se"]
+    recorded = {
+        "layer1.0.se.squeeze": se.squeeze,
+        "layer1.0.se.gate": se.channel_gate,
+        "layer2.0.se.channel.avg_logits": cbam.avg_logits,
+        "layer2.0.se.channel.max_logits": cbam.max_logits,
+        "layer2.0.se.channel.gate": cbam.channel_gate,
+        "layer2.0.se.spatial.mean_map": cbam.mean_map,
+        "layer2.0.se.spatial.max_map": cbam.max_map,
+        "layer2.0.se.spatial.logits": cbam.spatial_logits,
+        "layer2.0.se.spatial.gate": cbam.spatial_gate,
+        "layer3.0.se.squeeze": eca.squeeze,
+        "layer3.0.se.gate": eca.channel_gate,
+    }
+    for name, value in recorded.items():
+        assert np.array_equal(value, taps[name][0].reshape(value.shape).numpy()), name  # bit for bit
 
 
 def test_captured_gates_equal_the_layer_formulas(tiny):
     """Each captured gate equals the paper formula applied to the captured inputs (a test-side check only)."""
-    with AttentionRecorder(tiny) as rec, torch.no_grad():
-        tiny(_x(1))
-    t = rec.taps
+    se_b, cbam_b, eca_b = _recorded(tiny, _x(1))
+    t = {k: torch.tensor(v)[None] for k, v in vars(cbam_b).items() if isinstance(v, np.ndarray)}
     se = tiny.layer1[0].se
-    expected = torch.sigmoid(se.fc2(torch.relu(se.fc1(t["layer1.0.se.squeeze"]))))
-    torch.testing.assert_close(t["layer1.0.se.gate"], expected)
+    squeeze = torch.tensor(se_b.squeeze).view(1, -1, 1, 1)
+    expected = torch.sigmoid(se.fc2(torch.relu(se.fc1(squeeze)))).reshape(-1)
+    torch.testing.assert_close(torch.tensor(se_b.channel_gate), expected)
 
     cam = tiny.layer2[0].se.channel
-    torch.testing.assert_close(
-        t["layer2.0.se.channel.gate"],
-        torch.sigmoid(t["layer2.0.se.channel.avg_logits"] + t["layer2.0.se.channel.max_logits"]),
-    )
+    torch.testing.assert_close(t["channel_gate"], torch.sigmoid(t["avg_logits"] + t["max_logits"]))
     sam = tiny.layer2[0].se.spatial
-    stacked = torch.cat([t["layer2.0.se.spatial.max_map"], t["layer2.0.se.spatial.mean_map"]], dim=1)  # (max, mean)
+    stacked = torch.stack([t["max_map"], t["mean_map"]], dim=1)  # (max, mean)
     bn = sam.conv.bn
     conv = F.conv2d(stacked, sam.conv.conv.weight, padding=3)
     logits = (conv - bn.running_mean.view(1, -1, 1, 1)) / torch.sqrt(bn.running_var.view(1, -1, 1, 1) + bn.eps)
-    logits = logits * bn.weight.view(1, -1, 1, 1) + bn.bias.view(1, -1, 1, 1)
-    torch.testing.assert_close(t["layer2.0.se.spatial.logits"], logits, rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(t["layer2.0.se.spatial.gate"], torch.sigmoid(logits), rtol=1e-5, atol=1e-5)
+    logits = (logits * bn.weight.view(1, -1, 1, 1) + bn.bias.view(1, -1, 1, 1))[:, 0]
+    torch.testing.assert_close(t["spatial_logits"], logits, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(t["spatial_gate"], torch.sigmoid(logits), rtol=1e-5, atol=1e-5)
     assert cam.fc1.weight.shape == (8, 32)
+    assert np.array_equal(cbam_b.spatial_kernel, sam.conv.conv.weight.detach()[0].numpy())
 
     eca = tiny.layer3[0].se
-    s = t["layer3.0.se.squeeze"]
+    s = torch.tensor(eca_b.squeeze)[None]
     k = eca.conv.weight.shape[-1]
     manual = torch.sigmoid(F.conv1d(s[:, None, :], eca.conv.weight, padding=(k - 1) // 2))[:, 0]
-    torch.testing.assert_close(t["layer3.0.se.gate"], manual)
+    torch.testing.assert_close(torch.tensor(eca_b.channel_gate)[None], manual)
 
 
 def test_squeeze_is_the_block_input_mean(tiny):
     inputs: list[torch.Tensor] = []
     handle = tiny.layer1[0].se.register_forward_pre_hook(lambda _m, a: inputs.append(a[0].detach().clone()))
     try:
-        with AttentionRecorder(tiny) as rec, torch.no_grad():
-            tiny(_x(2))
+        se = _recorded(tiny, _x(2))[0]
     finally:
         handle.remove()
-    torch.testing.assert_close(rec.taps["layer1.0.se.squeeze"][:, :, 0, 0], inputs[0].mean((2, 3)))
+    torch.testing.assert_close(torch.tensor(se.squeeze), inputs[0].mean((2, 3))[0])
 
 
 def test_hooks_removed_on_exit_and_on_exception(tiny):
     before = hook_count(tiny)
-    with AttentionRecorder(tiny), torch.no_grad():
+    with watch(tiny, discovery=discover(tiny)), torch.no_grad():
         assert hook_count(tiny) > before
         tiny(_x(0))
     assert hook_count(tiny) == before
-    with pytest.raises(RuntimeError), AttentionRecorder(tiny):
+    with pytest.raises(RuntimeError), watch(tiny, discovery=discover(tiny)):
         tiny(torch.randn(1, 5, 32, 32))  # wrong channel count fails inside the block
     assert hook_count(tiny) == before
 
@@ -156,7 +191,7 @@ def test_gradcam_matches_an_independent_autograd_computation(tiny):
 
 def test_identity_intervention_equals_a_network_without_that_attention(tiny):
     x = _x(5)
-    with gate_override(tiny, "layer1.0.se", "identity"), torch.no_grad():
+    with watch(tiny, discovery=discover(tiny), overrides={"layer1.0.se": ("identity", ())}), torch.no_grad():
         overridden = tiny(x)
     original_forward = tiny.layer1[0].se.forward
     tiny.layer1[0].se.forward = lambda t: t  # the block without SE
@@ -176,7 +211,7 @@ def test_mute_intervention_zeroes_those_channels_after_the_gate(tiny):
     seen: list[torch.Tensor] = []
     h = tiny.layer1[0].se.register_forward_hook(lambda _m, _i, o: seen.append(o.detach()))
     try:
-        with gate_override(tiny, "layer1.0.se", "mute", [2, 5]), torch.no_grad():
+        with watch(tiny, discovery=discover(tiny), overrides={"layer1.0.se": ("mute", [2, 5])}), torch.no_grad():
             tiny(x)
     finally:
         h.remove()

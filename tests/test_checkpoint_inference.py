@@ -22,7 +22,7 @@ from visualiser.models.configs import ResNetConfig, VideoResNetConfig
 from visualiser.models.infer import canonical_config
 from visualiser.models.registry import get_spec
 from visualiser.models.resnet import build_resnet
-from visualiser.models.uploads import build_and_load, check_fit
+from visualiser.models.uploads import build_and_load, fit_checkpoint
 from visualiser.models.video_resnet import build_video_resnet
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reference"
@@ -151,7 +151,7 @@ def test_each_family_round_trips(family: str, classes: int) -> None:
         probe = (
             build_resnet(inference.config) if isinstance(config, ResNetConfig) else build_video_resnet(inference.config)
         )
-    check_fit(probe, inference, state, family)  # strict: every key and shape of the checkpoint fits
+    fit_checkpoint(probe, inference, state, family)  # strict: every key and shape of the checkpoint fits
 
 
 def test_conventions_stated_follow_the_layout() -> None:

@@ -111,8 +111,8 @@ def test_same_file_twice_is_read_once(tmp_path: Path, monkeypatch: pytest.Monkey
     save_file(seeded(SMALL_SE).state_dict(), tmp_path / "a.safetensors")
     shutil.copy(tmp_path / "a.safetensors", tmp_path / "copy.safetensors")
     reads: list[Path] = []
-    real = uploads.read_checkpoint
-    monkeypatch.setattr(uploads, "read_checkpoint", lambda path: reads.append(path) or real(path))
+    real = uploads.open_checkpoint
+    monkeypatch.setattr(uploads, "open_checkpoint", lambda path, **kw: reads.append(path) or real(path, **kw))
     first = register_checkpoint(tmp_path / "a.safetensors")
     assert register_checkpoint(tmp_path / "a.safetensors") == first
     assert register_checkpoint(tmp_path / "copy.safetensors") == first  # same bytes, another upload path

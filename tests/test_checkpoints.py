@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import struct
 import zipfile
 from pathlib import Path
 
@@ -122,7 +123,7 @@ def test_a_torch_file_that_is_not_a_state_dict(tmp_path: Path, value: object, ki
 def test_a_zip_that_is_not_a_torch_file(tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "x.pth", "w") as archive:
         archive.writestr("readme.txt", "hello")
-    with pytest.raises(WeightsError, match="cannot be read as a PyTorch checkpoint"):
+    with pytest.raises(WeightsError, match=r"x\.pth is a zip file but not one written by torch\.save"):
         read_checkpoint(tmp_path / "x.pth")
 
 
@@ -176,3 +177,217 @@ def test_damaged_bytes_only_ever_give_a_weights_error(tmp_path: Path, small_stat
         except WeightsError:
             outcomes["refused"] += 1
     assert outcomes["refused"] >= 30  # every cut file is refused; flips in the tensor bytes may still read
+
+
+# --- judged before read: what a file declares decides, before any tensor exists -------------------------------------
+
+
+def test_a_huge_safetensors_header_is_refused_without_parsing_it(tmp_path: Path, monkeypatch) -> None:
+    """200,000 scalars (a 13 MB header): counted in 1 MB reads, refused; nothing parsed, no tensor built."""
+    import json
+    import tracemalloc
+
+    from tests.support.hostile import many_tensors
+    from visualiser.models import checkpoints
+
+    path = many_tensors(tmp_path)
+    monkeypatch.setattr(json, "loads", lambda *a, **k: pytest.fail("the header was parsed"))
+    monkeypatch.setattr(checkpoints, "_read_one", lambda *a: pytest.fail("a tensor was read"))
+    tracemalloc.start()
+    try:
+        with pytest.raises(WeightsError, match=r"^many_200000\.safetensors holds 200000 tensors; a ResNet has at"):
+            read_checkpoint(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4_000_000  # a 1 MB read buffer, not the 13 MB header nor 200,000 entries
+
+
+def test_too_many_tensors_in_a_small_header_are_counted_from_the_header(tmp_path: Path, monkeypatch) -> None:
+    from tests.support.hostile import write_safetensors
+    from visualiser.models import checkpoints
+
+    entries = [(f"t{i}", "F32", (), bytes(4)) for i in range(checkpoints.MAX_KEYS + 1)]
+    path = write_safetensors(tmp_path / "count.safetensors", entries)
+    monkeypatch.setattr(checkpoints, "_read_one", lambda *a: pytest.fail("a tensor was read"))
+    with pytest.raises(WeightsError, match=rf"holds {checkpoints.MAX_KEYS + 1} tensors"):
+        read_checkpoint(path)
+
+
+@pytest.mark.parametrize(
+    ("code", "data", "expected"),
+    [
+        ("I8", bytes(24), "holds int8 tensors"),
+        ("U8", bytes(24), "holds uint8 tensors"),
+        ("I32", bytes(96), "holds int32 tensors"),
+        ("BOOL", bytes(24), "holds bool tensors"),
+        ("F8_E4M3", bytes(24), "holds float8 tensors"),
+        ("F8_E5M2", bytes(24), "holds float8 tensors"),
+    ],
+)
+def test_integer_bool_and_float8_tensors_are_refused_from_the_header(
+    tmp_path: Path, monkeypatch, code: str, data: bytes, expected: str
+) -> None:
+    from tests.support.hostile import write_safetensors
+    from visualiser.models import checkpoints
+
+    counter = ("bn1.num_batches_tracked", "I64", (), bytes(8))  # BatchNorm's int64 counter is fine
+    path = write_safetensors(tmp_path / "q.safetensors", [counter, ("conv1.weight", code, (2, 3, 2, 2), data)])
+    monkeypatch.setattr(checkpoints, "_read_one", lambda *a: pytest.fail("a tensor was read"))
+    with pytest.raises(WeightsError, match=rf"^q\.safetensors {expected} \(conv1\.weight\), not floating-point"):
+        read_checkpoint(path)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+@pytest.mark.parametrize("suffix", [".safetensors", ".pth"])
+def test_float16_bfloat16_and_float64_are_converted_to_float32(
+    tmp_path: Path, small_state: dict, dtype: torch.dtype, suffix: str
+) -> None:
+    stored = {**{k: v.to(dtype) for k, v in small_state.items()}, "bn.num_batches_tracked": torch.tensor(7)}
+    path = tmp_path / f"half{suffix}"
+    save_file(stored, path) if suffix == ".safetensors" else torch.save(stored, path)
+    read = read_checkpoint(path)
+    assert read["bn.num_batches_tracked"].dtype == torch.int64 and int(read["bn.num_batches_tracked"]) == 7
+    for key, value in small_state.items():
+        assert read[key].dtype == torch.float32
+        assert torch.equal(read[key], value.to(dtype).to(torch.float32))  # exactly what the file held
+
+
+def test_safetensors_is_streamed_one_tensor_at_a_time(tmp_path: Path, monkeypatch) -> None:
+    """No read of the whole file: each tensor's bytes go straight into its own storage."""
+    from visualiser.models import checkpoints
+
+    state = {f"w{i}": torch.full((256, 256), float(i)) for i in range(8)}  # 8 x 256 kB
+    save_file(state, tmp_path / "s.safetensors")
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("the whole file was read"))
+    sizes: list[int] = []
+    real = checkpoints._read_one
+    monkeypatch.setattr(checkpoints, "_read_one", lambda f, o, e, s: sizes.append(e.nbytes) or real(f, o, e, s))
+    _same(read_checkpoint(tmp_path / "s.safetensors"), state)
+    assert sizes == [256 * 256 * 4] * 8
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected", "cut"),
+    [
+        ("trailing", r"\(4 kB after the last tensor\)", False),
+        ("overlap", r"\(its tensors' bytes overlap or leave gaps\)", False),
+        ("short", r"\(the header describes .* of data\); was it cut short\?", True),
+        ("shape", r"\(entry b: shape \(3,\) does not match its 16 bytes\)", False),
+        ("not json", r"\(its header is not JSON\)", False),
+    ],
+)
+def test_a_damaged_safetensors_layout_gets_one_sentence(tmp_path: Path, damage: str, expected: str, cut: bool) -> None:
+    from tests.support.hostile import write_safetensors
+
+    a, b = ("a", "F32", (4,), bytes(16)), ("b", "F32", (4,), bytes(16))
+    path = tmp_path / "d.safetensors"
+    if damage == "trailing":
+        write_safetensors(path, [a, b], pad=bytes(4000))
+    elif damage == "overlap":
+        write_safetensors(path, [a, b])
+        data = path.read_bytes().replace(b'"data_offsets":[16,32]', b'"data_offsets":[12,28]')
+        path.write_bytes(data)
+    elif damage == "short":
+        write_safetensors(path, [a, b])
+        path.write_bytes(path.read_bytes()[:-8])
+    elif damage == "shape":
+        write_safetensors(path, [a, ("b", "F32", (3,), bytes(16))])
+    else:
+        path.write_bytes(struct.pack("<Q", 9) + b"{not json" + bytes(8))
+    with pytest.raises(WeightsError, match=rf"^d\.safetensors is a damaged safetensors file {expected}") as caught:
+        read_checkpoint(path)
+    assert ("cut short" in str(caught.value)) == cut
+
+
+def test_a_zip_is_counted_and_sized_from_its_directory_before_torch_reads_it(tmp_path: Path, monkeypatch) -> None:
+    from visualiser.models import checkpoints
+
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load ran"))
+    path = tmp_path / "entries.pth"
+    with zipfile.ZipFile(path, "w") as archive:
+        for i in range(checkpoints.MAX_KEYS + 17):
+            archive.writestr(f"archive/data/{i}", b"")
+    with pytest.raises(WeightsError, match=rf"is a zip of {checkpoints.MAX_KEYS + 17} entries"):
+        read_checkpoint(path)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
+        archive.writestr("archive/data/0", bytes(1_000_000), compress_type=zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 5000
+    monkeypatch.setenv(MAX_MB_ENV, "0.5")
+    with pytest.raises(WeightsError, match=r"unpacks to 1\.0 MB, over the 500 kB limit"):
+        read_checkpoint(path)
+
+
+def test_storages_a_legacy_pickle_claims_are_summed_before_torch_allocates_them(tmp_path: Path, monkeypatch) -> None:
+    """The legacy format allocates each storage at its declared size before reading data: the claim is judged."""
+    path = tmp_path / "claim.pth"
+    torch.save({"w": torch.zeros(1000)}, path, _use_new_zipfile_serialization=False)
+    data = path.read_bytes()
+    claim = data.replace(b"M\xe8\x03", b"J\x00\xe1\xf5\x05", 1)  # numel 1000 (BININT2) -> 100,000,000 (BININT)
+    assert claim != data
+    path.write_bytes(claim)
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load ran"))
+    with pytest.raises(WeightsError, match=r"^claim\.pth declares 400 MB of tensors, over the 399 MB limit"):
+        read_checkpoint(path, limit=399_000_000)
+
+
+def test_torch_213_refusals_become_the_documented_sentence(tmp_path: Path, small_state: dict) -> None:
+    """The messages of the pinned torch: a blocked module (os.system) and an object not allowed by default."""
+    import os
+    import pickle
+
+    class System:
+        def __reduce__(self) -> tuple:
+            return (os.system, ("true",))
+
+    torch.save({"state_dict": small_state, "x": System()}, tmp_path / "system.pth")
+    with pytest.raises(pickle.UnpicklingError, match=r"Trying to load unsupported GLOBAL posix\.system whose module"):
+        torch.load(tmp_path / "system.pth", weights_only=True)  # torch 2.13's own words, which we must recognise
+    with pytest.raises(WeightsError) as caught:
+        read_checkpoint(tmp_path / "system.pth")
+    assert str(caught.value) == (
+        "system.pth holds a Python object (posix.system), which is never unpickled here because that could run "
+        "code; save model.state_dict() (or a .safetensors file) instead"
+    )
+    torch.save(torch.nn.Linear(3, 2), tmp_path / "linear.pth")
+    with pytest.raises(pickle.UnpicklingError, match=r"Unsupported global: GLOBAL torch\.nn\.modules\.linear\.Linear"):
+        torch.load(tmp_path / "linear.pth", weights_only=True)
+    with pytest.raises(WeightsError) as caught:
+        read_checkpoint(tmp_path / "linear.pth")
+    assert "weights_only" not in str(caught.value) and "holds a Python object (torch.nn.modules.linear.Linear)" in str(
+        caught.value
+    )
+
+
+def test_cut_short_is_said_only_of_files_that_were(tmp_path: Path, small_state: dict) -> None:
+    from tests.support.hostile import zip_slip
+
+    with pytest.raises(WeightsError) as caught:
+        read_checkpoint(zip_slip(tmp_path))
+    assert str(caught.value) == "zip_slip.pth holds a zip entry named ../../escaped.txt, which torch.save never writes"
+    torch.save(small_state, tmp_path / "flipped.pth", _use_new_zipfile_serialization=False)
+    data = bytearray((tmp_path / "flipped.pth").read_bytes())
+    data[2] = 0xFF  # the magic number's pickle: a damaged header, not a short file
+    (tmp_path / "flipped.pth").write_bytes(bytes(data))
+    with pytest.raises(WeightsError) as caught:
+        read_checkpoint(tmp_path / "flipped.pth")
+    assert "cut short" not in str(caught.value)
+
+
+def test_non_finite_weights_are_refused_naming_the_tensor(tmp_path: Path, small_state: dict) -> None:
+    small_state["fc.weight"][1, 2] = float("nan")
+    small_state["fc.weight"][0, 0] = float("-inf")
+    save_file(small_state, tmp_path / "n.safetensors")
+    with pytest.raises(WeightsError, match=r"^n\.safetensors holds NaN or infinite values \(fc\.weight: 2 of 8\)"):
+        read_checkpoint(tmp_path / "n.safetensors")
+
+
+def test_echoed_names_are_bounded_and_printable(tmp_path: Path) -> None:
+    from tests.support.hostile import write_safetensors
+
+    key = "conv\n" + "x" * 5000
+    path = write_safetensors(tmp_path / "k.safetensors", [(key, "I8", (1,), bytes(1))])
+    with pytest.raises(WeightsError) as caught:
+        read_checkpoint(path)
+    assert "\n" not in str(caught.value) and len(str(caught.value)) < 400 and "conv\\n" in str(caught.value)

@@ -6,9 +6,11 @@ import json
 
 import av
 import numpy as np
+import pytest
 from PIL import Image
 
 from visualiser.cli import main
+from visualiser.paths import EXAMPLES_DIR
 
 
 def test_models_lists_the_zoo_with_availability(capsys):
@@ -83,3 +85,22 @@ def test_animate_writes_mp4_and_gif(fake_inputs, tmp_path):
         frames = sum(1 for _ in container.decode(video=0))
     with Image.open(out.with_suffix(".gif")) as gif:
         assert gif.n_frames == frames > 10
+
+
+def test_an_input_outside_what_an_embedded_network_learned_gets_a_note(tmp_path, capsys):
+    photo, star = EXAMPLES_DIR / "photos" / "coffee.jpg", EXAMPLES_DIR / "shapes" / "star_0.png"
+    args = ["--model", "shapes_cbam", "--out", str(tmp_path), "--no-figures"]
+    assert main(["analyse", str(photo), str(star), *args]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    notes = [line for line in lines if ": note: " in line]
+    assert len(lines) == 3 and len(notes) == 1 and notes[0].startswith(f"{photo}: note: Outside what Shapes")
+    saved = json.loads((tmp_path / "coffee" / "result.json").read_text(encoding="utf-8"))
+    assert saved["outside_notice"] == notes[0].split(": note: ", 1)[1]
+    assert json.loads((tmp_path / "star_0" / "result.json").read_text(encoding="utf-8"))["outside_notice"] == ""
+
+
+def test_development_tools_are_not_product_commands(capsys):
+    for tool in ("bench", "loadtest"):
+        with pytest.raises(SystemExit) as refused:
+            main([tool])
+        assert refused.value.code == 2 and "invalid choice" in capsys.readouterr().err

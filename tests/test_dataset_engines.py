@@ -143,8 +143,8 @@ def test_the_command_line_on_a_users_network(tmp_path):
             assert main(argv) == 0
             assert (env_cache / "stats" / "my_se_net.stats.npz").is_file()
             result = pipeline.analyse_image(images / "circle" / "000.png", model=name)
-            figure = reference_view(result)
-        assert figure is not None and len(figure.axes) >= 1
+            shown = reference_view(result)
+        assert shown.drawn and len(shown.value.axes) >= 1, shown.note
     finally:
         pipeline.unregister_module(name)
     done = subprocess.run(

@@ -16,7 +16,7 @@ from PIL import Image
 from tests.support import hostile
 from tests.support.clips import write_test_clip
 from visualiser.errors import InputError
-from visualiser.media import Clip, MediaLimits, load_clip, load_image, probe_clip, select_evenly
+from visualiser.media import Clip, MediaLimits, load_clip, load_image, select_evenly
 from visualiser.media.clip.video import read_video
 
 
@@ -132,7 +132,6 @@ def test_rotation_metadata_is_applied(corpus):
     for frame in clip.frames:  # rotated 90° clockwise: the stored left half is now on top
         np.testing.assert_allclose(frame[8:24, 8:24].reshape(-1, 3).mean(axis=0), hostile.EXIF_LEFT, atol=10)
         np.testing.assert_allclose(frame[40:56, 8:24].reshape(-1, 3).mean(axis=0), hostile.EXIF_RIGHT, atol=10)
-    assert probe_clip(corpus["rotated"])["rotation"] == -90
 
 
 def test_4k_clip_is_downscaled_while_decoding(corpus):
@@ -214,16 +213,14 @@ def test_array_clips():
             load_clip(bad)
 
 
-def test_probe_reads_headers(corpus):
-    info = probe_clip(corpus["pattern_mp4"])
-    assert info["codec"] == "h264"
-    assert info["size"] == (64, 64)
-    assert info["fps"] == hostile.CLIP_FPS
-    assert info["duration"] == pytest.approx(5.0)
-    assert info["frames"] == 40
-    assert info["has_audio"] is False
+def test_a_clip_records_what_its_headers_say(corpus):
+    clip = load_clip(corpus["pattern_mp4"], num_frames=64)
+    assert len(clip.frames) == 40  # fewer frames than asked for: every one, once
+    assert clip.source_size == (64, 64)
+    assert clip.fps == hostile.CLIP_FPS
+    assert clip.duration == pytest.approx(5.0)
     with pytest.raises(InputError, match="only audio"):
-        probe_clip(corpus["audio_only"])
+        load_clip(corpus["audio_only"])
 
 
 @pytest.mark.parametrize(
@@ -245,12 +242,12 @@ def test_write_test_clip_refuses_odd_sizes(tmp_path):
         write_test_clip(tmp_path / "odd.mp4", np.zeros((2, 15, 16, 3), dtype=np.uint8))
 
 
-def test_probe_describes_images_too(tmp_path):
-    still = probe_clip(hostile.still_as_clip(tmp_path))
-    assert (still["format"], still["size"], still["frames"], still["duration"]) == ("PNG", (64, 64), 1, 0.0)
-    animation = probe_clip(hostile.animated_gif(tmp_path))
-    assert (animation["frames"], animation["fps"]) == (3, pytest.approx(10.0))
-    assert animation["duration"] == pytest.approx(0.3)
+def test_images_as_clips_record_their_size_rate_and_length(tmp_path):
+    still = load_clip(hostile.still_as_clip(tmp_path))
+    assert (still.source_size, len(still.frames), still.fps, still.duration) == ((64, 64), 1, 0.0, 0.0)
+    animation = load_clip(hostile.animated_gif(tmp_path))
+    assert (len(animation.frames), animation.fps) == (3, pytest.approx(10.0))
+    assert animation.duration == pytest.approx(0.3)
 
 
 def test_zero_delay_animation_is_timed_like_a_browser(tmp_path):

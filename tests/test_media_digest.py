@@ -1,4 +1,4 @@
-"""The input digest results record: the file's SHA-1, read once per version of the file."""
+"""The input digest results record: the file's SHA-1, read afresh, so it follows the file's changes."""
 
 from __future__ import annotations
 

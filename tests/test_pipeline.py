@@ -126,3 +126,68 @@ def test_batched_frames_equal_frame_by_frame_analysis(fake_models, fake_inputs):
             if b.spatial_gate is not None:
                 np.testing.assert_allclose(a.spatial_gate, b.spatial_gate, atol=1e-5)
     assert not np.allclose(batched[0].probabilities, batched[1].probabilities)  # distinct frames, distinct answers
+
+
+# --- what a result says about its input, and what its figures print beside it ----------------------------------
+
+
+def test_the_outside_notice_follows_the_inputs_identity(fake_models, fake_inputs):
+    """An embedded network's notice goes on every input but the shipped generated examples of what it learned."""
+    import hashlib
+
+    from visualiser.paths import EXAMPLES_DIR
+
+    star, photo, motion = (
+        EXAMPLES_DIR / "shapes/star_0.png",
+        EXAMPLES_DIR / "photos/coffee.jpg",
+        EXAMPLES_DIR / "motion/up.mp4",
+    )
+    assert pipeline.analyse_image(star, model="shapes_cbam").outside_notice == ""
+    notice = pipeline.analyse_image(photo, model="shapes_cbam").outside_notice
+    assert notice.startswith("Outside what Shapes CBAM-ResNet-10") and "8 generated shapes" in notice
+    same_pixels = pipeline.analyse_image(
+        np.asarray(pipeline.analyse_image(star, model="shapes_se").original_image), model="shapes_se"
+    )
+    assert same_pixels.outside_notice  # the same pixels without the file: not known to be an example
+    assert pipeline.analyse_image(star, model="fake_cbam").outside_notice == ""  # not an embedded network
+    assert pipeline.analyse_clip(motion, model="motion_cbam3d").outside_notice == ""
+    assert pipeline.analyse_clip(motion, model="shapes_cbam", max_frames=2).outside_notice  # shapes never moved
+    # The digest a caller passes down is the input's identity: the file is not hashed again.
+    given = hashlib.sha1(star.read_bytes()).hexdigest()
+    trusted = pipeline.analyse_image(photo, model="shapes_cbam", sha1=given)
+    assert trusted.source_sha1 == given and trusted.outside_notice == "" and trusted.source == "coffee.jpg"
+    assert json.loads(json.dumps(trusted.to_json()))["outside_notice"] == ""
+
+
+def test_with_gradcam_keeps_the_files_record(fake_models, fake_inputs):
+    plain = pipeline.analyse_image(fake_inputs.image, model="fake_cbam")
+    with_cam = pipeline.with_gradcam(plain)
+    assert with_cam.gradcam is not None and plain.gradcam is None
+    assert (with_cam.source, with_cam.source_sha1) == (plain.source, plain.source_sha1) != ("", "")
+    np.testing.assert_array_equal(with_cam.probabilities, plain.probabilities)
+    direct = pipeline.analyse_image(fake_inputs.image, model="fake_cbam", gradcam=True)
+    np.testing.assert_allclose(with_cam.gradcam, direct.gradcam, atol=1e-6)
+    assert pipeline.with_gradcam(with_cam) is with_cam  # nothing to add: no second pass
+
+
+def test_result_scores_are_the_ones_each_kind_of_result_prints(fake_models, fake_inputs, tmp_path, monkeypatch):
+    from visualiser.analysis.agreement import image_agreement
+    from visualiser.reference_stats import ReferenceStats, save_reference_stats
+
+    image = pipeline.analyse_image(fake_inputs.image, model="fake_cbam", gradcam=True)
+    scores = pipeline.result_scores(image)
+    assert scores.stability is None and scores.reference is None  # no statistics were computed for fake_cbam
+    assert scores.agreement == image_agreement(image) and set(scores.agreement.gradcam) == {
+        b.name for b in image.spatial_blocks
+    }
+    clip = pipeline.analyse_clip(fake_inputs.clip, model="fake_cbam", max_frames=3)
+    clip_scores = pipeline.result_scores(clip)
+    assert clip_scores.agreement is None and clip_scores.reference is None
+    assert all(len(v) == 2 for v in clip_scores.stability.channel_cosine.values())  # 3 frames, 2 pairs
+    # A model with statistics on this machine gets them (read from the one place they are kept).
+    channels = image.blocks[0].channels
+    stats = ReferenceStats(("a",), np.ones(1), {image.blocks[0].name: np.ones((1, channels), np.float32)}, {}, {})
+    monkeypatch.setattr(pipeline.scores, "stats_path", lambda model: tmp_path / f"{model}.stats.npz")
+    save_reference_stats(stats, tmp_path / "fake_cbam.stats.npz")
+    assert pipeline.reference_stats("fake_cbam").classes == ("a",)
+    assert pipeline.result_scores(image).reference.blocks() == (image.blocks[0].name,)

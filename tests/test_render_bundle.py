@@ -95,9 +95,9 @@ def test_per_block_figures_cover_every_block(tmp_path):
 
 
 def test_a_bundle_refuses_to_draw_without_the_scores_its_pictures_print(tmp_path):
-    with pytest.raises(ValueError, match="image_agreement"):
+    with pytest.raises(ValueError, match="needs agreement="):
         write_bundle(small_result("cbam", gradcam=True), tmp_path)
-    with pytest.raises(ValueError, match="stability_scores"):
+    with pytest.raises(ValueError, match="needs stability="):
         write_bundle(clip_result_3d(frames=4, gate_frames=2), tmp_path)
     assert not list(tmp_path.iterdir())  # nothing half-written
 

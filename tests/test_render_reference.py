@@ -144,3 +144,18 @@ def test_matrix_layout_with_wrong_row_count_is_rejected(tmp_path):
     np.savez(path, classes=np.array(["a", "b"]), **{"b1/class_mean": np.ones((3, 4), np.float32)})
     with pytest.raises(VisualiserError, match=r"expected \(2, C\)"):
         load_reference_stats(path)
+
+
+def test_the_predicted_class_is_drawn_even_among_more_classes_than_colours():
+    """Issue 15: with more than 7 classes the predicted one was silently left out."""
+    result = resnet50_like_result("se", gradcam=False)
+    predicted = result.predictions[0].label
+    classes = [f"other{i}" for i in range(12)] + [predicted]
+    fig = reference.reference_figure(result, _stats_for(result, classes))
+    labels = {line.get_label() for ax in fig.axes for line in ax.lines}
+    assert predicted in labels and "this input" in labels
+    widths = {line.get_label(): line.get_linewidth() for line in fig.axes[0].lines}
+    assert widths[predicted] > widths["other0"]  # drawn thicker
+    assert len({label for label in labels if label.startswith("other")}) == 6  # 7 curves: 6 others and it
+    chinese = reference.reference_figure(result, _stats_for(result, classes), lang="zh")
+    assert "当前输入" in {line.get_label() for ax in chinese.axes for line in ax.lines}

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import random
+
 import numpy as np
 import pytest
 from PIL import Image, ImageFont
 
 from visualiser.render import text
-from visualiser.render.conv3d.arithmetic import parameter_text, shape_formula_text
 from visualiser.render.conv3d.kernels import teaching_kernel
+from visualiser.render.conv3d.spec import parameter_text, shape_formula_text
 
 # Strings the renderers really write, symbols included (the 3D animation's formulas among them).
 _SPEC = teaching_kernel("motion")
@@ -83,3 +86,30 @@ def test_shorten_fits_the_width_and_keeps_text_that_fits():
     short = text.shorten(long, 120, 13)
     assert short.endswith("...") and long.startswith(short[:-3])
     assert text.text_width(short, 13) <= 120 < text.text_width(long, 13)
+
+
+def test_shorten_keeps_the_longest_prefix_that_fits():
+    rng = random.Random(3)
+    for _ in range(40):
+        long = "".join(rng.choice("il WMx·→é中") for _ in range(rng.randint(1, 60)))
+        width = rng.randint(10, 300)
+        short = text.shorten(long, width, 13)
+        if text.text_width(long, 13) <= width:
+            assert short == long
+            continue
+        kept = len(short) - 3
+        assert short == long[:kept] + "..."
+        assert kept == 0 or text.text_width(short, 13) <= width
+        assert text.text_width(long[: kept + 1] + "...", 13) > width  # one character more would not fit
+
+
+def test_shorten_measures_a_megabyte_label_a_logarithmic_number_of_times(monkeypatch):
+    """A class name of 1.5 MB (a labels file may be 2 MB) costs a few short measurements, not a million long ones."""
+    measured: list[int] = []
+    real = text.text_width
+    monkeypatch.setattr(text, "text_width", lambda s, size=14: measured.append(len(s)) or real(s, size))
+    label = "x" * 1_500_000
+    short = text.shorten(label, 150, 13)
+    assert short.endswith("...") and label.startswith(short[:-3]) and real(short, 13) <= 150
+    assert len(measured) <= 2 * math.ceil(math.log2(152)) + 2
+    assert max(measured) <= 151 + 3  # never more than the width allows, plus the ellipsis

@@ -37,10 +37,10 @@ from tools.server import AppServer, free_port, memory_kb
 from visualiser import pipeline
 from visualiser.errors import VisualiserError
 from visualiser.media import MediaLimits
+from visualiser.paths import EXAMPLES_DIR
 from visualiser.ui.views import files as handler_files
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES_DIR = REPO / "visualiser" / "assets" / "examples"  # visualiser.ui_common.EXAMPLES_DIR (not imported: it imports gradio)
 PUBLIC = {"/analyse_image", "/analyse_clip", "/conv3d_animation"}
 IMAGE_MODEL, CLIP_MODEL, CLIP_FRAMES = "fake_cbam", "fake_motion3d", 8
 INTERNAL_ERROR = "internal error; the server log has details"  # visualiser.ui_common.INTERNAL_ERROR

@@ -13,7 +13,7 @@ from torch import nn
 from tests.support import replica_nets as n
 from tests.support import replicas as r
 from visualiser.capture import discover, hook_count, watch
-from visualiser.capture.gatefind import RULES
+from visualiser.capture.rules import RULES
 from visualiser.models.layers import SqueezeExcite
 
 LAYOUTS = {
@@ -29,6 +29,9 @@ LAYOUTS = {
         lambda c: r.TorchvisionSqueezeExcitation(c, 4, nn.Hardsigmoid), 2, "torchvision SqueezeExcitation", "se"
     ),
     "pytorchcv_se": (lambda c: r.PytorchcvSEBlock(c), 2, "pytorchcv SEBlock", "se"),
+    "pytorchcv_se_inplace_hsigmoid": (  # mobilenetv3_w1: F.relu6(x + 3.0, inplace=True) / 6.0
+        lambda c: r.PytorchcvSEBlock(c, out_activation=r.PytorchcvHSigmoid), 2, "pytorchcv SEBlock", "se"
+    ),
     "pytorchcv_cbam": (lambda c: r.PytorchcvCbamBlock(c), 2, "pytorchcv CbamBlock", "cbam"),
     "official_cbam": (lambda c: r.OfficialCBAM(c), 2, "official CBAM (Jongchan", "cbam"),
     "official_cbam_3d": (lambda c: r.OfficialCBAM(c, dims=3), 3, "official CBAM (Jongchan", "cbam"),
@@ -67,7 +70,7 @@ def _broadcast(gate: np.ndarray, role: str, dims: int) -> torch.Tensor:
 def check_gates_are_what_the_modules_used(net: nn.Module, x: torch.Tensor) -> None:
     """For each found gate: the owner returned exactly input × gate (or returned the gate itself)."""
     found = discover(net, x)
-    plans = [p for p in found.plans if not p.ours]
+    plans = found.plans
     owners = {g.owner: net.get_submodule(g.owner) for p in plans for g in p.gates}
     with io_of(list(owners.values())) as seen, watch(net, discovery=found) as w, torch.no_grad():
         net(x)

@@ -217,3 +217,55 @@ def test_a_network_that_refuses_the_probe_size_gets_a_sentence_to_act_on():
     with pytest.raises(InputError, match=r"failed on an input of shape \(1, 3, 224, 224\).*preprocess="):
         pipeline.analyse_image(_image(31), model=net)
     assert pipeline.analyse_image(_image(31), model=net, preprocess=PRE).probabilities.shape == (2,)
+
+
+def test_a_vit_has_no_automatic_gradcam_target_and_is_asked_for_a_feature_layer():
+    """Its last 4-D output is blocks.1.attn.k_norm, (1, heads, tokens, head_dim): never taken as a feature map."""
+    net = n.with_seeded_weights(n.ViTLike()).eval()
+    loaded = pipeline.foreign_model(net, PRE)
+    assert loaded.foreign.discovery.feature_layer is None
+    assert "blocks.1.attn.k_norm (1, 4, 17, 8)" in loaded.foreign.discovery.feature_note
+    with pytest.raises(InputError, match=r"blocks\.1\.attn\.k_norm.*feature_layer="):
+        pipeline.analyse_pixels(_image(40), loaded, gradcam=True)
+    layer = "patch_embed.proj"  # the one map over the image's positions (4 × 4 patches), named by the caller
+    named = pipeline.analyse_image(_image(40), model=net, preprocess=PRE, gradcam=True, feature_layer=layer)
+    assert named.gradcam.shape == (4, 4)
+
+
+def test_a_network_where_nothing_is_found_says_on_its_result_what_was_looked_for():
+    net = n.with_seeded_weights(n.ViTLike()).eval()
+    result = pipeline.analyse_image(_image(41), model=net, preprocess=PRE)
+    assert result.blocks == () and result.probabilities.shape == (5,)
+    assert result.note.startswith("No attention module found in ViTLike: looked for this project's SE / CBAM")
+    with watch(net) as w, torch.no_grad():
+        net(pipeline.prepare_image(_image(41), pipeline.foreign_model(net, PRE))[0])
+    assert w.message in result.note
+    found = pipeline.analyse_image(_image(41), model=n.replica_net(lambda c: r.TimmSEModule(c, 8)), preprocess=PRE)
+    assert found.note == ""  # blocks found, class scores given: nothing to say
+
+
+def test_a_video_network_given_to_analyse_image_is_pointed_at_analyse_clip():
+    net = n.replica_net(lambda c: r.OfficialCBAM(c, dims=3), dims=3)
+    with pytest.raises(InputError, match=r"video network.*Conv3d.*analyse_clip"):
+        pipeline.analyse_image(_image(42), model=net, preprocess=PRE)
+    clip = pipeline.analyse_clip(np.stack([_image(i, (36, 36)) for i in range(4)]), model=net,
+                                 preprocess=Preprocess(input_size=32, crop_pct=1.0, frames=4))  # fmt: skip
+    assert clip.is_3d and len(clip.blocks) == 2
+
+
+def test_results_are_read_only_and_compare_by_identity():
+    net = n.replica_net(lambda c: r.TimmCbamModule(c, 4))
+    result = pipeline.analyse_image(_image(43), model=net, preprocess=PRE, gradcam=True)
+    block = result.blocks[0]
+    arrays = [result.probabilities, result.input_image, result.original_image, result.gradcam, block.channel_gate,
+              block.spatial_gate, block.mean_map, block.spatial_kernel]  # fmt: skip
+    for array in arrays:
+        with pytest.raises(ValueError, match="read-only"):
+            array[(0,) * array.ndim] = 0
+    again = pipeline.analyse_image(_image(43), model=net, preprocess=PRE, gradcam=True)
+    assert block == block and block != again.blocks[0] and result != again  # identity, never an array comparison
+    assert np.array_equal(block.channel_gate, again.blocks[0].channel_gate)
+    assert len({block, again.blocks[0], result}) == 3  # hashable
+    outcome = pipeline.intervene(_image(43), "stages.0.attn", model=net, preprocess=PRE)
+    with pytest.raises(ValueError, match="read-only"):
+        outcome.probabilities_after[0] = 0

@@ -16,13 +16,13 @@ from tests.support.weights import WeightsServer, pth_bytes, sha256, tiny_resnet,
 from visualiser.errors import WeightsError
 from visualiser.labels import load_labels
 from visualiser.models import registry
+from visualiser.models.checkpoints import read_checkpoint
 from visualiser.models.loading import create_model
 from visualiser.models.registry import WeightsSource, list_specs
 from visualiser.models.weights import (
     cached_filename,
     fetch_weights,
     load_into,
-    read_state_dict,
     remap_state_dict,
     weights_available,
 )
@@ -35,13 +35,13 @@ def test_unreadable_weights_file(tmp_path: Path) -> None:
         broken = tmp_path / name
         broken.write_bytes(b"\x80\x04not a pickle, not a safetensors header")
         with pytest.raises(WeightsError, match="cannot be read"):
-            read_state_dict(broken)
+            read_checkpoint(broken)
     not_a_dict = tmp_path / "list.pth"
     not_a_dict.write_bytes(pth_bytes([torch.zeros(1)]))
     with pytest.raises(WeightsError, match="not a state_dict"):
-        read_state_dict(not_a_dict)
-    with pytest.raises(WeightsError, match=r"the weights file my\.pth holds a list"):
-        read_state_dict(not_a_dict, shown_as="my.pth")
+        read_checkpoint(not_a_dict)
+    with pytest.raises(WeightsError, match=r"^my\.pth holds a value of type list"):
+        read_checkpoint(not_a_dict, shown="my.pth")
 
 
 def test_missing_embedded_weights() -> None:

@@ -32,8 +32,9 @@ from tests.support.weights import (
     url_spec,
 )
 from visualiser.errors import WeightsError
+from visualiser.models.checkpoints import read_checkpoint
 from visualiser.models.weights import cache as weights_cache
-from visualiser.models.weights import cached_filename, fetch_weights, read_state_dict, weights_available
+from visualiser.models.weights import cached_filename, fetch_weights, weights_available
 from visualiser.paths import REPO_ROOT
 
 
@@ -76,7 +77,7 @@ def test_download_verifies_caches_and_reuses(server: WeightsServer, cache: Path)
     assert path.read_bytes() == payload
     assert files_in(cache) == ["tiny-abc.pth", "tiny-abc.pth.verified"]
     assert weights_available(spec)
-    state = read_state_dict(path)
+    state = read_checkpoint(path)
     assert all(torch.equal(state[k], v) for k, v in tiny_state().items())
 
     assert fetch_weights(spec, allow_download=False) == path  # served from the cache
@@ -277,7 +278,7 @@ def test_hub_cache_is_used_offline(hub_cache: Path) -> None:
     assert weights_available(spec)
     path = fetch_weights(spec, allow_download=False)
     assert path.resolve() == stored.resolve()
-    state = read_state_dict(path)
+    state = read_checkpoint(path)
     assert all(torch.equal(state[k], v) for k, v in tiny_state().items())
 
 
@@ -294,7 +295,8 @@ def test_hub_download_reports_progress_and_the_second_use_stays_offline(fake_hub
     assert progress.calls[-1][1] == "downloading tiny_hub weights: 2.5 of 2.5 MB"
     assert all(text.endswith(" of 2.5 MB") for _, text in progress.calls)  # the hub's metadata, not the card
     requests = list(fake_hub.requests)
-    assert [r.split()[0] for r in requests] == ["HEAD", "GET"]
+    # the probe (one HEAD without retries, so an offline machine fails in seconds), then the hub's HEAD and GET
+    assert [r.split()[0] for r in requests] == ["HEAD", "HEAD", "GET"]
 
     progress.calls.clear()
     assert fetch_weights(spec, allow_download=False, progress=progress) == path

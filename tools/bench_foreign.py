@@ -102,7 +102,7 @@ def bench_foreign(repeats: int = 5, tiny: bool = False) -> dict[str, dict[str, f
 
 
 def measure(quick: bool = False) -> dict[str, dict[str, float]]:
-    """The benchmark's foreign-network section (``python -m visualiser bench`` calls it)."""
+    """The benchmark's foreign-network section (``python -m tools.bench`` calls it)."""
     return bench_foreign(repeats=3 if quick else 7)
 
 

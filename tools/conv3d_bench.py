@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from visualiser.render.conv3d.animate import frame_at
-from visualiser.render.conv3d.colours import display_rgb
-from visualiser.render.conv3d.encode import render_mp4
+from visualiser.render.conv3d.animate import frame_at, render_mp4
+from visualiser.render.conv3d.draw import display_rgb
 from visualiser.render.conv3d.kernels import teaching_kernel
 from visualiser.render.conv3d.plan import AnimationPlan, plan_animation, step_terms
 

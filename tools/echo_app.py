@@ -3,6 +3,8 @@
 ``python -m tools.echo_app`` serves it on ``GRADIO_SERVER_NAME``/``GRADIO_SERVER_PORT``. The endpoint returns
 a fixed label, the uploaded file as the "overlay" and a small JSON, so a round trip through it costs what
 Gradio and gradio_client cost on this machine (upload, queue, server-sent events, download) and nothing else.
+The browser bench clicks ``#echo-run`` after uploading to ``#echo-input``: Gradio's floor for a click that
+shows a picture (``#echo-output``) and a label.
 """
 
 from __future__ import annotations
@@ -21,10 +23,15 @@ def echo(image: str | None, model: str) -> tuple[dict[str, float], str | None, d
 def build_echo_demo() -> gr.Blocks:
     """The echo endpoint in a Blocks with a queue, like the real app."""
     with gr.Blocks(analytics_enabled=False) as demo:
-        image = gr.Image(type="filepath")
-        model = gr.Textbox()
-        outputs = [gr.Label(), gr.Image(type="filepath", format="png"), gr.JSON()]
-        gr.Button().click(echo, [image, model], outputs, api_name="analyse_image", api_visibility="public")
+        image = gr.Image(type="filepath", elem_id="echo-input")
+        model = gr.Textbox(elem_id="echo-model")
+        outputs = [
+            gr.Label(elem_id="echo-label"),
+            gr.Image(type="filepath", format="png", elem_id="echo-output"),
+            gr.JSON(elem_id="echo-json"),
+        ]
+        run = gr.Button("Run", elem_id="echo-run")  # the browser bench clicks it: the floor of a click
+        run.click(echo, [image, model], outputs, api_name="analyse_image", api_visibility="public")
     demo.queue()
     return demo
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from visualiser import result as _result
+
 __version__ = "0.1.0"
 
 _API = {
@@ -28,8 +30,21 @@ _API = {
 }
 __all__ = ["__version__", *_API]
 
+# Results draw themselves in notebooks through visualiser.render.notebook, a layer above visualiser.result: the
+# root wires the two (imported on first display), so the result module never imports a renderer.
+_result.use_notebook_drawer(lambda: importlib.import_module("visualiser.render.notebook"))
+
 
 def __getattr__(name: str) -> Any:
     if name in _API:
-        return getattr(importlib.import_module(_API[name]), name)
+        try:
+            module = importlib.import_module(_API[name])
+        except ModuleNotFoundError as err:
+            if err.name != "gradio":
+                raise
+            raise ModuleNotFoundError(
+                f"visualiser.{name} serves the Gradio app, which is an extra: pip install 'attention-visualiser[app]'",
+                name="gradio",
+            ) from err
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,9 @@
 """Command-line front end: ``python -m visualiser <command>``.
 
-Uses the same pipeline as the app. A user mistake (bad file, unknown model, missing weights)
-prints one ``error: ...`` line and exits with status 2; no traceback.
+Analyses through ``visualiser.pipeline`` (as the app does) and draws what it returns. A user mistake (bad
+file, unknown model, missing weights) prints one ``error: ...`` line and exits with status 2; no traceback.
+The development tools are not commands here: ``python -m tools.bench`` and ``python -m tools.loadtest`` run
+from a checkout of the repository.
 """
 
 from __future__ import annotations
@@ -11,13 +13,18 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from visualiser.catalogue import model_rows
 from visualiser.errors import VisualiserError
+from visualiser.models.registry import get_spec
+from visualiser.models.uploads import checkpoint_info, register_checkpoint
+from visualiser.models.weights import fetch_weights, install_weights
+from visualiser.models.weights.progress import TextProgress, reporting_downloads
 from visualiser.paths import is_clip_path
+from visualiser.result import ClipResult, ImageResult
+from visualiser.settings import Conv3dSettings
 
-if TYPE_CHECKING:
-    from visualiser.reference_stats import ReferenceStats
+# torch, matplotlib and PyAV load inside the commands that need them, so `models` and `fetch` answer at once.
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -92,16 +99,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_arguments(p)
 
-    p = sub.add_parser("bench", help="measure speed against the bare forward pass", add_help=False)
-    p.add_argument("rest", nargs=argparse.REMAINDER)
-    p = sub.add_parser("loadtest", help="N clients x M requests against a local server", add_help=False)
-    p.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    from visualiser.catalogue import model_rows
-
     rows = model_rows()
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -117,9 +118,6 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from visualiser.models.registry import get_spec
-    from visualiser.models.weights import fetch_weights, install_weights
-
     spec = get_spec(args.name)
     if args.source is not None:
         installed = install_weights(spec, args.source)
@@ -130,86 +128,59 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _checkpoint_model(args: argparse.Namespace) -> tuple[str | None, dict | None]:
-    """The model to analyse with: ``--model``, or ``--weights`` registered (with its provenance record)."""
+def _checkpoint_model(args: argparse.Namespace) -> str | None:
+    """The model to analyse with: ``--model``, or the checkpoint given by ``--weights``, registered."""
     if args.weights is None:
         if args.arch or args.labels:
             raise VisualiserError("--arch and --labels go with --weights FILE")
-        return args.model, None
+        return args.model
     if args.model:
         raise VisualiserError("give --model NAME or --weights FILE, not both")
-    from visualiser.models.uploads import checkpoint_info, register_checkpoint
-
     name = register_checkpoint(args.weights, arch=args.arch, labels=args.labels)
     info = checkpoint_info(name)
     print(f"{args.weights}: {info.title} as {name} ({info.timings['total_s']:.2f} s)", file=sys.stderr)
-    return name, info.provenance()
-
-
-def _record_checkpoint(written: list[Path], provenance: dict | None) -> None:
-    """Add the checkpoint's provenance to the result NPZ (``checkpoint/provenance``; the JSON has it already)."""
-    if provenance is None:
-        return
-    import numpy as np
-
-    json_path, npz_path = written[0], written[1]
-    manifest = json.loads(json_path.read_text(encoding="utf-8"))
-    provenance = manifest.setdefault("checkpoint", provenance)  # the result's own record, where it has one
-    json_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-    with np.load(npz_path, allow_pickle=False) as bundle:
-        arrays = {key: bundle[key] for key in bundle.files}
-    arrays["checkpoint/provenance"] = np.array(json.dumps(provenance, ensure_ascii=False))
-    np.savez_compressed(npz_path, **arrays)
+    return name
 
 
 def _cmd_analyse(args: argparse.Namespace) -> int:
     from visualiser import pipeline
 
-    model, provenance = _checkpoint_model(args)
+    model = _checkpoint_model(args)
     args.out.mkdir(parents=True, exist_ok=True)
     for path in args.paths:
         if not path.is_file():
             raise VisualiserError(f"{path}: no such file")
         target = args.out / path.stem
         if is_clip_path(path):
-            clip_result = pipeline.analyse_clip(path, model=model, max_frames=args.frames, top_k=args.top_k)
-            written = clip_result.save(target)
-            _record_checkpoint(written, provenance)
-            if not args.no_figures:
-                from visualiser.analysis.stability import stability_scores
-                from visualiser.render.bundle import write_clip_figures
-
-                written += write_clip_figures(clip_result, target, stability=stability_scores(clip_result))
-            top = clip_result.predictions[0]
+            result = pipeline.analyse_clip(path, model=model, max_frames=args.frames, top_k=args.top_k)
         else:
             result = pipeline.analyse_image(path, model=model, top_k=args.top_k, gradcam=args.gradcam)
-            written = result.save(target)
-            _record_checkpoint(written, provenance)
-            if not args.no_figures:
-                from visualiser.analysis.agreement import image_agreement
-                from visualiser.render.bundle import BundleOptions, write_image_figures
-
-                options = BundleOptions(per_block=args.all_blocks)
-                stats = _reference_stats(result.model)
-                written += write_image_figures(result, target, options, stats, agreement=image_agreement(result))
-            top = result.predictions[0]
+        written = result.save(target)
+        if not args.no_figures:
+            written += _figures(result, target, args.all_blocks)
+        top = result.predictions[0]
         print(f"{path}: {top.label} ({top.probability:.1%}) -> {target} ({len(written)} files)")
+        if result.outside_notice:
+            print(f"{path}: note: {result.outside_notice}")
     return 0
 
 
-def _reference_stats(model: str) -> ReferenceStats | None:
-    """The model's shipped class-mean excitation statistics, if it has any."""
-    from visualiser.catalogue import reference_stats_path
-    from visualiser.reference_stats import load_reference_stats
+def _figures(result: ImageResult | ClipResult, target: Path, all_blocks: bool) -> list[Path]:
+    """Every figure of ``result`` under ``target``, with the scores and statistics the pipeline gives for it."""
+    from visualiser import pipeline
+    from visualiser.render.bundle import BundleOptions, write_clip_figures, write_image_figures
 
-    path = reference_stats_path(model)
-    return load_reference_stats(path) if path is not None else None
+    scores = pipeline.result_scores(result)
+    if isinstance(result, ClipResult):
+        return write_clip_figures(result, target, stability=scores.stability)
+    options = BundleOptions(per_block=all_blocks)
+    return write_image_figures(result, target, options, scores.reference, agreement=scores.agreement)
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
     from visualiser.dataset.command import run_stats
 
-    model, _ = _checkpoint_model(args)
+    model = _checkpoint_model(args)
     if model is None:
         raise VisualiserError("give a model name, or your checkpoint with --weights FILE")
     source: object = args.source
@@ -224,20 +195,12 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 
 def _cmd_animate(args: argparse.Namespace) -> int:
     from visualiser.pipeline.conv3d import animate_clip
-    from visualiser.settings import Conv3dSettings
 
     settings = Conv3dSettings(kernel=args.kernel, out_channel=args.out_channel, mode=args.mode)
     written = animate_clip(args.clip, args.out, settings, gif=args.gif)
     for path in written:
         print(path)
     return 0
-
-
-def _delegate(module: str, command: str, rest: list[str]) -> int:
-    import importlib
-
-    entry = importlib.import_module(module)
-    return int(entry.main([command, *rest]) or 0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -249,7 +212,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not hasattr(args, "rest"):
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         args.rest = [*unknown, *args.rest]
-    from visualiser.models.weights.progress import TextProgress, reporting_downloads
 
     with reporting_downloads(TextProgress(sys.stderr)):  # any command that downloads weights shows MB of MB
         return _run(args)
@@ -269,13 +231,9 @@ def _run(args: argparse.Namespace) -> int:
         if args.command == "stats":
             return _cmd_stats(args)
         if args.command in ("train", "eval"):
-            return _delegate("visualiser.training.cli", args.command, args.rest)
-        if args.command == "bench":
-            return _delegate("tools.bench", "bench", args.rest)
-        if args.command == "loadtest":
-            from tools import loadtest  # a development tool beside the package, run from the repository
+            from visualiser.training.cli import main as training_main
 
-            return int(loadtest.main(args.rest) or 0)
+            return training_main([args.command, *args.rest])
     except VisualiserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

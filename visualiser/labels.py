@@ -36,7 +36,9 @@ def _imagenet_names(path: Path) -> tuple[str, ...]:
 
 
 def _lines(path: Path) -> tuple[str, ...]:
-    return tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    """Non-empty lines, split at "\n" only (``str.splitlines`` also splits at "\r", "\x1c", "\u2028", ...)."""
+    text = path.read_bytes().decode("utf-8")
+    return tuple(line.strip() for line in text.split("\n") if line.strip())
 
 
 @lru_cache(maxsize=16)

@@ -2,21 +2,88 @@
 
 Everything here is numpy arrays and plain Python values, captured during one forward pass.
 Renderers, the UI and the CLI read these objects and never touch the network again, so
-what they draw is what the network computed.
+what they draw is what the network computed. A result is shared (the app caches it across requests), so
+every array it holds is read-only, and ``==`` is identity (arrays have no single truth value).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from visualiser.errors import InputError
+from visualiser.errors import InputError, VisualiserError
 from visualiser.types import AttentionKind, GateKind
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+# --- Notebooks ---------------------------------------------------------------------------------------------------
+# A result shows itself in Jupyter (top-5, the channel overview, the spatial grid) and offers its figures as
+# matplotlib Figures. Drawing is ``visualiser.render.notebook``'s, a layer above this one: the package root
+# (``visualiser/__init__.py``) installs it here with ``use_notebook_drawer``, so this module imports no renderer.
+
+
+class NotebookDrawer(Protocol):
+    """What draws a result for a notebook (``visualiser.render.notebook`` is one)."""
+
+    def figure(self, result: Any, kind: str, **options: Any) -> Figure: ...
+    def html(self, result: Any) -> str: ...
+    def png(self, result: Any) -> bytes: ...
+
+
+_NOTEBOOK_DRAWER: list[Callable[[], NotebookDrawer]] = []
+
+
+def use_notebook_drawer(load: Callable[[], NotebookDrawer]) -> None:
+    """Install what draws results in notebooks: ``load()`` returns it when a result is first shown."""
+    _NOTEBOOK_DRAWER[:] = [load]
+
+
+def _notebook_drawer() -> NotebookDrawer:
+    if not _NOTEBOOK_DRAWER:
+        raise VisualiserError("no notebook drawer is installed: import visualiser (its root installs one)")
+    return _NOTEBOOK_DRAWER[0]()
+
+
+class Notebook:
+    """How ``ImageResult`` and ``ClipResult`` show themselves in Jupyter and hand out their figures."""
+
+    __slots__ = ()
+
+    def figure(self, kind: str = "overview", **options: Any) -> Figure:
+        """One view of this result as a ``matplotlib.figure.Figure`` (e.g. ``fig.savefig("gates.pdf")``).
+
+        ``ImageResult``: "overview" (every block's channel gates), "spatial" (every spatial gate on the input),
+        "predictions", "barcode", "overlay" and "channels" (one block: ``block="layer4.2.se"``, default the
+        deepest spatial one). ``ClipResult``: "predictions", "timeline" (``block=``). Options such as ``cmap``
+        go to the renderer.
+        """
+        return _notebook_drawer().figure(self, kind, **options)
+
+    def _repr_html_(self) -> str:
+        return _notebook_drawer().html(self)
+
+    def _repr_png_(self) -> bytes:
+        return _notebook_drawer().png(self)
+
+    def summary(self) -> str:
+        """One line: the model, the input, the top prediction and the blocks recorded."""
+        model = getattr(self, "model_title", "")
+        source = getattr(self, "source", "") or "pixels"
+        predictions = getattr(self, "predictions", ())
+        top = f"{predictions[0].label} ({predictions[0].probability:.1%})" if predictions else "no predictions"
+        frame = self.frame_blocks(0) if isinstance(self, ClipResult) else getattr(self, "blocks", ())
+        kinds = "/".join(sorted({b.kind for b in frame})) or "no attention"
+        return f"{model} on {source}: {top}; {len(frame)} attention block(s) ({kinds})"
+
+
+# --- Frozen results ----------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -48,7 +115,7 @@ class CropGeometry:
         return (left * sx, top * sy, right * sx, bottom * sy)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BlockAttention:
     """What one attention module computed for one input (batch element).
 
@@ -72,31 +139,17 @@ class BlockAttention:
     spatial_kernel: np.ndarray | None = None  # learned (2, k, k[, k]) weights, channel order as ``spatial_order``
     spatial_order: str | None = None  # "max_mean" | "mean_max"
 
+    def __post_init__(self) -> None:
+        freeze_arrays(self)
+
     @property
     def label(self) -> str:
         """Short display label, e.g. "S3·B1 cbam"."""
         return f"S{self.stage}·B{self.block} {self.kind}"
 
 
-@dataclass(frozen=True)
-class DomainCheck:
-    """How far an input lies from what the network learned: a score calibrated on its own training data.
-
-    ``reliable`` says whether the calibration was shown to tell real photos / clips apart from the training
-    data (``docs/MODEL_CARDS.md``); when it was not, ``outside`` alone must not be trusted.
-    """
-
-    score: float  # higher is further from the training data
-    threshold: float  # scores at or above it are called outside
-    false_alarm_rate: float  # share of held-out training-distribution inputs at or above the threshold
-    percentile: float  # share (0-100) of held-out training-distribution inputs that scored lower
-    outside: bool
-    reliable: bool
-    method: str  # the score's kind, e.g. "relative_mahalanobis"
-
-
-@dataclass(frozen=True)
-class ImageResult:
+@dataclass(frozen=True, eq=False)
+class ImageResult(Notebook):
     """The full analysis of one image by one model."""
 
     model: str
@@ -112,10 +165,13 @@ class ImageResult:
     gradcam_class: int | None = None
     source: str = ""  # the input's file name (never a server path), "" for pixels or bytes
     source_sha1: str = ""  # SHA-1 of the input file's bytes ("" for pixels): which file this result is of
-    domain_check: DomainCheck | None = None  # None when the model has no out-of-distribution calibration
+    outside_notice: str = ""  # the input is not what an embedded network learned: one sentence ("" otherwise)
     modules: tuple[FoundModule, ...] = ()  # a user's network: every attention module found, and how
     note: str = ""  # e.g. why there are no predictions (a network without class output)
     checkpoint: Mapping[str, Any] | None = None  # an uploaded checkpoint: what was read and assumed (JSON-ready)
+
+    def __post_init__(self) -> None:
+        freeze_arrays(self)
 
     def block(self, name: str | None) -> BlockAttention:
         """The block called ``name`` (see :func:`find_block`)."""
@@ -147,7 +203,7 @@ class ImageResult:
             "gradcam_class": self.gradcam_class,
             "source": self.source,
             "source_sha1": self.source_sha1,
-            "domain_check": None if self.domain_check is None else vars(self.domain_check),
+            "outside_notice": self.outside_notice,
             "modules": [m.to_json() for m in self.modules],
             "note": self.note,
             **({"checkpoint": dict(self.checkpoint)} if self.checkpoint is not None else {}),
@@ -167,11 +223,11 @@ class ImageResult:
 
     def save(self, directory: str | Path, stem: str = "result") -> list[Path]:
         """Write ``<stem>.json`` and ``<stem>.npz`` into ``directory``; returns the paths."""
-        return _save(directory, stem, self.to_json(), self.arrays())
+        return _save(directory, stem, self.to_json(), self.arrays(), self.checkpoint)
 
 
-@dataclass(frozen=True)
-class ClipResult:
+@dataclass(frozen=True, eq=False)
+class ClipResult(Notebook):
     """The analysis of a clip: per-frame results for 2-D models, one spatio-temporal record for 3-D ones."""
 
     model: str
@@ -187,10 +243,13 @@ class ClipResult:
     timings: Mapping[str, float] = field(default_factory=dict)
     source: str = ""  # the input's file name (never a server path), "" for arrays
     source_sha1: str = ""  # SHA-1 of the input file's bytes ("" for arrays)
-    domain_check: DomainCheck | None = None  # 3-D models with an out-of-distribution calibration
+    outside_notice: str = ""  # the input is not what an embedded network learned: one sentence ("" otherwise)
     modules: tuple[FoundModule, ...] = ()  # a user's network: every attention module found, and how
     note: str = ""  # e.g. why there are no predictions (a network without class output)
     checkpoint: Mapping[str, Any] | None = None  # an uploaded checkpoint: what was read and assumed (JSON-ready)
+
+    def __post_init__(self) -> None:
+        freeze_arrays(self)
 
     @property
     def is_3d(self) -> bool:
@@ -230,7 +289,7 @@ class ClipResult:
             "timings": dict(self.timings),
             "source": self.source,
             "source_sha1": self.source_sha1,
-            "domain_check": None if self.domain_check is None else vars(self.domain_check),
+            "outside_notice": self.outside_notice,
             "modules": [m.to_json() for m in self.modules],
             "note": self.note,
             **({"checkpoint": dict(self.checkpoint)} if self.checkpoint is not None else {}),
@@ -251,10 +310,10 @@ class ClipResult:
 
     def save(self, directory: str | Path, stem: str = "result") -> list[Path]:
         """Write ``<stem>.json`` and ``<stem>.npz`` into ``directory``."""
-        return _save(directory, stem, self.to_json(), self.arrays())
+        return _save(directory, stem, self.to_json(), self.arrays(), self.checkpoint)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class InterventionResult:
     """Predictions before and after forcing some gates, from two real forward passes."""
 
@@ -264,6 +323,19 @@ class InterventionResult:
     after: tuple[Prediction, ...]
     probabilities_before: np.ndarray
     probabilities_after: np.ndarray
+
+    def __post_init__(self) -> None:
+        freeze_arrays(self)
+
+
+def freeze_arrays(result: object) -> None:
+    """Make every array field of a frozen result read-only (a read-only view where the array was writable)."""
+    for f in fields(result):  # type: ignore[arg-type]
+        value = getattr(result, f.name)
+        if isinstance(value, np.ndarray) and value.flags.writeable:
+            view = value.view()
+            view.flags.writeable = False
+            object.__setattr__(result, f.name, view)
 
 
 def find_block(blocks: tuple[BlockAttention, ...], name: str | None, owner: str = "this model") -> BlockAttention:
@@ -305,7 +377,16 @@ def _block_summary(b: BlockAttention) -> dict[str, Any]:
     return summary
 
 
-def _save(directory: str | Path, stem: str, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> list[Path]:
+def _save(
+    directory: str | Path,
+    stem: str,
+    manifest: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    checkpoint: Mapping[str, Any] | None,
+) -> list[Path]:
+    """Both files in one go; an uploaded checkpoint's provenance goes into the JSON and the NPZ alike."""
+    if checkpoint is not None:
+        arrays = {**arrays, "checkpoint/provenance": np.array(json.dumps(dict(checkpoint), ensure_ascii=False))}
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / f"{stem}.json"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Literal
 
 AnimationMode = Literal["3d", "2d_vs_3d"]
@@ -27,7 +27,3 @@ class Conv3dSettings:
     dilation_hw: int | None = None
     out_channel: int = 0
     mode: AnimationMode = "3d"
-
-    def key(self) -> tuple[object, ...]:
-        """The settings as a hashable tuple (for caches)."""
-        return tuple(getattr(self, f.name) for f in fields(self))

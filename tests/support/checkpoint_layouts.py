@@ -1,7 +1,7 @@
 """Our state_dict keys rewritten into other codebases' layouts, to make checkpoints as those codebases save them.
 
 Written for the tests from the layouts' published key lists (``tests/fixtures/reference/*.json``) and the
-rename tables in ``shared/notes/se-cbam-reference-implementations.md``, independently of the project's
+rename tables those codebases publish, independently of the project's
 ``weights.KEY_MAPS`` (which go the other way). ``test_checkpoints.py`` checks each against the fixtures:
 our zoo model's keys, rewritten, are exactly the publisher's key list.
 """

@@ -384,3 +384,184 @@ def _write(path: Path, data: bytes) -> Path:
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+# ---- checkpoints --------------------------------------------------------------------------------------------------
+# Built from a small CBAM-ResNet (basic blocks 1-1-1-1, widths 8..64, 5 classes: ~0.3 MB) so every case is cheap;
+# each returns the path and the start of the sentence every front end must show (None: it must load).
+
+CHECKPOINT_CLASSES = 5
+
+
+def small_checkpoint_state(seed: int = 0) -> dict:
+    """The state_dict of a small, seeded CBAM-ResNet in our own layout (what a user's fine-tune would save)."""
+    import torch
+
+    from visualiser.models.configs import ResNetConfig
+    from visualiser.models.resnet import build_resnet
+
+    config = ResNetConfig(
+        block="basic", layers=(1, 1, 1, 1), widths=(8, 16, 32, 64), stem_width=8, num_classes=CHECKPOINT_CLASSES,
+        attn="cbam", attn_options=(("reduction", 4),),
+    )  # fmt: skip
+    torch.manual_seed(seed)
+    model = build_resnet(config)
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            if tensor.is_floating_point() and "running_var" not in name:
+                tensor.copy_(torch.randn_like(tensor) * 0.1)
+    return {k: v.clone().contiguous() for k, v in model.state_dict().items()}
+
+
+def write_safetensors(path: Path, entries: list[tuple[str, str, tuple[int, ...], bytes]], pad: bytes = b"") -> Path:
+    """A safetensors file written by hand: (name, dtype code, shape, raw bytes) in order, offsets as declared."""
+    import json
+
+    header, offset = {}, 0
+    for name, code, shape, data in entries:
+        header[name] = {"dtype": code, "shape": list(shape), "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)
+    return _write(path, struct.pack("<Q", len(raw)) + raw + b"".join(d for *_, d in entries) + pad)
+
+
+def many_tensors(directory: Path, count: int = 200_000) -> Path:
+    """``count`` float32 scalars: a header far over any network's (1.38 M of them make the issue's 99 MB file)."""
+    import json
+
+    path = directory / f"many_{count}.safetensors"
+    header = {f"{i:x}": {"dtype": "F32", "shape": [], "data_offsets": [4 * i, 4 * i + 4]} for i in range(count)}
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)
+    return _write(path, struct.pack("<Q", len(raw)) + raw + bytes(4 * count))
+
+
+def _save_state(path: Path, state: dict) -> Path:
+    import torch
+    from safetensors.torch import save_file
+
+    if path.suffix == ".safetensors":
+        save_file(state, str(path))
+    else:
+        torch.save(state, path)
+    return path
+
+
+def _converted(state: dict, dtype: object) -> dict:
+    return {k: (v.to(dtype) if v.is_floating_point() else v) for k, v in state.items()}
+
+
+def int8_safetensors(directory: Path) -> Path:
+    import torch
+
+    state = {k: (v * 100).round().clamp(-128, 127) for k, v in small_checkpoint_state().items()}
+    return _save_state(directory / "quantised_int8.safetensors", _converted(state, torch.int8))
+
+
+def int8_pth(directory: Path) -> Path:
+    import torch
+
+    state = {k: (v * 100).round().clamp(-128, 127) for k, v in small_checkpoint_state().items()}
+    return _save_state(directory / "quantised_int8.pth", _converted(state, torch.int8))
+
+
+def bool_safetensors(directory: Path) -> Path:
+    return _save_state(directory / "binary.safetensors", {k: v > 0 for k, v in small_checkpoint_state().items()})
+
+
+def float8_safetensors(directory: Path) -> Path:
+    import torch
+
+    return _save_state(directory / "fp8.safetensors", _converted(small_checkpoint_state(), torch.float8_e4m3fn))
+
+
+def nan_weights(directory: Path) -> Path:
+    state = small_checkpoint_state()
+    state["layer2.0.conv1.weight"][0, 0, 0, 0] = float("nan")
+    return _save_state(directory / "nan.safetensors", state)
+
+
+def inf_weights(directory: Path) -> Path:
+    state = small_checkpoint_state()
+    state["fc.weight"][1, 3] = float("inf")
+    return _save_state(directory / "inf.pth", state)
+
+
+def overflowing_weights(directory: Path) -> Path:
+    """Finite weights whose forward pass overflows float32: the stem's BatchNorm scales by 3e38."""
+    state = small_checkpoint_state()
+    state["bn1.weight"].fill_(3e38)
+    return _save_state(directory / "overflow.safetensors", state)
+
+
+def os_system_pickle(directory: Path) -> Path:
+    """The common malicious pickle: a state_dict whose extra entry calls ``os.system`` when unpickled."""
+    import os
+
+    import torch
+
+    class Payload:
+        def __reduce__(self) -> tuple:
+            return (os.system, ("echo pwned > /dev/null",))
+
+    path = directory / "evil_os_system.pth"
+    torch.save({"state_dict": small_checkpoint_state(), "hook": Payload()}, path)
+    return path
+
+
+def zip_slip(directory: Path) -> Path:
+    """A torch zip whose extra member is named ``../../escaped.txt``."""
+    import zipfile
+
+    path = _save_state(directory / "zip_slip.pth", small_checkpoint_state())
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("../../escaped.txt", "outside")
+    return path
+
+
+def truncated_safetensors(directory: Path) -> Path:
+    path = _save_state(directory / "cut.safetensors", small_checkpoint_state())
+    data = path.read_bytes()
+    return _write(path, data[: len(data) * 3 // 4])
+
+
+def wrong_shape(directory: Path) -> Path:
+    """Every key of the layout, but ``layer3.0.conv2.weight`` of a wider block: only that one is named."""
+    import torch
+
+    state = small_checkpoint_state()
+    state["layer3.0.conv2.weight"] = torch.zeros(32, 32, 5, 5)
+    return _save_state(directory / "wrong_shape.safetensors", state)
+
+
+def good_checkpoint(directory: Path, name: str = "finetuned.safetensors", seed: int = 0) -> Path:
+    return _save_state(directory / name, small_checkpoint_state(seed))
+
+
+# name → (builder, what the refusal says; None: it loads)
+CHECKPOINT_BUILDERS: dict[str, tuple[Callable[[Path], Path], str | None]] = {
+    "many_tensors": (many_tensors, "many_200000.safetensors holds 200000 tensors; a ResNet has at most a few"),
+    "int8": (int8_safetensors, "quantised_int8.safetensors holds int8 tensors"),
+    "int8_pth": (int8_pth, "quantised_int8.pth holds int8 tensors"),
+    "bool": (bool_safetensors, "binary.safetensors holds bool tensors"),
+    "float8": (float8_safetensors, "fp8.safetensors holds float8 tensors"),
+    "nan": (nan_weights, "nan.safetensors holds NaN or infinite values (layer2.0.conv1.weight: 1 of"),
+    "inf": (inf_weights, "inf.pth holds NaN or infinite values (fc.weight: 1 of"),
+    "overflow": (overflowing_weights, "CBAM-ResNet-10 (attention-visualiser layout, 5 classes, from "
+                 "overflow.safetensors) computed NaN or infinite values for this input"),
+    "os_system": (os_system_pickle, "evil_os_system.pth holds a Python object (posix.system), which is never "
+                  "unpickled here because that could run code"),
+    "zip_slip": (zip_slip, "zip_slip.pth holds a zip entry named ../../escaped.txt, which torch.save never writes"),
+    "truncated": (truncated_safetensors, "cut.safetensors is a damaged safetensors file"),
+    "wrong_shape": (wrong_shape, "wrong_shape.safetensors comes closest to CBAM-ResNet-10 (attention-visualiser "
+                    "layout) but does not fit it: shapes that differ (checkpoint vs ours): layer3.0.conv2.weight "
+                    "(32, 32, 5, 5) vs (32, 32, 3, 3)"),
+    "good": (good_checkpoint, None),
+}  # fmt: skip
+
+
+def build_checkpoints(directory: Path) -> dict[str, tuple[Path, str | None]]:
+    """Every hostile (and one good) checkpoint into ``directory``: name → (path, expected sentence start)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return {name: (build(directory), expected) for name, (build, expected) in CHECKPOINT_BUILDERS.items()}

@@ -147,3 +147,4 @@ def clip_result_3d(frames: int = 8, gate_frames: int = 4) -> ClipResult:
         input_frames=np.zeros((frames, 48, 48, 3), np.uint8),
         geometry=geometry,
     )
+

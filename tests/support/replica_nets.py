@@ -258,3 +258,61 @@ class SEResNetLike(nn.Module):
 def se_resnet50_like(tiny: bool = True) -> nn.Module:
     """SE-ResNet-50's layout (or one block per stage, width 8), seeded, eval mode."""
     return with_seeded_weights(SEResNetLike((1, 1, 1, 1), 8, 5) if tiny else SEResNetLike())
+
+
+# --- ViT-like (timm VisionTransformer layout: patch_embed.proj, cls token, blocks.N.attn.{qkv,q_norm,k_norm}) ---
+
+
+class ViTAttention(nn.Module):
+    """timm ``Attention``: q and k pass through ``q_norm`` / ``k_norm`` (Identity without qk_norm), (B, heads, N, d)."""
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.q_norm, self.k_norm = nn.Identity(), nn.Identity()
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, c = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
+        q, k = self.q_norm(q), self.k_norm(k)
+        out = F.scaled_dot_product_attention(q, k, v)
+        return self.proj(out.transpose(1, 2).reshape(b, n, c))
+
+
+class ViTBlock(nn.Module):
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.norm1, self.attn = nn.LayerNorm(dim), ViTAttention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, dim * 2), nn.GELU(), nn.Linear(dim * 2, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class PatchEmbed(nn.Module):
+    def __init__(self, patch: int, dim: int) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(3, dim, patch, patch)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x).flatten(2).transpose(1, 2)
+
+
+class ViTLike(nn.Module):
+    """A vision transformer: no feature map over the image's positions after the patch embedding."""
+
+    def __init__(self, depth: int = 2, dim: int = 32, heads: int = 4, patch: int = 8, classes: int = 5) -> None:
+        super().__init__()
+        self.patch_embed = PatchEmbed(patch, dim)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.blocks = nn.Sequential(*(ViTBlock(dim, heads) for _ in range(depth)))
+        self.norm, self.head = nn.LayerNorm(dim), nn.Linear(dim, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.patch_embed(x)
+        tokens = torch.cat([self.cls_token.expand(tokens.shape[0], -1, -1), tokens], dim=1)
+        return self.head(self.norm(self.blocks(tokens))[:, 0])

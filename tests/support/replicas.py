@@ -151,14 +151,21 @@ class TorchvisionSqueezeExcitation(nn.Module):
 # --- pytorchcv (pytorchcv/models/common.py SEBlock, cbamresnet.py) ----------------------------------------
 
 
+class PytorchcvHSigmoid(nn.Module):
+    """pytorchcv's hard sigmoid (MobileNetV3's SE blocks): written out, with an in-place ReLU6."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu6(x + 3.0, inplace=True) / 6.0
+
+
 class PytorchcvSEBlock(nn.Module):
-    def __init__(self, channels: int, reduction: int = 4):
+    def __init__(self, channels: int, reduction: int = 4, out_activation: type[nn.Module] = nn.Sigmoid):
         super().__init__()
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.conv1 = nn.Conv2d(channels, channels // reduction, 1, bias=True)
         self.activ = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(channels // reduction, channels, 1, bias=True)
-        self.sigmoid = nn.Sigmoid()
+        self.sigmoid = out_activation()  # pytorchcv names the gate "sigmoid" whatever its function
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w = self.sigmoid(self.conv2(self.activ(self.conv1(self.pool(x)))))

@@ -1,63 +1,80 @@
-"""Image figures: full analysis and the eager views against the bare forward pass, and two reference points."""
+"""Image figures: one Image-tab click in process against the bare forward pass, its views, two reference points.
+
+The click is the tab's own: ``tab_replay.TabReplay`` runs the events a click on ``#image-run`` starts, as the
+page chains them, through Gradio's ``process_api`` (so Gradio's encoding and ``gr.Plot`` rasterising count),
+on a new photo each time (the app caches results by content). ``IMAGE_TAB_VIEWS`` lists the
+``visualiser.ui.views`` functions that click reaches; a test replays the click and holds the list to it.
+"""
 
 from __future__ import annotations
 
+import statistics
+import tempfile
+from collections import defaultdict
 from collections.abc import Sequence
+from itertools import count
+from pathlib import Path
 
 import numpy as np
 
 from tools.bench.subjects import bare_forward, loaded_model, model_input, photo_bytes
-from tools.bench.timing import median_time, paired_median_times
+from tools.bench.timing import paired_median_times
+
+# The visualiser.ui.views functions the Image tab's events call directly for one click on Analyse (the banner's
+# model title, the public analysis, every view, the PNG writer). tests/test_bench_replay.py replays the built
+# tab's click and holds this list to what it calls: when the tab changes, the test fails until the bench's
+# rows (and the README's words about them) are checked again.
+IMAGE_TAB_VIEWS = frozenset({"model_title", "analyse_image", "image_views", "write_png", "say"})
+PUBLIC_EVENT = "analyse_image"  # the API endpoint inside the click; the views are the events after it
 
 
-def bench_image(names: Sequence[str], repeats: int) -> dict[str, dict[str, float]]:
-    """Full analysis (decode → every eager chart and heatmap) against the bare forward pass, per model.
+def image_click(names: Sequence[str], repeats: int) -> dict[str, dict[str, float]]:
+    """Per model: one Image-tab click replayed in process (every event), interleaved with the bare forward pass.
 
-    Also each eager view alone, in ms, on that model's result.
+    Figures: ``forward_ms``, ``click_ms`` (all events of the click), ``ratio`` (click / forward), ``views_ms``
+    (the events after the public analysis: what the tab draws from the stored result) and ``event_<name>_ms``.
     """
-    from visualiser.media import load_image
-    from visualiser.pipeline import analyse_pixels
-    from visualiser.render import eager_views, render_all
+    from tools.bench.tab_replay import TabReplay, deterministic_weights
 
-    photo = photo_bytes()
     out: dict[str, dict[str, float]] = {}
-    for name in names:
-        loaded = loaded_model(name)
-        pixels, x = model_input(loaded, photo)
-        forward_s, full_s = paired_median_times(
-            lambda loaded=loaded, x=x: bare_forward(loaded, x),
-            lambda loaded=loaded: render_all(analyse_pixels(load_image(photo), loaded)),
-            repeats,
-        )
-        result = analyse_pixels(pixels, loaded)
-        out[name] = {"forward_ms": forward_s * 1e3, "full_ms": full_s * 1e3, "ratio": full_s / forward_s}
-        for view, draw in eager_views().items():
-            seconds = median_time(lambda draw=draw, result=result: draw(result), repeats)
-            out[name][f"view_{view}_ms"] = seconds * 1e3
+    variants = count(1)
+    with tempfile.TemporaryDirectory() as tmp, deterministic_weights(names):
+        replay = TabReplay()
+        for name in names:
+            loaded = loaded_model(name)
+            _, x = model_input(loaded, photo_bytes())
+            events: dict[str, list[float]] = defaultdict(list)
+            views: list[float] = []
+
+            def click(name: str = name, events: dict = events, views: list = views) -> None:
+                photo = Path(tmp) / f"photo-{next(variants)}.jpg"
+                photo.write_bytes(photo_bytes(variant=next(variants)))
+                replay.set("image-model", name)
+                replay.upload("image-input", photo)
+                runs = replay.click("image-run")
+                names_run = [run.name for run in runs]
+                after = names_run.index(PUBLIC_EVENT) + 1 if PUBLIC_EVENT in names_run else len(runs)
+                for run in runs:
+                    events[run.name].append(run.seconds)
+                views.append(sum(run.seconds for run in runs[after:]))
+
+            forward_s, click_s = paired_median_times(lambda loaded=loaded, x=x: bare_forward(loaded, x), click, repeats)
+            out[name] = {
+                "forward_ms": forward_s * 1e3,
+                "click_ms": click_s * 1e3,
+                "ratio": click_s / forward_s,
+                "views_ms": statistics.median(views[1:] or views) * 1e3,  # the warm-up pair left out
+                **{f"event_{event}_ms": statistics.median(t[1:] or t) * 1e3 for event, t in events.items()},
+            }
     return out
 
 
-def bench_eager_views(name: str, repeats: int) -> dict[str, float]:
-    """Every eager view of a result with Grad-CAM (``render_all``), interleaved with the bare forward pass.
-
-    This is the figure that used to be a timing assertion in the render tests: on a ResNet-50 with CBAM
-    (16 blocks, spatial gates from 56² to 7², a 640×480 photo) the views must stay well below the forward
-    pass, because the Image tab draws them all with every analysis.
-    """
+def attention_blocks(name: str) -> int:
+    """How many attention blocks the model records (for the row's reader: 16 on the ResNet-50s)."""
+    from visualiser.media import load_image
     from visualiser.pipeline import analyse_pixels
-    from visualiser.render import render_all
 
-    loaded = loaded_model(name)
-    pixels, x = model_input(loaded, photo_bytes())
-    result = analyse_pixels(pixels, loaded, gradcam=True)
-    forward_s, views_s = paired_median_times(lambda: bare_forward(loaded, x), lambda: render_all(result), repeats)
-    return {
-        "model_blocks": float(len(result.blocks)),
-        "views": float(len(render_all(result))),
-        "forward_ms": forward_s * 1e3,
-        "eager_views_ms": views_s * 1e3,
-        "eager_views_over_forward": views_s / forward_s,
-    }
+    return len(analyse_pixels(load_image(photo_bytes()), loaded_model(name)).blocks)
 
 
 def bench_references(name: str, repeats: int) -> dict[str, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from typing import TYPE_CHECKING
 
@@ -38,7 +39,13 @@ def loaded_model(name: str) -> LoadedModel:
 
 
 def photo_bytes(variant: int = 0) -> bytes:
-    """A 640×480 JPEG of the first example photo; ``variant`` changes one pixel (a new file, same content)."""
+    """A 640×480 JPEG of the first example photo; each ``variant`` is other bytes and other pixels.
+
+    The app's caches key on the file's bytes (uploads) or on the pixels (Grad-CAM of a stored result), so a
+    new variant is analysed for real: a 16×16 corner patch takes a colour from ``variant``. (Changing one pixel
+    was not enough: near black it quantised to the same JPEG, so every variant was one file, and every call
+    after the first a cache hit.)
+    """
     examples = sorted(EXAMPLES_DIR.rglob("*.jpg"))
     if examples:
         image = Image.open(examples[0]).convert("RGB").resize(PHOTO_SIZE)
@@ -46,7 +53,8 @@ def photo_bytes(variant: int = 0) -> bytes:
         rng = np.random.default_rng(0)
         image = Image.fromarray(rng.integers(0, 255, (PHOTO_SIZE[1], PHOTO_SIZE[0], 3), dtype=np.uint8))
     if variant:
-        image.putpixel((0, 0), (variant % 256, (variant // 256) % 256, 0))
+        colour = tuple(hashlib.sha1(f"variant {variant}".encode(), usedforsecurity=False).digest()[:3])
+        image.paste(colour, (0, 0, 16, 16))
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=90)
     return buffer.getvalue()

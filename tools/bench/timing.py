@@ -1,10 +1,10 @@
-"""Medians of wall times, and paired medians of two functions called alternately (drift hits both alike)."""
+"""Medians of wall times, and medians of functions called in turn (drift on a shared CPU hits all alike)."""
 
 from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 Clock = Callable[[], float]
 
@@ -35,18 +35,23 @@ def paired_median_times(
     On a shared CPU the load drifts over seconds; alternating the calls makes the drift hit both figures
     equally, so their ratio holds even when the absolute times do not.
     """
+    a, b = interleaved_median_times((first, second), repeats, warmup, clock)
+    return a, b
+
+
+def interleaved_median_times(
+    fns: Sequence[Callable[[], object]], repeats: int, warmup: int = 1, clock: Clock = time.perf_counter
+) -> tuple[float, ...]:
+    """Median times of several functions called in turn (a, b, c, a, b, c, ...), after ``warmup`` rounds."""
     if repeats < 1:
         raise ValueError("repeats must be at least 1")
     for _ in range(warmup):
-        first()
-        second()
-    a, b = [], []
+        for fn in fns:
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
-        t0 = clock()
-        first()
-        t1 = clock()
-        second()
-        t2 = clock()
-        a.append(t1 - t0)
-        b.append(t2 - t1)
-    return statistics.median(a), statistics.median(b)
+        for fn, spent in zip(fns, times, strict=True):
+            t0 = clock()
+            fn()
+            spent.append(clock() - t0)
+    return tuple(statistics.median(spent) for spent in times)

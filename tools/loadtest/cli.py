@@ -1,4 +1,4 @@
-"""``python -m tools.loadtest`` (and ``python -m visualiser loadtest``): arguments in, report out, exit status."""
+"""``python -m tools.loadtest``: arguments in, report out, exit status."""
 
 from __future__ import annotations
 

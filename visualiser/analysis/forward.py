@@ -1,17 +1,20 @@
 """One forward pass with every gate recorded (and, on request, Grad-CAM from that same pass).
 
-Our networks go through the tap recorder exactly as before. A user's own network (``Foreign``) goes
-through ``capture.watch`` with the discovery made for it once; its output becomes class scores by the
-caller's ``scores`` function, or directly when it is a (batch, classes) tensor, or not at all (a detector,
-a segmenter): then the probabilities are empty and ``ForwardRecord.note`` says why, and every gate is
-still recorded.
+Every network goes through the one recorder (``capture.watch``) with its discovery: read from structure for
+our networks (``discover(model)``, no probe), made once by a probe pass for a user's own network (``Foreign``).
+The output becomes class scores by the caller's ``scores`` function, or directly when it is a (batch, classes)
+tensor, or not at all (a detector, a segmenter): then the probabilities are empty and ``ForwardRecord.note``
+says why, and every gate is still recorded.
+
+The input goes to the model's device and floating-point type (CUDA, MPS, half precision); everything that
+comes back (probabilities, scores, gates, Grad-CAM maps) is CPU float32 NumPy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,12 +22,14 @@ import torch
 from torch import nn
 
 from visualiser.capture import (
-    AttentionRecorder,
     Discovery,
     FeatureGrab,
-    blocks_from_recording,
+    Override,
+    describe_output,
+    discover,
     feature_layer,
     gradcam_maps,
+    model_input,
     watch,
 )
 from visualiser.errors import InputError
@@ -53,7 +58,7 @@ class Foreign:
 class ForwardRecord:
     """Raw output of one recorded pass: softmax probabilities (B, N), blocks per batch element, Grad-CAM.
 
-    ``probabilities`` is (B, 0) when the network gives no class scores; ``note`` then says so.
+    ``probabilities`` and ``scores`` are (B, 0) when the network gives no class scores; ``note`` then says so.
     """
 
     probabilities: np.ndarray
@@ -61,7 +66,7 @@ class ForwardRecord:
     gradcam: np.ndarray | None = None  # (B, h, w) in [0, 1]
     gradcam_class: tuple[int, ...] | None = None
     note: str | None = None
-    kept: Mapping[str, np.ndarray] = field(default_factory=dict)  # layer name → (B, D) output of that same pass
+    scores: np.ndarray | None = None  # (B, N) class scores before the softmax
 
 
 def no_scores_note(model_name: str, output: str) -> str:
@@ -85,63 +90,55 @@ def class_scores(output: Any, batch: int, scores: ScoresFn | None) -> torch.Tens
     return None
 
 
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    """A CPU float32 array of ``t`` (whatever its device and floating-point type)."""
+    return t.detach().float().cpu().numpy()
+
+
 def recorded_forward(
     model: nn.Module,
     x: torch.Tensor,
     gradcam: bool = False,
     foreign: Foreign | None = None,
-    keep: tuple[str, ...] = (),
+    overrides: Mapping[str, Override] | None = None,
 ) -> ForwardRecord:
     """One forward pass with every attention gate recorded; optionally Grad-CAM of the top-1 class.
 
-    Grad-CAM uses the same forward pass as the gates, so both describe the same computation. ``keep`` names
-    layers (of our networks) whose outputs are kept too, flattened per element, e.g. the pooled features an
-    out-of-distribution score reads.
+    ``foreign``: a user's network's discovery and options (``pipeline.foreign_model(...).foreign``); without
+    it the blocks are read from structure (our networks). Grad-CAM uses the same forward pass as the gates,
+    so both describe the same computation. ``overrides`` forces blocks' gates in this pass (an intervention:
+    ``{block: ("identity", ())}`` or ``{block: ("mute", channels)}``).
     """
-    if foreign is not None:
-        return _foreign_forward(model, x, gradcam, foreign)
+    options = foreign or Foreign(discover(model))
+    x = model_input(model, x)
+    batch = x.shape[0]
     with ExitStack() as stack:
-        recorder = stack.enter_context(AttentionRecorder(model))
-        grab = stack.enter_context(FeatureGrab(feature_layer(model))) if gradcam else None
-        grabs = {name: stack.enter_context(FeatureGrab(model.get_submodule(name))) for name in keep}
+        watcher = stack.enter_context(watch(model, discovery=options.discovery, overrides=overrides))
+        layer = feature_layer(model, options.feature_layer, options.discovery) if gradcam else None
+        grab = stack.enter_context(FeatureGrab(layer)) if layer is not None else None
         with torch.set_grad_enabled(gradcam):
-            logits = model(x)
-        probabilities = torch.softmax(logits.detach().float(), dim=1).numpy()
-        cams, classes = _gradcam(grab, logits)
-    kept = {
-        name: g.features.detach().flatten(1).float().numpy() for name, g in grabs.items() if g.features is not None
-    }
-    blocks = tuple(blocks_from_recording(model, recorder, i) for i in range(x.shape[0]))
-    return ForwardRecord(probabilities, blocks, cams, classes, kept=kept)
+            output = model(x)
+        scores = class_scores(output, batch, options.scores)
+        if scores is None:
+            note = no_scores_note(options.discovery.model_name, describe_output(output)[0])
+            if gradcam:
+                raise InputError(f"Grad-CAM needs class scores; {note}")
+            probabilities = np.zeros((batch, 0), np.float32)
+        else:
+            note = None
+            probabilities = torch.softmax(scores.detach().float(), dim=1).cpu().numpy()
+        cams, classes = _gradcam(grab, scores)
+    blocks = tuple(watcher.blocks(i) for i in range(batch))
+    logits = _numpy(scores) if scores is not None else np.zeros((batch, 0), np.float32)
+    return ForwardRecord(probabilities, blocks, cams, classes, note, logits)
 
 
-def _gradcam(grab: FeatureGrab | None, scores: torch.Tensor) -> tuple[np.ndarray | None, tuple[int, ...] | None]:
-    if grab is None:
+def _gradcam(
+    grab: FeatureGrab | None, scores: torch.Tensor | None
+) -> tuple[np.ndarray | None, tuple[int, ...] | None]:
+    if grab is None or scores is None:
         return None, None
     if grab.features is None:
         raise RuntimeError("the Grad-CAM layer was not used in the forward pass")
     maps, classes = gradcam_maps(scores, grab.features)
-    return maps.numpy(), classes
-
-
-def _foreign_forward(model: nn.Module, x: torch.Tensor, gradcam: bool, foreign: Foreign) -> ForwardRecord:
-    discovery = foreign.discovery
-    if gradcam and foreign.scores is None and discovery.num_classes is None:
-        raise InputError(f"Grad-CAM needs class scores; {no_scores_note(discovery.model_name, discovery.output)}")
-    batch = x.shape[0]
-    with ExitStack() as stack:
-        watcher = stack.enter_context(watch(model, discovery=discovery))
-        layer = feature_layer(model, foreign.feature_layer, discovery) if gradcam else None
-        grab = stack.enter_context(FeatureGrab(layer)) if layer is not None else None
-        with torch.set_grad_enabled(gradcam):
-            output = model(x)
-        scores = class_scores(output, batch, foreign.scores)
-        note = None
-        if scores is None:
-            probabilities = np.zeros((batch, 0), np.float32)
-            note = no_scores_note(discovery.model_name, discovery.output)
-        else:
-            probabilities = torch.softmax(scores.detach().float(), dim=1).numpy()
-        cams, classes = _gradcam(grab, scores) if scores is not None else (None, None)
-    blocks = tuple(watcher.blocks(i) for i in range(batch))
-    return ForwardRecord(probabilities, blocks, cams, classes, note)
+    return _numpy(maps), classes

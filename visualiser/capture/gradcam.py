@@ -19,7 +19,9 @@ def feature_layer(model: nn.Module, name: str | None = None, discovery: Discover
     """The layer Grad-CAM looks at.
 
     In order: ``name`` (the caller's choice), ``model.feature_layer_name`` (our networks), the discovery's
-    last 4-D (5-D) feature map (any network), the last ``layerN`` stage.
+    last feature map over the input's positions (any probed network), the last ``layerN`` stage. A network
+    whose last 4-D (5-D) tensor is made of tokens (a vision transformer) has none: an ``InputError`` asks
+    for ``feature_layer=``.
     """
     name = name or getattr(model, "feature_layer_name", None)
     if name is None and discovery is not None:
@@ -27,8 +29,10 @@ def feature_layer(model: nn.Module, name: str | None = None, discovery: Discover
     if name is None:
         stages = [n for n, _ in model.named_children() if n.startswith("layer")]
         if not stages:
+            why = f" ({discovery.feature_note})" if discovery is not None and discovery.feature_note else ""
             raise InputError(
-                f"{type(model).__name__} has no 4-D feature map to take Grad-CAM from; name a layer (feature_layer=)"
+                f"{type(model).__name__} has no feature map over the image's positions to take Grad-CAM from{why}; "
+                "name the layer to use with feature_layer="
             )
         name = stages[-1]
     try:

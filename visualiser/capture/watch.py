@@ -1,19 +1,22 @@
-"""``watch(model)``: record the gates of any network inside a ``with``, the very tensors it multiplied by.
+"""``watch(model)``: the one recorder. The gates of any network inside a ``with``, the very tensors it multiplied by.
 
-Discovery (``discover``) says, once per model, which modules own gates and where each gate and internal
-is taken. Inside the ``with`` a recording pass then costs a few hooks per found module: a pre-hook and an
-always-called forward hook on each owner (they open and close its call), a forward hook (or pre-hook)
-on the submodule that carries each tensor and, only for owners whose gate is computed in code
-(``F.sigmoid(...)``), a ``TorchFunctionMode`` that is active between those two hooks and takes the n-th
-call of the gate function. Our own ``AttentionModule``s go through the tap recorder as in our networks.
+Discovery (``discover``) says, once per model, which modules own gates and where each gate and internal is
+taken: read from structure for this project's modules, found by one probe pass for anything else; the watch
+records both the same way. Inside the ``with`` a recording pass costs a hook per point: on the submodule that
+carries each tensor (a ``Tap`` of ours, a timm ``gate``, a torchvision ``scale_activation``) and, only for
+owners whose points need call counting, a pre-hook and an always-called forward hook on the owner (they open
+and close its call) and, for gates computed in code (``F.sigmoid(...)``), a ``TorchFunctionMode`` active
+between those two hooks that takes the n-th call of the gate function.
 
-Everything is owned (``OwnedHooks``): hooks act only for calls from the entering context and are removed
-in ``__exit__``, also when the forward raised; records of concurrent requests never mix. Given
-``overrides``, the same points replace the gates (identity: every gate 1; mute: chosen channels 0).
+Everything is owned (``OwnedHooks``): hooks act only for calls from the entering context and are removed in
+``__exit__``, also when the forward raised; records of concurrent requests never mix. Given ``overrides``,
+the same points replace the gates (identity: every gate 1; mute: chosen channels 0): an intervention, for the
+calls of this context only.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
 from contextlib import ExitStack
@@ -25,15 +28,17 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from visualiser.capture.blocks import blocks_from_recording, stage_and_block
 from visualiser.capture.discover import Discovery, discover
-from visualiser.capture.override import tap_override
 from visualiser.capture.owned import OwnedHooks
-from visualiser.capture.plans import BlockPlan, Point, Role
-from visualiser.capture.recorder import AttentionRecorder
-from visualiser.capture.trace import flat_tensors
+from visualiser.capture.plans import BlockPlan
+from visualiser.capture.probe import flat_tensors
+from visualiser.capture.rules import Point, Role
 from visualiser.capture.wiring import Carrier, Key, Override, Owner, forced_gate, replace_item, wiring
 from visualiser.result import BlockAttention, FoundModule
+
+_STAGE_RE = re.compile(r"layer(\d+)\.(\d+)\.")
+_UNIT_RE = re.compile(r"stage(\d+)\.unit(\d+)\.")  # pytorchcv: features.stage2.unit3 (both 1-based)
+_BLOCKS_RE = re.compile(r"blocks\.(\d+)\.(\d+)\.")  # timm EfficientNet / MobileNet: blocks.1.0 (0-based)
 
 
 class _Frame:
@@ -44,7 +49,7 @@ class _Frame:
     def __init__(self, owner: Owner) -> None:
         self.owner = owner
         self.counts: dict[object, int] = {}
-        self.values: dict[Key, torch.Tensor] = {}
+        self.values: dict[Key, np.ndarray] = {}
 
 
 class _GateMode(TorchFunctionMode):
@@ -74,14 +79,14 @@ class Watch:
         self._example = example
         self.discovery = discovery
         self._overrides = dict(overrides or {})
-        self._records: dict[str, dict[Key, torch.Tensor]] = {}
+        self._records: dict[str, dict[Key, np.ndarray]] = {}  # owner → what its last call took, CPU float32
         self._lock = threading.Lock()
         self._local = threading.local()
         self._stack = ExitStack()
         self._op_names: frozenset[str] = frozenset()
         self._owners: dict[str, Owner] = {}
+        self._kernels: dict[str, nn.Parameter] = {}
         self._forced: dict[tuple[str, Role], Override] = {}
-        self._recorder: AttentionRecorder | None = None
         self._installed = False
 
     # --- entering and leaving -------------------------------------------------------------------------
@@ -129,18 +134,10 @@ class Watch:
     def _install(self, hooks: OwnedHooks) -> None:
         assert self.discovery is not None
         self._installed = True
-        plans = self.discovery.plans
-        if any(p.ours for p in plans):
-            self._recorder = self._stack.enter_context(AttentionRecorder(self.model))
-        for plan in plans:
-            if plan.ours and plan.name in self._overrides:
-                mode, channels = self._overrides[plan.name]
-                self._stack.enter_context(tap_override(self.model, plan.name, mode, channels))
+        forced = [self.discovery.plan(name) for name in self._overrides]  # an unknown block: InputError
+        self._forced = {(g.owner, g.role): self._overrides[p.name] for p in forced for g in p.gates}
         wired = wiring(self.model, self.discovery)
-        self._owners, self._op_names = wired.owners, wired.op_names
-        self._forced = {
-            (g.owner, g.role): self._overrides[p.name] for p in plans if p.name in self._overrides for g in p.gates
-        }
+        self._owners, self._op_names, self._kernels = wired.owners, wired.op_names, wired.kernels
         framed: set[Carrier] = set()
         for owner in self._owners.values():
             if owner.direct:
@@ -234,22 +231,27 @@ class Watch:
                 replaced = now if now is not None else replaced
         return replaced
 
-    def _grab(self, into: dict[Key, torch.Tensor], owner: str, key: Key, point: Point, value: Any) -> Any:
+    def _grab(self, into: dict[Key, np.ndarray], owner: str, key: Key, point: Point, value: Any) -> Any:
         """Copy one point's tensor into ``into``; return ``value`` with a forced gate in place, if one is due."""
+        if not self._op_names:  # no function mode in this watch: nothing to keep from seeing our own ops
+            return self._copy(into, owner, key, point, value)
         self._local.busy = True
         try:
-            t = flat_tensors(value)[point.item]
-            if point.channels is not None:
-                t = t[:, point.channels[0] : point.channels[1]]
-            override = self._forced.get((owner, key[0])) if key[1] == "gate" else None
-            new = forced_gate(t, key[0], override) if override is not None else None
-            replaced = None
-            if new is not None:
-                replaced, t = replace_item(value, point.item, new), new
-            into[key] = t.detach().clone() if t.device.type == "cpu" else t.detach().to("cpu")
-            return replaced
+            return self._copy(into, owner, key, point, value)
         finally:
             self._local.busy = False
+
+    def _copy(self, into: dict[Key, np.ndarray], owner: str, key: Key, point: Point, value: Any) -> Any:
+        t = value if isinstance(value, torch.Tensor) else flat_tensors(value)[point.item]
+        if point.channels is not None:
+            t = t[:, point.channels[0] : point.channels[1]]
+        override = self._forced.get((owner, key[0])) if self._forced and key[1] == "gate" else None
+        new = forced_gate(t, key[0], override) if override is not None else None
+        replaced = None
+        if new is not None:
+            replaced, t = replace_item(value, point.item, new), new
+        into[key] = t.detach().to("cpu", torch.float32, copy=True).numpy()  # a copy: later in-place ops miss it
+        return replaced
 
     # --- results --------------------------------------------------------------------------------------
     @property
@@ -266,17 +268,10 @@ class Watch:
         """One ``BlockAttention`` per block used in the last pass, for batch element ``index``, in forward order."""
         if self.discovery is None:
             return ()
-        ours = {}
-        if self._recorder is not None:
-            ours = {b.name: b for b in blocks_from_recording(self.model, self._recorder, index)}
-        out = []
-        for order, plan in enumerate(self.discovery.plans):
-            block = ours.get(plan.name) if plan.ours else self._foreign_block(plan, index, order)
-            if block is not None:
-                out.append(block)
-        return tuple(out)
+        blocks = (self._block(plan, index, order) for order, plan in enumerate(self.discovery.plans))
+        return tuple(b for b in blocks if b is not None)
 
-    def _foreign_block(self, plan: BlockPlan, index: int, order: int) -> BlockAttention | None:
+    def _block(self, plan: BlockPlan, index: int, order: int) -> BlockAttention | None:
         values: dict[str, np.ndarray | None] = {}
         kernel, spatial_order = None, None
         for gate in plan.gates:
@@ -288,7 +283,7 @@ class Watch:
                 if (gate.role, name) in taken:
                     values[name] = _array(taken[(gate.role, name)], _role_of(name), gate.dims, index)
             if gate.kernel is not None:
-                kernel = self.model.get_parameter(gate.kernel).detach()[0].float().cpu().numpy().copy()
+                kernel = self._kernels[gate.kernel].detach().to("cpu", torch.float32, copy=True).numpy()[0]
                 spatial_order = gate.order
         if not values:
             return None  # not called in this pass
@@ -313,18 +308,35 @@ class Watch:
         )
 
 
+def stage_and_block(name: str, order: int) -> tuple[int, int]:
+    """(1-based stage, 0-based block) from a ResNet name such as ``layer3.1.se``; (0, order) otherwise.
+
+    pytorchcv (``stage2.unit3``) and timm EfficientNet / MobileNet (``blocks.1.0``) names are read too.
+    """
+    if match := _STAGE_RE.search(name + "."):
+        return int(match.group(1)), int(match.group(2))
+    if match := _UNIT_RE.search(name + "."):
+        return int(match.group(1)), int(match.group(2)) - 1
+    if match := _BLOCKS_RE.search(name + "."):
+        return int(match.group(1)) + 1, int(match.group(2))
+    return 0, order
+
+
 def _role_of(name: str) -> Role:
     return "channel" if name in ("squeeze", "avg_logits", "max_logits") else "spatial"
 
 
-def _array(t: torch.Tensor, role: Role, dims: int, index: int) -> np.ndarray:
-    """Batch element ``index`` as (C,) for channel tensors, (H, W) / (T, H, W) for spatial ones."""
+def _array(taken: np.ndarray, role: Role, dims: int, index: int) -> np.ndarray:
+    """Batch element ``index`` as (C,) for channel tensors, (H, W) / (T, H, W) for spatial ones; read-only."""
     if role == "channel":
-        return t.reshape(t.shape[0], -1)[index].float().numpy().copy()
-    one = t[index]
-    if one.dim() == dims + 1:
-        one = one[0]
-    return one.float().numpy().copy()
+        one = taken.reshape(taken.shape[0], -1)[index]
+    else:
+        one = taken[index]
+        if one.ndim == dims + 1:
+            one = one[0]
+    one = one.copy()  # the element alone, not a view keeping the whole batch
+    one.flags.writeable = False
+    return one
 
 
 def watch(
@@ -337,6 +349,8 @@ def watch(
 
     ``with watch(model) as w: model(x)`` then ``w.blocks(0)`` gives the frozen ``BlockAttention`` records
     of batch element 0 and ``w.found`` the ``FoundModule`` list. Discovery runs once per model (on
-    ``example`` if given, else on the first forward's input) and is cached.
+    ``example`` if given, else on the first forward's input) and is cached; pass ``discovery=discover(model)``
+    to record this project's modules with no probe pass. ``overrides`` (block name → ``("identity", ())`` or
+    ``("mute", channels)``) forces those blocks' gates for the calls of this context: an intervention.
     """
     return Watch(model, example, discovery, overrides)

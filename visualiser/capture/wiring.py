@@ -18,9 +18,10 @@ import torch
 from torch import nn
 
 from visualiser.capture.discover import Discovery
-from visualiser.capture.plans import GatePlan, Point, Role
+from visualiser.capture.plans import GatePlan
+from visualiser.capture.rules import Point, Role
 
-InterventionMode = Literal["identity", "mute"]
+InterventionMode = Literal["identity", "mute"]  # identity: every gate of the block 1; mute: chosen channels 0
 Override = tuple[InterventionMode, Sequence[int]]
 Key = tuple[Role, str]  # (gate role, BlockAttention field or "gate")
 Carrier = tuple[int, str]  # (id of the module, "output" | "input")
@@ -51,6 +52,7 @@ class Wiring:
     owners: dict[str, Owner]
     carriers: dict[Carrier, nn.Module]
     op_names: frozenset[str]
+    kernels: dict[str, nn.Parameter]  # parameter path → the spatial gates' learned kernels
 
 
 def gate_points(gate: GatePlan) -> list[tuple[Key, Point]]:
@@ -78,7 +80,8 @@ def _wire(model: nn.Module, discovery: Discovery) -> Wiring:
                     carriers[ident] = carrier
                     owner.on_modules.setdefault(ident, []).append((key, point))
     ops = frozenset(name for owner in owners.values() for name in owner.on_ops)
-    return Wiring(owners, carriers, ops)
+    kernels = {g.kernel: model.get_parameter(g.kernel) for p in discovery.plans for g in p.gates if g.kernel}
+    return Wiring(owners, carriers, ops, kernels)
 
 
 _WIRED: weakref.WeakKeyDictionary[nn.Module, tuple[Discovery, Wiring]] = weakref.WeakKeyDictionary()

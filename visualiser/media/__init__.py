@@ -1,6 +1,6 @@
 """Decoding user images and clips safely: limits first, then pixels, always (H, W, 3) / (T, H, W, 3) uint8 RGB."""
 
-from visualiser.media.clip import Clip, load_clip, probe_clip, select_evenly
+from visualiser.media.clip import Clip, load_clip, select_evenly
 from visualiser.media.digest import source_sha1
 from visualiser.media.encode import write_video
 from visualiser.media.image import SUPPORTED_FORMATS, NotAnImageError, image_to_rgb, load_image, open_image
@@ -16,7 +16,6 @@ __all__ = [
     "load_clip",
     "load_image",
     "open_image",
-    "probe_clip",
     "select_evenly",
     "source_sha1",
     "write_video",

@@ -1,12 +1,10 @@
 """Which input a result belongs to: the SHA-1 of the file's bytes (results record it; caches key on it).
 
-A file's digest is remembered by path, size and modification time, so the views' cache key and the
-pipeline's record of one upload read the file once.
+Each caller hashes a file once and passes the digest on (``pipeline.analyse_image(..., sha1=...)``).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 from pathlib import Path
@@ -24,16 +22,9 @@ def source_sha1(source: object) -> str:
         path = Path(source)
         if not path.is_file():
             raise InputError(f"{path.name}: the file is no longer there; please upload it again")
-        stat = path.stat()
-        return _file_sha1(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        digest = hashlib.sha1(usedforsecurity=False)
+        with path.open("rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest()
     return ""
-
-
-@functools.lru_cache(maxsize=256)
-def _file_sha1(path: str, size: int, mtime_ns: int) -> str:
-    """The digest of one version of a file (size and mtime are part of the key: a changed file is read again)."""
-    digest = hashlib.sha1(usedforsecurity=False)
-    with Path(path).open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -99,6 +99,11 @@ def open_image(source: str | os.PathLike[str] | bytes, limits: MediaLimits = DEF
         image = Image.open(fp, formats=_available_formats())
     except UnidentifiedImageError:
         raise NotAnImageError(f"{name} is not an image Pillow can read ({describe_unreadable(_prefix(fp))})") from None
+    except ImportError as exc:  # a replaced opener fetching a plugin (ultralytics: pi_heif), not Pillow itself
+        raise NotAnImageError(
+            f"{name} is not an image Pillow can read ({describe_unreadable(_prefix(fp))}); PIL.Image.open is "
+            f"replaced in this process by {_opener_name()}, which then failed: {exc}"
+        ) from exc
     except Image.DecompressionBombError as exc:
         raise InputError(_bomb_message(name, exc, limits)) from exc
     except DECODE_ERRORS as exc:
@@ -287,6 +292,12 @@ def _bomb_message(name: str, exc: Image.DecompressionBombError, limits: MediaLim
     match = re.search(r"\((\d+) pixels\)", str(exc))
     size = f"{int(match.group(1)) / 1e6:.3g} MP" if match else "too large to decode safely"
     return f"{name} is {size} (a possible decompression bomb); the limit is {limits.max_image_pixels / 1e6:.3g} MP"
+
+
+def _opener_name() -> str:
+    """Who ``PIL.Image.open`` is now (another library may have replaced it process-wide)."""
+    opener = Image.open
+    return f"{getattr(opener, '__module__', '?')}.{getattr(opener, '__qualname__', type(opener).__name__)}"
 
 
 def _available_formats() -> list[str]:

@@ -6,34 +6,43 @@ torchvision-style video ResNets by ``infer_video.infer_video``; both share ``inf
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
 
 from visualiser.errors import WeightsError
-from visualiser.models.infer import Inference, Misfit, infer_resnet, shapes_of
+from visualiser.models.infer import Inference, Misfit, infer_resnet
 from visualiser.models.infer_video import infer_video
 from visualiser.models.layouts import SIGNATURES, detect_layout
+from visualiser.models.weights.remap import rename_keys
+from visualiser.models.weights.strict import shapes_of
 
-if TYPE_CHECKING:
-    import torch
 
+def infer_architecture(state: Mapping[str, object], source: str) -> Inference:
+    """The config a checkpoint fits, or a WeightsError naming what does not.
 
-def infer_architecture(state: Mapping[str, torch.Tensor], source: str) -> Inference:
-    """The config a checkpoint (keys as saved, wrappers removed) fits, or a WeightsError naming what does not."""
-    from visualiser.models.weights import remap_state_dict
-
+    ``state`` maps the keys as saved (wrappers removed) to shapes, or to tensors (meta ones do): only shapes
+    are read, so a file is judged before any of its tensors is built.
+    """
     original = shapes_of(state)
     layout = detect_layout(original)
     if layout is None:
-        shown = ", ".join(f"{k} {s}" for k, s in list(original.items())[:6])
+        shown = ", ".join(f"{_key(k)} {s}" for k, s in list(original.items())[:6])
         raise WeightsError(
             f"{source} does not look like any ResNet layout we build: none of {'; '.join(SIGNATURES)} is there. "
             f"It holds {len(original)} tensors: {shown}{', ...' if len(original) > 6 else ''}"
         )
-    shapes = shapes_of(remap_state_dict(state, layout.key_map))
+    shapes = renamed_shapes(original, layout.key_map)
     try:
         if layout.task == "clip":
             return infer_video(shapes, layout)
         return infer_resnet(shapes, layout)
     except Misfit as misfit:
         raise WeightsError(f"{source} is in the {layout.title} but fits none of our ResNets: {misfit}") from None
+
+
+def renamed_shapes(shapes: Mapping[str, Sequence[int]], key_map: str) -> dict[str, tuple[int, ...]]:
+    """The shapes under our key names."""
+    return {ours: tuple(shapes[theirs]) for ours, theirs in rename_keys(shapes, key_map).items()}
+
+
+def _key(key: str, limit: int = 60) -> str:
+    return key if key.isprintable() and len(key) <= limit else repr(key)[: limit - 1] + "…"

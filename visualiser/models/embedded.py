@@ -12,6 +12,8 @@ training code (``visualiser.training``) builds them through the registry. Each m
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import replace
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from visualiser.models.configs import ResNetConfig, VideoResNetConfig
 from visualiser.models.registry import ModelSpec, Preprocess, WeightsSource, register
-from visualiser.paths import ASSETS_DIR
+from visualiser.paths import ASSETS_DIR, EXAMPLES_DIR
 from visualiser.types import Task
 
 if TYPE_CHECKING:  # torch loads when a model is first built
@@ -89,6 +91,8 @@ _DOMAINS = {
     "shapes_cbam": "8 generated shapes in clutter, 96 px",
     "motion_cbam3d": "8 generated motions of a shape, 16 frames of 64 px",
 }
+# The folder under ``assets/examples`` that holds generated examples of what each model learned.
+EXAMPLE_DIRS = {"shapes_plain": "shapes", "shapes_se": "shapes", "shapes_cbam": "shapes", "motion_cbam3d": "motion"}
 _ATTENTION = {"shapes_plain": "none", "shapes_se": "se", "shapes_cbam": "cbam", "motion_cbam3d": "cbam"}
 _CITATIONS = {
     "se": "Hu et al., Squeeze-and-Excitation Networks, CVPR 2018, https://arxiv.org/abs/1709.01507",
@@ -109,6 +113,18 @@ def read_card(name: str) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def generated_examples(name: str) -> frozenset[str] | None:
+    """SHA-1s of the shipped generated examples of what model ``name`` learned; None for a model not trained on
+    generated data. The embedded models' out-of-distribution scores do not tell real photos from their generated
+    data (docs/MODEL_CARDS.md), so an input's identity tells whether it is inside, not a score."""
+    folder = EXAMPLE_DIRS.get(name)
+    if folder is None:
+        return None
+    files = sorted((EXAMPLES_DIR / folder).glob("*"))
+    return frozenset(hashlib.sha1(p.read_bytes(), usedforsecurity=False).hexdigest() for p in files if p.is_file())
 
 
 def _weights(name: str, card: dict[str, Any] | None) -> WeightsSource:
@@ -160,7 +176,7 @@ def _shapes_builder(cfg: ResNetConfig) -> Callable[[], nn.Module]:
 
 
 def _motion_builder() -> nn.Module:
-    from visualiser.models.video_resnet import build_video_resnet
+    from visualiser.models.video_resnet import build_video_resnet  # torch loads when a model is first built
 
     return build_video_resnet(MOTION_CONFIG)
 

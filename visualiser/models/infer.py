@@ -1,6 +1,6 @@
 """Infer one of our ResNet configs from a checkpoint's keys and shapes, in any layout ``layouts`` knows.
 
-The checkpoint is first renamed into this project's layout (``weights.remap_state_dict``); then the shapes
+The checkpoint's keys are first renamed into this project's layout (``weights.rename_keys``); then the shapes
 say: block type (a ``conv3`` means bottleneck), blocks per stage, stage widths, the stem (7x7, one 3x3, or
 the three-conv deep stem) and its width, avg-pool shortcuts (the projection conv at ``downsample.1``), the
 attention kind and options (SE / CBAM hidden widths → reduction and width rule, biases, CBAM MLP form,
@@ -13,15 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from visualiser.errors import WeightsError
 from visualiser.models.configs import ResNetConfig, VideoResNetConfig
 from visualiser.models.layouts import Layout
 from visualiser.models.registry import Preprocess
-
-if TYPE_CHECKING:
-    import torch
+from visualiser.models.weights.remap import rename_keys
 
 Config = ResNetConfig | VideoResNetConfig
 _BLOCK = re.compile(r"^layer(\d+)\.(\d+)\.")
@@ -50,9 +47,6 @@ class Inference:
         return self.preprocess or self.layout.preprocess
 
 
-def shapes_of(state: Mapping[str, torch.Tensor]) -> dict[str, tuple[int, ...]]:
-    """``{key: shape}``."""
-    return {k: tuple(v.shape) for k, v in state.items()}
 
 
 def need_shape(shapes: Mapping[str, tuple[int, ...]], key: str, ndim: int) -> tuple[int, ...]:
@@ -107,7 +101,7 @@ def _reduction(
     pairs: Sequence[tuple[int, int]], rules: Sequence[str], what: str, blocks: Sequence[str]
 ) -> tuple[int, str]:
     """A reduction ratio (and width rule) that gives every block's (channels, hidden) pair."""
-    from visualiser.models.layers import reduced_width
+    from visualiser.models.layers import reduced_width  # torch: inference itself stays torch-free
 
     c0, h0 = pairs[0]
     widest = max(c for c, _ in pairs)  # any larger ratio gives the same (minimum) widths
@@ -190,7 +184,7 @@ def read_attention(
 def _eca(
     shapes: Mapping[str, tuple[int, ...]], blocks: Sequence[str]
 ) -> tuple[str, tuple[tuple[str, object], ...], str]:
-    from visualiser.models.layers import eca_kernel_size
+    from visualiser.models.layers import eca_kernel_size  # torch: inference itself stays torch-free
 
     kernels, adaptive = [], True
     for block in blocks:
@@ -282,14 +276,13 @@ def assumed_notes(layout: Layout, config: Config) -> tuple[str, ...]:
     return (*notes, f"preprocessing: {layout.preprocess_note}")
 
 
-def classifier_size(state: Mapping[str, torch.Tensor], key_map: str) -> int:
+def classifier_size(shapes: Mapping[str, Sequence[int]], key_map: str) -> int:
     """Number of classes: rows of the classifier (``fc.weight`` after renaming)."""
-    from visualiser.models.weights import remap_state_dict
-
-    shapes = shapes_of(remap_state_dict(state, key_map))
-    if len(shapes.get("fc.weight", ())) != 2:
+    theirs = rename_keys(shapes, key_map).get("fc.weight")
+    shape = tuple(shapes[theirs]) if theirs is not None else ()
+    if len(shape) != 2:
         raise WeightsError(f"the checkpoint has no classifier fc.weight after the {key_map!r} key map")
-    return shapes["fc.weight"][0]
+    return shape[0]
 
 
 def with_classes(config: Config, num_classes: int) -> Config:

@@ -3,8 +3,9 @@
 Keys and shapes say most of an architecture; the rest changes the function while keeping every key and
 shape: the stride on a bottleneck's 1x1 or 3x3, the stem max-pool's padding / ceil mode, a ReLU before SE
 in Caffe basic blocks, and the spatial gate's (max, mean) input order. Those come from the layout's
-convention (``/work/shared/notes/se-cbam-reference-implementations.md`` §8, ``visualiser/models/zoo.py``),
-and every inference states them (``Layout.conventions``). Torch-free.
+convention, as each codebase's published model code defines it; the zoo's builders (``visualiser/models/zoo.py``)
+follow the same conventions and are parity-tested against those codebases' outputs (``tests/test_parity.py``).
+Every inference states them (``Layout.conventions``). Torch-free.
 """
 
 from __future__ import annotations

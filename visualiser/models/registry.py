@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from visualiser.errors import ModelNotFoundError
+from visualiser.errors import InputError, ModelNotFoundError
 from visualiser.types import AttentionKind, Task
 
 if TYPE_CHECKING:  # torch is imported only when a model is built, which keeps the app's cold start short
@@ -27,16 +27,30 @@ class Preprocess:
 
     Images: resize the short side to ``input_size / crop_pct``, centre-crop ``input_size``.
     Clips (``frames`` set): resize every frame to ``resize_hw`` (H, W), centre-crop ``input_size``.
+    ``channels``: 3 (RGB), 1 (pictures are turned grey) or N (bands, given as a NumPy array (H, W, N));
+    ``mean`` and ``std`` hold one value per channel (ImageNet's by default, so other counts must give theirs).
     """
 
     input_size: int = 224
     crop_pct: float = 0.875
     interpolation: Literal["bilinear", "bicubic"] = "bilinear"
-    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
-    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    mean: tuple[float, ...] = (0.485, 0.456, 0.406)
+    std: tuple[float, ...] = (0.229, 0.224, 0.225)
     frames: int | None = None
     resize_hw: tuple[int, int] | None = None
     antialias: bool = True
+    channels: int = 3
+
+    def __post_init__(self) -> None:
+        if self.channels < 1:
+            raise InputError(f"Preprocess(channels=...) must be at least 1; got {self.channels}")
+        if len(self.mean) != self.channels or len(self.std) != self.channels:
+            raise InputError(
+                f"Preprocess(channels={self.channels}) needs mean= and std= with {self.channels} value(s) each "
+                f"(the statistics your network was trained with); got {len(self.mean)} and {len(self.std)}"
+            )
+        if any(not s > 0 for s in self.std):
+            raise InputError(f"Preprocess(std=...) values must be positive; got {self.std}")
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,7 @@ class ModelSpec:
     embedded: bool = False
     domain: str = ""  # what the network learned, in a few words: "ImageNet-1k photos, 1000 classes"
     provided_by_user: bool = False  # an uploaded checkpoint or a module handed to ``visualiser.launch``
+    owner: str | None = None  # the session that uploaded it: listed to no one else (``models.uploads``)
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -94,16 +109,24 @@ def unregister(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
-def list_specs(task: Task | None = None) -> list[ModelSpec]:
-    """All registered models (optionally of one task), embedded ones first."""
-    specs = [s for s in _REGISTRY.values() if task is None or s.task == task]
+def list_specs(task: Task | None = None, owner: str | None = None) -> list[ModelSpec]:
+    """The registered models (optionally of one task) that everyone sees, plus ``owner``'s own; embedded first."""
+    specs = [
+        s for s in _REGISTRY.values() if (task is None or s.task == task) and (s.owner is None or s.owner == owner)
+    ]
     return sorted(specs, key=lambda s: (not s.embedded, s.name))
 
 
 def get_spec(name: str) -> ModelSpec:
-    """The spec called ``name``, or a ModelNotFoundError listing the known names."""
+    """The spec called ``name``, or a ModelNotFoundError listing the names everyone sees."""
     try:
         return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
-        raise ModelNotFoundError(f"unknown model {name!r}; known models: {known}") from None
+    except (KeyError, TypeError):
+        raise unknown_model(name) from None
+
+
+def unknown_model(name: object, owner: str | None = None) -> ModelNotFoundError:
+    """"unknown model …; known models: …" naming only what ``owner`` may see, the name echoed short."""
+    known = ", ".join(sorted(s.name for s in list_specs(owner=owner)))
+    shown = repr(name) if len(repr(name)) <= 80 else repr(name)[:78] + "…'"
+    return ModelNotFoundError(f"unknown model {shown}; known models: {known}")

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the builders import the networks (and torch) when first cal
 
 def build_resnet(cfg: ResNetConfig) -> ResNet:
     """``resnet.build_resnet``, imported on first use."""
-    from visualiser.models.resnet import build_resnet as build
+    from visualiser.models.resnet import build_resnet as build  # torch loads when a model is first built
 
     return build(cfg)
 
@@ -98,13 +98,13 @@ def seresnet50_pytorchcv() -> ResNet:
 
 
 def r3d_18() -> VideoResNet:
-    from visualiser.models.video_resnet import build_r3d_18
+    from visualiser.models.video_resnet import build_r3d_18  # torch loads when a model is first built
 
     return build_r3d_18(num_classes=400)
 
 
 def r2plus1d_18() -> VideoResNet:
-    from visualiser.models.video_resnet import build_r2plus1d_18
+    from visualiser.models.video_resnet import build_r2plus1d_18  # torch loads when a model is first built
 
     return build_r2plus1d_18(num_classes=400)
 

@@ -17,6 +17,7 @@ from torch import nn
 
 from visualiser.errors import InputError, VisualiserError
 from visualiser.media import Clip, load_clip
+from visualiser.pipeline.models import get_model
 from visualiser.render.conv3d import (
     TEACHING_KERNELS,
     AnimationPlan,
@@ -97,8 +98,6 @@ def resolve_kernel(source: str, kernel_size: Triple = (3, 3, 3)) -> KernelChoice
             raise InputError(f"unknown teaching kernel {name!r}; choose one of {', '.join(TEACHING_KERNELS)}")
         return KernelChoice(teaching_kernel(name, in_channels=3, size=kernel_size))
     if kind == "model":
-        from visualiser.pipeline.models import get_model
-
         loaded = get_model(name)
         spec = kernel_from_conv3d(first_conv3d(loaded.model), source=f"{loaded.spec.title}: first Conv3d")
         pre = loaded.spec.preprocess

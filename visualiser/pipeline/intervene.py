@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
-from visualiser.analysis import class_scores, recorded_forward, top_predictions
+from visualiser.analysis import recorded_forward, top_predictions
 from visualiser.analysis.forward import ScoresFn
-from visualiser.capture import InterventionMode, gate_override
+from visualiser.capture import InterventionMode
 from visualiser.errors import InputError
-from visualiser.media import load_image
+from visualiser.media.bands import load_input
 from visualiser.models.defaults import default_model
-from visualiser.pipeline.foreign import ModelChoice, Preprocessing, prepare_image, resolve_model
+from visualiser.pipeline.finite import require_finite
+from visualiser.pipeline.foreign import ModelChoice, Preprocessing, input_channels, prepare_image, resolve_model
 from visualiser.pipeline.models import check_task
 from visualiser.result import InterventionResult
 from visualiser.types import ImageSource
@@ -37,11 +37,12 @@ def intervene(
     channels, or the ``mute_top`` channels with the largest gate in the first pass, become 0. ``model``
     may be any ``torch.nn.Module`` with class scores (see ``pipeline.foreign``).
     """
-    pixels = load_image(image)
+    pixels = load_input(image, input_channels(model, preprocess, lambda: default_model("image")))
     loaded = resolve_model(model, lambda: default_model("image"), preprocess, labels, scores)
     check_task(loaded, "image")
     x, _, _ = prepare_image(pixels, loaded)
     before = recorded_forward(loaded.model, x, foreign=loaded.foreign)
+    require_finite(before, loaded.spec.title)
     if before.note is not None:
         raise InputError(f"an intervention compares class scores; {before.note}")
     names = [b.name for b in before.blocks[0]]
@@ -59,12 +60,9 @@ def intervene(
         bad = [c for c in chosen if not 0 <= c < gate.shape[0]]
         if bad or not chosen:
             raise InputError(f"channels to mute must be within 0..{gate.shape[0] - 1}; got {chosen}")
-    discovery = loaded.foreign.discovery if loaded.foreign is not None else None
-    with gate_override(loaded.model, block, mode, chosen, discovery), torch.no_grad():
-        after_output = loaded.model(x)
-    after_logits = class_scores(after_output, 1, loaded.foreign.scores if loaded.foreign is not None else None)
-    assert after_logits is not None  # the first pass had class scores
-    after = torch.softmax(after_logits.float(), dim=1).numpy()[0]
+    forced = recorded_forward(loaded.model, x, foreign=loaded.foreign, overrides={block: (mode, chosen)})
+    after = forced.probabilities[0]
+    require_finite(forced, loaded.spec.title)
     if mode == "identity":
         description = f"{block}: every gate set to 1 (attention removed)"
     else:

@@ -17,6 +17,8 @@ from torch import nn
 from visualiser.analysis import Foreign
 from visualiser.errors import InputError, ModelNotFoundError
 from visualiser.labels import load_labels
+from visualiser.models import uploads
+from visualiser.models.embedded import generated_examples
 from visualiser.models.loading import create_model
 from visualiser.models.registry import ModelSpec, get_spec, list_specs
 from visualiser.types import ProgressFn, Task
@@ -43,6 +45,7 @@ def get_model(name: str, progress: ProgressFn | None = None) -> LoadedModel:
     cached = _CACHE.get(name) or _FOREIGN.get(name)
     if cached is not None:
         return cached
+    uploads.require_loaded(name)  # an uploaded network dropped from memory: "upload it again", on every path
     spec = get_spec(name)
     with _CACHE_LOCK:
         lock = _LOAD_LOCKS.setdefault(name, threading.Lock())
@@ -71,10 +74,13 @@ def foreign_models() -> list[LoadedModel]:
 
 
 def forget_models(names: Iterable[str]) -> None:
-    """Drop loaded models from the cache (tests that register and unregister models use it)."""
+    """Drop loaded models from the cache (an uploaded network dropped from memory, tests that unregister)."""
     with _CACHE_LOCK:
         for name in names:
             _CACHE.pop(name, None)
+
+
+uploads.on_forgotten(forget_models)  # an evicted upload leaves no loaded copy behind
 
 
 def loaded_model_names() -> list[str]:
@@ -98,11 +104,27 @@ def checkpoint_provenance(loaded: LoadedModel) -> dict[str, Any] | None:
     """
     if not loaded.spec.provided_by_user:
         return None
-    from visualiser.models.uploads import checkpoint_info
-
     try:
-        record = checkpoint_info(loaded.spec.name).provenance()
+        record = uploads.checkpoint_info(loaded.spec.name).provenance()
     except ModelNotFoundError:  # a module handed to register_module, not a checkpoint
         return None
     record.pop("path", None)
     return record
+
+
+def outside_notice(loaded: LoadedModel, source_sha1: str) -> str:
+    """The sentence for an input outside what an embedded network learned; "" for every other network.
+
+    Decided by the input's identity, not by a score: the embedded networks' out-of-distribution scores were
+    measured not to tell real photos or clips from their generated data (docs/MODEL_CARDS.md), so every input
+    that is not one of the model's shipped generated examples gets it.
+    """
+    spec, examples = loaded.spec, generated_examples(loaded.spec.name)
+    if examples is None or loaded.foreign is not None or source_sha1 in examples:
+        return ""
+    return (
+        f"Outside what {spec.title} learned ({spec.domain or 'its training data'}): this input is not one of the "
+        "generated examples the network was made for. Its predictions are guesses among classes that do not fit. "
+        "The gates are still exactly what the network computed for this input: they show how this network "
+        "responds to it, not what a network trained on photos would see."
+    )

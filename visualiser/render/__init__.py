@@ -1,4 +1,4 @@
-"""Pure renderers: frozen results (and scores computed by ``visualiser.analysis``) in, pictures out.
+"""Pure renderers: frozen results (and scores from ``pipeline.result_scores``) in, pictures out.
 
 Nothing here runs a network, imports torch or the models, or computes a metric. Building blocks:
 ``text`` (the one typeface), ``colour`` (the one palette), ``compose`` (stacking, captions, colour bars,

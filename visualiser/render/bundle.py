@@ -3,8 +3,8 @@ and a manifest of what is in the bundle and with which options it was drawn (fea
 
 ``write_image_figures`` / ``write_clip_figures`` write the pictures into a folder (the CLI uses them);
 ``write_bundle`` adds ``result.save()`` and ``manifest.json`` and zips everything. The scores the
-pictures print are computed by the caller with ``visualiser.analysis`` (``image_agreement`` for an
-image, ``stability_scores`` for a clip) and handed in: nothing here computes them.
+pictures print come from ``pipeline.result_scores`` (agreement for an image, stability for a clip, the
+model's reference statistics) and are handed in: nothing here computes them.
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def write_image_figures(
 ) -> list[Path]:
     """Every view of an image result as PNG under ``directory``; returns the paths.
 
-    ``agreement`` is ``visualiser.analysis.agreement.image_agreement(result)``. ``options.per_block=False``
+    ``agreement`` is ``pipeline.result_scores(result).agreement``. ``options.per_block=False``
     writes the per-block figures for the focus block only (each detailed figure costs ~0.2 s of
     matplotlib, 16 blocks × 4 figures add up).
     """
@@ -200,7 +200,7 @@ def write_clip_figures(
 ) -> list[Path]:
     """Every view of a clip result (PNG frames, timelines, stability) plus the attention MP4.
 
-    ``stability`` is ``visualiser.analysis.stability.stability_scores(clip)``.
+    ``stability`` is ``pipeline.result_scores(clip).stability``.
     """
     opts = options or BundleOptions()
     out = Path(directory)
@@ -221,13 +221,13 @@ def write_bundle(
 ) -> Path:
     """Zip of ``result.save()`` (JSON + NPZ), every view as PNG (MP4 for clips) and ``manifest.json``.
 
-    An image result needs ``agreement`` (``analysis.agreement.image_agreement``), a clip result
-    ``stability`` (``analysis.stability.stability_scores``). Returns ``<directory>/<model>-attention.zip``.
+    An image result needs ``agreement``, a clip result ``stability`` (both from ``pipeline.result_scores``).
+    Returns ``<directory>/<model>-attention.zip``.
     """
     if isinstance(result, ImageResult) and agreement is None:
-        raise ValueError("an image bundle needs agreement=visualiser.analysis.agreement.image_agreement(result)")
+        raise ValueError("an image bundle needs agreement= (pipeline.result_scores(result).agreement)")
     if isinstance(result, ClipResult) and stability is None:
-        raise ValueError("a clip bundle needs stability=visualiser.analysis.stability.stability_scores(result)")
+        raise ValueError("a clip bundle needs stability= (pipeline.result_scores(result).stability)")
     opts = options or BundleOptions()
     target_dir = Path(directory)
     target_dir.mkdir(parents=True, exist_ok=True)

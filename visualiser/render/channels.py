@@ -21,9 +21,10 @@ from PIL import Image
 from visualiser.errors import VisualiserError
 from visualiser.render.colour import BACKGROUND, MUTED, lut
 from visualiser.render.compose import colorbar_strip, hstack, vstack
-from visualiser.render.figures import new_figure
+from visualiser.render.figures import monospace_families, new_figure
 from visualiser.render.options import DEFAULT_CMAP
-from visualiser.render.text import draw_text
+from visualiser.render.text import draw_text, text_width
+from visualiser.render.words import say
 from visualiser.result import BlockAttention, ClipResult, ImageResult
 
 BARS_GID = "channel-bars"  # lets tests and callers find the bar collection
@@ -49,13 +50,13 @@ def saturation(gate: np.ndarray) -> dict[str, float]:
     }
 
 
-def summary_line(gate: np.ndarray) -> str:
+def summary_line(gate: np.ndarray, lang: str = "en") -> str:
     """One-line summary used as a chart title."""
     s = saturation(gate)
-    return (
-        f"mean {s['mean']:.2f}, std {s['std']:.2f}, "
-        f"saturated >0.9: {100 * s['above_0_9']:.0f}%, shut <0.1: {100 * s['below_0_1']:.0f}%"
-    )
+    return say(
+        lang, "summary", mean=f"{s['mean']:.2f}", std=f"{s['std']:.2f}",
+        high=f"{100 * s['above_0_9']:.0f}", low=f"{100 * s['below_0_1']:.0f}",
+    )  # fmt: skip
 
 
 def channel_bars(
@@ -64,6 +65,7 @@ def channel_bars(
     top_k: int = 5,
     ax: Axes | None = None,
     cmap: str = DEFAULT_CMAP,
+    lang: str = "en",
 ) -> Figure:
     """Bar chart of one block's channel gates (lazy: rendered when the block is selected).
 
@@ -82,6 +84,23 @@ def channel_bars(
         ax = fig.add_axes((0.07, 0.15, 0.83, 0.62))
     else:
         fig = ax.get_figure()  # type: ignore[assignment]
+    bars = gate_bars(ax, heights, cmap)
+    ax.set_ylabel(say(lang, "gate"))
+    ax.set_xlabel(say(lang, "channels_sorted" if sort else "channel_index"))
+    _label_top(ax, gate, order, top_k, sort, lang)
+    title = say(lang, "bars_title", block=block.label, channels=channels, summary=summary_line(gate, lang))
+    ax.set_title(title, fontsize=9, pad=8 + 8 * min(top_k, 4))
+    if own_figure:
+        bar = fig.colorbar(bars, cax=fig.add_axes((0.915, 0.15, 0.015, 0.62)))
+    else:
+        bar = fig.colorbar(bars, ax=ax, pad=0.01)
+    bar.set_label(say(lang, "gate_fixed"))
+    return fig
+
+
+def gate_bars(ax: Axes, heights: np.ndarray, cmap: str = DEFAULT_CMAP) -> PolyCollection:
+    """Gates as bars on ``ax``, one ``PolyCollection`` (one artist however many channels), y fixed to [0, 1]."""
+    channels = heights.shape[0]
     x = np.arange(channels, dtype=np.float64)
     half = 0.42 if channels <= 256 else 0.5  # wide bars touch when there are more bars than pixels
     verts = np.empty((channels, 4, 2))  # (C, corners, xy)
@@ -93,19 +112,10 @@ def channel_bars(
     ax.add_collection(bars)
     ax.set_xlim(-0.5, channels - 0.5)
     ax.set_ylim(0.0, 1.0)
-    ax.set_ylabel("gate")
-    ax.set_xlabel("channels sorted by gate (rank)" if sort else "channel index")
-    _label_top(ax, gate, order, top_k, sort)
-    ax.set_title(f"{block.label}, {channels} channels: {summary_line(gate)}", fontsize=9, pad=8 + 8 * min(top_k, 4))
-    if own_figure:
-        bar = fig.colorbar(bars, cax=fig.add_axes((0.915, 0.15, 0.015, 0.62)))
-    else:
-        bar = fig.colorbar(bars, ax=ax, pad=0.01)
-    bar.set_label("gate (0..1, fixed)")
-    return fig
+    return bars
 
 
-def _label_top(ax: Axes, gate: np.ndarray, order: np.ndarray, top_k: int, sort: bool) -> None:
+def _label_top(ax: Axes, gate: np.ndarray, order: np.ndarray, top_k: int, sort: bool, lang: str = "en") -> None:
     """Name the ``top_k`` largest channels: above their bars, or as a list where sorted bars leave room."""
     top = np.argsort(-gate, kind="stable")[: max(0, min(top_k, gate.shape[0]))]
     if not len(top):
@@ -115,12 +125,12 @@ def _label_top(ax: Axes, gate: np.ndarray, order: np.ndarray, top_k: int, sort: 
         ax.text(
             0.985,
             0.96,
-            f"top {len(top)} channels\n{listing}",
+            f"{say(lang, 'top_channels', count=len(top))}\n{listing}",
             transform=ax.transAxes,
             ha="right",
             va="top",
             fontsize=7,
-            family="monospace",
+            family=monospace_families(),
             bbox={"facecolor": "white", "edgecolor": "0.7", "linewidth": 0.5},
         )
         return
@@ -158,7 +168,9 @@ def channel_columns(values: np.ndarray, columns: int) -> tuple[np.ndarray, np.nd
     return values[index], values[index], channels / columns
 
 
-def channel_panel(block: BlockAttention, width: int, plot_height: int = 56, cmap: str = DEFAULT_CMAP) -> np.ndarray:
+def channel_panel(
+    block: BlockAttention, width: int, plot_height: int = 56, cmap: str = DEFAULT_CMAP, lang: str = "en"
+) -> np.ndarray:
     """One small-multiple: bars over a [0, 1] axis, a saturation strip, and two lines of text."""
     gate = channel_gate(block)
     mean, high, per_column = channel_columns(gate, width)
@@ -177,16 +189,25 @@ def channel_panel(block: BlockAttention, width: int, plot_height: int = 56, cmap
     meter = _saturation_strip(gate, width, cmap)
     stats = saturation(gate)
     text = Image.new("RGB", (width, 34), BACKGROUND)
-    density = f"{per_column:.3g} ch/col" if per_column >= 1 else f"{1 / per_column:.3g} col/ch"
-    draw_text(text, (2, 1), f"{block.label}  C={gate.shape[0]} ({density})", 12)
-    draw_text(
-        text,
-        (2, 17),
-        f"mean {stats['mean']:.2f}  >0.9 {100 * stats['above_0_9']:.0f}%  <0.1 {100 * stats['below_0_1']:.0f}%",
-        12,
-        MUTED,
-    )
+    if per_column >= 1:
+        density = say(lang, "per_column", value=f"{per_column:.3g}")
+    else:
+        density = say(lang, "per_channel", value=f"{1 / per_column:.3g}")
+    head = say(lang, "panel_head", block=block.label, channels=gate.shape[0], density=density)
+    line = say(
+        lang, "panel_stats", mean=f"{stats['mean']:.2f}", high=f"{100 * stats['above_0_9']:.0f}",
+        low=f"{100 * stats['below_0_1']:.0f}",
+    )  # fmt: skip
+    draw_text(text, (2, 1), head, fitting_size(head, width - 4))  # smaller rather than cut at the panel's edge
+    draw_text(text, (2, 17), line, fitting_size(line, width - 4), MUTED)
     return vstack([np.asarray(text), plot, meter], gap=2)
+
+
+def fitting_size(text: str, width: float, size: int = 12, smallest: int = 8) -> int:
+    """The largest font size up to ``size`` (down to ``smallest``) at which ``text`` fits ``width`` pixels."""
+    while size > smallest and text_width(text, size) > width:
+        size -= 1
+    return size
 
 
 def _saturation_strip(gate: np.ndarray, width: int, cmap: str) -> np.ndarray:
@@ -206,6 +227,7 @@ def channel_overview(
     panel_width: int = 256,
     plot_height: int = 56,
     cmap: str = DEFAULT_CMAP,
+    lang: str = "en",
 ) -> np.ndarray:
     """Every block's channel gates as small multiples with saturation meters (eager view, numpy + Pillow).
 
@@ -215,11 +237,11 @@ def channel_overview(
     """
     blocks = [b for b in result.blocks if b.channel_gate is not None]
     if not blocks:
-        raise VisualiserError(f"{result.model_title} has no channel gates to show")
-    panels = [channel_panel(b, panel_width, plot_height, cmap) for b in blocks]
+        raise VisualiserError(say(lang, "no_channel_gates", model=result.model_title))
+    panels = [channel_panel(b, panel_width, plot_height, cmap, lang) for b in blocks]
     rows = [hstack(panels[i : i + columns], gap=10) for i in range(0, len(panels), columns)]
     grid = vstack(rows, gap=8)
-    label = "bar colour and height: gate (pale: max of the channels in a column)"
+    label = say(lang, "overview_bar")
     return vstack([grid, colorbar_strip(grid.shape[1], 0.0, 1.0, label, cmap)], gap=6)
 
 
@@ -228,18 +250,18 @@ def barcode_matrix(blocks: Sequence[BlockAttention], width: int = 256) -> np.nda
     return np.stack([channel_columns(channel_gate(b), width)[0] for b in blocks])
 
 
-def _barcode_axis_text(blocks: Sequence[BlockAttention], width: int) -> str:
+def _barcode_axis_text(blocks: Sequence[BlockAttention], width: int, lang: str = "en") -> str:
     counts = sorted({b.channels for b in blocks})
-    return f"channel position: each block's C ({'/'.join(map(str, counts))}) resampled to {width} columns (bin mean)"
+    return say(lang, "barcode_axis", counts="/".join(map(str, counts)), width=width)
 
 
 def channel_barcode_image(
-    result: ImageResult, width: int = 256, row_height: int = 14, cmap: str = DEFAULT_CMAP
+    result: ImageResult, width: int = 256, row_height: int = 14, cmap: str = DEFAULT_CMAP, lang: str = "en"
 ) -> np.ndarray:
     """Block × channel heatmap of gates (SE paper Fig. 6 as one picture; eager view, numpy + Pillow)."""
     blocks = [b for b in result.blocks if b.channel_gate is not None]
     if not blocks:
-        raise VisualiserError(f"{result.model_title} has no channel gates to show")
+        raise VisualiserError(say(lang, "no_channel_gates", model=result.model_title))
     matrix = barcode_matrix(blocks, width)
     cells = lut(cmap)[np.round(np.clip(matrix, 0, 1) * 255).astype(np.intp)]  # (B, width, 3)
     cells = np.repeat(np.repeat(cells, row_height, axis=0), 2, axis=1)
@@ -248,22 +270,24 @@ def channel_barcode_image(
     canvas.paste(Image.fromarray(cells), (label_w, 2))
     for i, block in enumerate(blocks):
         draw_text(canvas, (label_w - 6, 2 + i * row_height + row_height / 2), block.label, 11, anchor="rm")
-    draw_text(canvas, (label_w, cells.shape[0] + 6), _barcode_axis_text(blocks, width), 11, MUTED)
+    draw_text(canvas, (label_w, cells.shape[0] + 6), _barcode_axis_text(blocks, width, lang), 11, MUTED)
     picture = np.asarray(canvas)
-    return vstack([picture, colorbar_strip(picture.shape[1], 0.0, 1.0, "channel gate (fixed 0..1)", cmap)])
+    return vstack([picture, colorbar_strip(picture.shape[1], 0.0, 1.0, say(lang, "barcode_bar"), cmap)])
 
 
-def channel_barcode(result: ImageResult | ClipResult, width: int = 256, cmap: str = DEFAULT_CMAP) -> Figure:
+def channel_barcode(
+    result: ImageResult | ClipResult, width: int = 256, cmap: str = DEFAULT_CMAP, lang: str = "en"
+) -> Figure:
     """Block × channel heatmap as a matplotlib Figure with a colorbar (for export; rendered on demand)."""
     blocks = [b for b in result.blocks if b.channel_gate is not None]
     if not blocks:
-        raise VisualiserError(f"{result.model_title} has no channel gates to show")
+        raise VisualiserError(say(lang, "no_channel_gates", model=result.model_title))
     matrix = barcode_matrix(blocks, width)
     fig = new_figure(9.0, 1.2 + 0.22 * len(blocks))
     ax = fig.add_subplot()
     shown = ax.imshow(matrix, aspect="auto", cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
     ax.set_yticks(np.arange(len(blocks)), [b.label for b in blocks], fontsize=8)
-    ax.set_xlabel(_barcode_axis_text(blocks, width), fontsize=8)
-    ax.set_title(f"{result.model_title}: channel gates of every block", fontsize=10)
-    fig.colorbar(shown, ax=ax, pad=0.01).set_label("gate")
+    ax.set_xlabel(_barcode_axis_text(blocks, width, lang), fontsize=8)
+    ax.set_title(say(lang, "barcode_title", model=result.model_title), fontsize=10)
+    fig.colorbar(shown, ax=ax, pad=0.01).set_label(say(lang, "gate"))
     return fig

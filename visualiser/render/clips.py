@@ -27,17 +27,13 @@ from visualiser.render.compose import caption, colorbar_strip, fit_size, outline
 from visualiser.render.figures import message_figure, new_figure
 from visualiser.render.options import DEFAULT_CMAP
 from visualiser.render.spatial import paint_gate
+from visualiser.render.words import say
 from visualiser.result import BlockAttention, ClipResult, CropGeometry
 
 if TYPE_CHECKING:
     from visualiser.scores import StabilityScores
 
 ClipNormalise = Literal["clip", "frame", "fixed01"]
-_NORMALISE_TEXT = {
-    "clip": "colours span this block's min..max over the whole clip",
-    "frame": "colours span each frame's own min..max",
-    "fixed01": "colours span the full gate range 0..1",
-}
 
 
 def default_spatial_block(clip: ClipResult) -> str:
@@ -104,6 +100,7 @@ def attention_frame(
     cmap: str = DEFAULT_CMAP,
     normalise: ClipNormalise = "clip",
     max_side: int | None = 640,
+    lang: str = "en",
 ) -> np.ndarray:
     """Frame ``index`` with its spatial-attention overlay, a caption and a colorbar (for a scrubber).
 
@@ -113,19 +110,23 @@ def attention_frame(
     name = block_name or default_spatial_block(clip)
     _check_index(clip, index)
     frame = _display_frame(clip.frames[index], max_side)
-    when = f"frame {index + 1}/{len(clip.frames)}, t = {float(clip.timestamps[index]):.2f} s"
+    if clip.timestamps.dtype.kind == "f":
+        when = say(lang, "when", frame=index + 1, frames=len(clip.frames), time=f"{float(clip.timestamps[index]):.2f}")
+    else:  # an array clip has no frame rate: its timestamps are indices
+        when = say(lang, "when_index", frame=index + 1, frames=len(clip.frames))
     if clip.block(name, index).spatial_gate is None:
-        return _channel_frame(clip, index, name, frame, when, cmap)
+        return _channel_frame(clip, index, name, frame, when, cmap, lang)
     gate, geometry, block = frame_gate(clip, index, name)
     lo, hi = clip_range(clip, name, normalise, gate)
     painted = paint_gate(frame, gate, geometry, lo, hi, alpha, cmap)
     if clip.is_3d:
         slices = block.spatial_gate.shape[0]  # type: ignore[union-attr]
-        detail = f"3-D gate: time slice {gate_time(index, len(clip.frames), slices):.2f} of 0..{slices - 1}"
+        position = gate_time(index, len(clip.frames), slices) + 1
+        detail = say(lang, "gate_3d", slice=f"{position:.2f}", slices=slices)
     else:
-        detail = "2-D model: this frame's own gate"
+        detail = say(lang, "gate_2d")
     text = caption(painted.shape[1], [f"{block.label}  {when}", detail], 12)
-    bar = colorbar_strip(painted.shape[1], lo, hi, _NORMALISE_TEXT[normalise], cmap)
+    bar = colorbar_strip(painted.shape[1], lo, hi, say(lang, f"clip_norm_{normalise}"), cmap)
     return vstack([painted, text, bar])
 
 
@@ -142,16 +143,18 @@ def _display_frame(frame: np.ndarray, max_side: int | None) -> np.ndarray:
     return resize_rgb(frame, size)
 
 
-def _channel_frame(clip: ClipResult, index: int, name: str, frame: np.ndarray, when: str, cmap: str) -> np.ndarray:
+def _channel_frame(
+    clip: ClipResult, index: int, name: str, frame: np.ndarray, when: str, cmap: str, lang: str = "en"
+) -> np.ndarray:
     """A frame of a channel-only block: the picture (crop outlined) above the block's gates at that frame."""
     geometry = clip.geometry if clip.is_3d else clip.per_frame[index].geometry
     if geometry is not None:
         frame = outline(frame, crop_box_on(geometry, (frame.shape[1], frame.shape[0])))
     block = clip.block(name, index)
-    scope = "one gate for the whole clip (3-D model)" if clip.is_3d else "this frame's channel gates"
-    text = caption(frame.shape[1], [f"{block.label}  {when}", f"no spatial gate in this block: {scope}"], 12)
-    panel = channel_panel(block, frame.shape[1], 64, cmap)
-    bar = colorbar_strip(frame.shape[1], 0.0, 1.0, "channel gate (fixed 0..1)", cmap)
+    scope = say(lang, "scope_3d" if clip.is_3d else "scope_2d")
+    text = caption(frame.shape[1], [f"{block.label}  {when}", say(lang, "no_spatial_block", scope=scope)], 12)
+    panel = channel_panel(block, frame.shape[1], 64, cmap, lang)
+    bar = colorbar_strip(frame.shape[1], 0.0, 1.0, say(lang, "barcode_bar"), cmap)
     return vstack([frame, text, panel, bar], gap=2)
 
 
@@ -163,12 +166,15 @@ def attention_video(
     alpha: float = 0.5,
     cmap: str = DEFAULT_CMAP,
     normalise: ClipNormalise = "clip",
+    lang: str = "en",
 ) -> Path:
     """Every sampled frame with its overlay, written as MP4 (H.264, yuv420p, even size) via PyAV."""
     if fps < 1:
         raise VisualiserError(f"fps must be at least 1, got {fps}")
     name = block_name or default_spatial_block(clip)
-    images = [pad_even(attention_frame(clip, i, name, alpha, cmap, normalise)) for i in range(len(clip.frames))]
+    images = [
+        pad_even(attention_frame(clip, i, name, alpha, cmap, normalise, lang=lang)) for i in range(len(clip.frames))
+    ]
     height, width = images[0].shape[:2]
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -183,7 +189,7 @@ def channel_matrix(clip: ClipResult, block_name: str) -> np.ndarray:
     return np.stack(gates)  # type: ignore[arg-type]
 
 
-def channel_timeline(clip: ClipResult, block_name: str, cmap: str = DEFAULT_CMAP) -> Figure:
+def channel_timeline(clip: ClipResult, block_name: str, cmap: str = DEFAULT_CMAP, lang: str = "en") -> Figure:
     """Frame × channel heatmap of one block's gates (fixed 0..1 colours); rendered on demand.
 
     A 3-D model computes one channel gate for the whole clip: the chart then has one row and says so.
@@ -194,47 +200,57 @@ def channel_timeline(clip: ClipResult, block_name: str, cmap: str = DEFAULT_CMAP
     ax = fig.add_subplot()
     shown = ax.imshow(matrix, aspect="auto", cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
     if clip.is_3d:
-        ax.set_yticks([0], ["whole clip"], fontsize=7)
-        ax.set_ylabel("3-D model: one gate")
+        ax.set_yticks([0], [say(lang, "whole_clip")], fontsize=7)
+        ax.set_ylabel(say(lang, "one_gate"))
     else:
         step = max(1, matrix.shape[0] // 12)
         rows = np.arange(0, matrix.shape[0], step)
-        ax.set_yticks(rows, [f"{float(clip.timestamps[i]):.2f} s" for i in rows], fontsize=7)
-        ax.set_ylabel("frame (time)")
-    ax.set_xlabel("channel index")
-    ax.set_title(f"{block.label} ({block_name}): channel gates over time", fontsize=10)
-    fig.colorbar(shown, ax=ax, pad=0.01).set_label("gate")
+        ax.set_yticks(rows, [_time_tick(clip, i) for i in rows], fontsize=7)
+        ax.set_ylabel(say(lang, "frame_time"))
+    ax.set_xlabel(say(lang, "channel_index"))
+    ax.set_title(say(lang, "timeline_title", label=block.label, name=block_name), fontsize=10)
+    fig.colorbar(shown, ax=ax, pad=0.01).set_label(say(lang, "gate"))
     return fig
 
 
-def _nothing_to_compare(clip: ClipResult) -> str:
+def _time_tick(clip: ClipResult, index: int) -> str:
+    """A frame's time (seconds), or its 1-based position for array clips without a frame rate."""
+    if clip.timestamps.dtype.kind == "f":
+        return f"{float(clip.timestamps[index]):.2f} s"
+    return f"#{index + 1}"
+
+
+def _nothing_to_compare(clip: ClipResult, lang: str = "en") -> str:
     if len(clip.frames) < 2:
-        return "One frame only: there is nothing to compare it with."
-    return "A 3-D model without spatial attention has one channel gate per clip: nothing changes from frame to frame."
+        return say(lang, "one_frame")
+    return say(lang, "no_change_3d")
 
 
 _STABILITY_PANELS = {
-    "channel_cosine": ("channel gates: cosine similarity to the next frame", (None, 1.0), DEFAULT_CMAP),
-    "spatial_correlation": ("spatial gates: correlation with the next {pair}", (-1.0, 1.0), DIVERGING_CMAP),
+    "channel_cosine": ((None, 1.0), DEFAULT_CMAP),
+    "spatial_correlation": ((-1.0, 1.0), DIVERGING_CMAP),
 }
 
 
-def stability(clip: ClipResult, scores: StabilityScores) -> Figure:
+def stability(clip: ClipResult, scores: StabilityScores, lang: str = "en") -> Figure:
     """Heatmaps (block × consecutive pair) of the clip's stability scores, each block's mean in its label.
 
-    ``scores`` is ``visualiser.analysis.stability.stability_scores(clip)``; rendered on demand.
+    ``scores`` is ``pipeline.result_scores(clip).stability``; rendered on demand.
     """
+    if scores.is_empty:
+        return message_figure(_nothing_to_compare(clip, lang))
     both = (("channel_cosine", scores.channel_cosine), ("spatial_correlation", scores.spatial_correlation))
     panels = [(key, per_block) for key, per_block in both if any(len(v) for v in per_block.values())]
-    if not panels:
-        return message_figure(_nothing_to_compare(clip))
     labels = {b.name: b.label for b in clip.frame_blocks(0)}
     rows = max(len(v) for _, v in panels)
     fig = new_figure(9.0, 1.4 + 0.28 * rows * len(panels))
     axes = np.atleast_1d(fig.subplots(len(panels), 1, squeeze=False)).ravel()
-    pair = "time slice" if scores.over_time_slices else "frame"
     for ax, (key, per_block) in zip(axes, panels, strict=True):
-        title, (lo, hi), cmap = _STABILITY_PANELS[key]
+        (lo, hi), cmap = _STABILITY_PANELS[key]
+        if key == "channel_cosine":
+            title = say(lang, "stab_channel")
+        else:
+            title = say(lang, "stab_spatial_slice" if scores.over_time_slices else "stab_spatial_frame")
         width = max(len(v) for v in per_block.values())
         padded = np.full((len(per_block), width), np.nan)  # 3-D blocks can have different T'
         for row, values in enumerate(per_block.values()):
@@ -246,12 +262,14 @@ def stability(clip: ClipResult, scores: StabilityScores) -> Figure:
         means = [np.nanmean(v) if np.isfinite(v).any() else float("nan") for v in per_block.values()]
         ax.set_yticks(
             np.arange(len(per_block)),
-            [f"{labels.get(n, n)} (mean {m:.2f})" for n, m in zip(per_block, means, strict=True)],
+            [
+                say(lang, "block_mean", label=labels.get(n, n), mean=f"{m:.2f}")
+                for n, m in zip(per_block, means, strict=True)
+            ],
             fontsize=7,
         )
-        pairs = "pair of time slices (t -> t+1)" if scores.over_time_slices else "pair of consecutive frames (i -> i+1)"
-        ax.set_xlabel(pairs)
-        ax.set_title(title.format(pair=pair), fontsize=9)
+        ax.set_xlabel(say(lang, "pairs_slices" if scores.over_time_slices else "pairs_frames"))
+        ax.set_title(title, fontsize=9)
         fig.colorbar(shown, ax=ax, pad=0.01).set_label(f"{lo:.2f}..{hi:.2f}")
-    fig.suptitle(f"{clip.model_title}: attention stability across the clip", fontsize=10)
+    fig.suptitle(say(lang, "stability_title", model=clip.model_title), fontsize=10)
     return fig

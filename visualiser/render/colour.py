@@ -44,7 +44,7 @@ CATEGORICAL = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",
 @lru_cache(maxsize=32)
 def lut(cmap: str = DEFAULT_CMAP) -> np.ndarray:
     """``(256, 3)`` uint8 lookup table of a matplotlib colormap (raises ValueError for unknown names)."""
-    from matplotlib import colormaps
+    from matplotlib import colormaps  # matplotlib loads at the first colour map, not while the page is built
 
     try:
         cm = colormaps[cmap]

@@ -108,11 +108,17 @@ def outline(image: np.ndarray, box: Sequence[float], width: int = 2) -> np.ndarr
 
 
 def caption(width: int, lines: Sequence[str], size: int = 14, height: int | None = None) -> np.ndarray:
-    """White strip with one text line per entry (first line dark, the rest muted)."""
+    """White strip with one text line per entry (first line dark, the rest muted).
+
+    A line too long for the strip is drawn smaller (down to 8 px) rather than cut at the picture's edge.
+    """
     line_h = size + 4
     strip = Image.new("RGB", (width, height or line_h * len(lines) + 4), BACKGROUND)
     for i, line in enumerate(lines):
-        draw_text(strip, (6, 2 + i * line_h), line, size, TEXT if i == 0 else MUTED)
+        fitted = size
+        while fitted > 8 and text_width(line, fitted) > width - 10:
+            fitted -= 1
+        draw_text(strip, (6, 2 + i * line_h + (size - fitted) / 2), line, fitted, TEXT if i == 0 else MUTED)
     return np.asarray(strip)
 
 

@@ -1,10 +1,10 @@
-"""The eager set: every view the image page shows at once, as arrays, drawn right after the forward pass.
+"""The eager set: the views every image result gets at once, as (H, W, 3) arrays drawn with numpy and Pillow.
 
-Users wait on these, so they are numpy/Pillow drawings (tens of ms together for a ResNet-50, see
-``render_all``); the detailed per-block matplotlib figures (``channel_bars``, ``internals``,
-``reference_figure``, ``overlay_figure``) are rendered only when a block or view is selected.
-Scores the views print (Grad-CAM agreement) are computed by ``visualiser.analysis.agreement`` and
-handed in; nothing here computes them.
+``render_all`` draws the set that applies to a result (tens of ms for a ResNet-50): the bundle and the CLI's
+figures write it first, and the benchmark measures it against the forward pass; the Image tab draws the same
+renderers (``channels``, ``spatial``) one by one. The detailed matplotlib figures (``channels.channel_bars``,
+``internals``, ``reference.reference_figure``) are drawn only for a selected block or view. The Grad-CAM
+view's scores are handed in (``pipeline.result_scores(result).agreement``); nothing here computes them.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from visualiser.render.channels import channel_barcode_image, channel_overview
 from visualiser.render.compose import message_image
 from visualiser.render.predictions import topk_chart
 from visualiser.render.spatial import SCREEN_MIN_SIDE, gradcam_vs_attention, overlay, spatial_grid
+from visualiser.render.words import say
 from visualiser.result import BlockAttention, ImageResult
 
 if TYPE_CHECKING:
@@ -26,9 +27,9 @@ if TYPE_CHECKING:
 View = Callable[[ImageResult], np.ndarray]
 
 
-def no_attention_image(result: ImageResult) -> np.ndarray:
+def no_attention_image(result: ImageResult, lang: str = "en") -> np.ndarray:
     """A picture that says the model has no attention blocks (the plain baseline)."""
-    return message_image(f"{result.model_title} has no attention blocks: it is the baseline without attention.")
+    return message_image(say(lang, "no_attention", model=result.model_title))
 
 
 def _has_channels(result: ImageResult) -> bool:
@@ -36,7 +37,7 @@ def _has_channels(result: ImageResult) -> bool:
 
 
 def _no_channels(result: ImageResult) -> np.ndarray:
-    return message_image(f"{result.model_title} has no channel attention to show.")
+    return message_image(say("en", "no_channel_attention", model=result.model_title))
 
 
 def _overview(result: ImageResult) -> np.ndarray:
@@ -56,7 +57,7 @@ def _spatial_focus(result: ImageResult) -> BlockAttention | None:
 def _overlay(result: ImageResult) -> np.ndarray:
     focus = _spatial_focus(result)
     if focus is None:
-        return message_image(f"{result.model_title} has no spatial attention: nothing to overlay.")
+        return message_image(say("en", "no_overlay", model=result.model_title))
     return overlay(result, focus.name, min_side=SCREEN_MIN_SIDE)
 
 
@@ -72,24 +73,25 @@ def _gradcam_view(agreement: ImageAgreement | None) -> View:
     def draw(result: ImageResult) -> np.ndarray:
         focus = _spatial_focus(result)
         if focus is None:
-            return message_image(f"{result.model_title} has no spatial attention to compare Grad-CAM with.")
+            return message_image(say("en", "no_cam_compare", model=result.model_title))
         scores = _focus_agreement(result, agreement)
         if result.gradcam is not None and scores is None:
-            return message_image("The agreement of Grad-CAM and the spatial gate was not computed for this result.")
+            return message_image(say("en", "cam_scores_missing"))
         return gradcam_vs_attention(result, focus.name, scores)
 
     return draw
 
 
 def _predictions(result: ImageResult) -> np.ndarray:
-    return topk_chart(result.predictions, title=f"{result.model_title}: top {len(result.predictions)}")
+    title = say("en", "top_title", model=result.model_title, count=len(result.predictions))
+    return topk_chart(result.predictions, title=title)
 
 
 def eager_views(agreement: ImageAgreement | None = None) -> dict[str, View]:
     """Name → renderer of every eager view; each returns an explanatory picture where it does not apply.
 
-    ``agreement`` (``visualiser.analysis.agreement.image_agreement(result)``) supplies the scores the
-    Grad-CAM view prints. ``applicable_views`` lists the views that have something to show for a result.
+    ``agreement`` (``pipeline.result_scores(result).agreement``) supplies the scores the Grad-CAM view prints.
+    ``applicable_views`` lists the views that have something to show for a result.
     """
     return {
         "predictions": _predictions,

@@ -17,6 +17,7 @@ from visualiser.errors import VisualiserError
 from visualiser.render.colour import DIVERGING_CMAP, symmetric_limit
 from visualiser.render.figures import new_figure
 from visualiser.render.options import DEFAULT_CMAP
+from visualiser.render.words import say
 from visualiser.result import BlockAttention
 
 
@@ -28,7 +29,9 @@ def _need(block: BlockAttention, *names: str) -> list[np.ndarray]:
     return values
 
 
-def se_internals(block: BlockAttention, squeeze_gate_spearman: float | None, cmap: str = DEFAULT_CMAP) -> Figure:
+def se_internals(
+    block: BlockAttention, squeeze_gate_spearman: float | None, cmap: str = DEFAULT_CMAP, lang: str = "en"
+) -> Figure:
     """Squeeze (pooled channel mean) against excitation (the gate), for SE and ECA blocks.
 
     Left: one dot per channel, titled with their Spearman rank correlation (``squeeze_gate_spearman``, from
@@ -41,28 +44,28 @@ def se_internals(block: BlockAttention, squeeze_gate_spearman: float | None, cma
     left = fig.add_axes((0.07, 0.15, 0.24, 0.68))
     right = fig.add_axes((0.46, 0.15, 0.46, 0.68))
     dots = left.scatter(squeeze, gate, c=gate, cmap=cmap, vmin=0.0, vmax=1.0, s=6, linewidths=0)
-    left.set_xlabel("squeeze (global average of the channel)")
-    left.set_ylabel("excitation (gate)")
+    left.set_xlabel(say(lang, "squeeze_axis"))
+    left.set_ylabel(say(lang, "excitation_axis"))
     left.set_ylim(0.0, 1.0)
-    rho = "undefined" if squeeze_gate_spearman is None else f"{squeeze_gate_spearman:.2f}"
-    left.set_title(f"Spearman rank correlation {rho}", fontsize=9)
+    rho = say(lang, "undefined") if squeeze_gate_spearman is None else f"{squeeze_gate_spearman:.2f}"
+    left.set_title(say(lang, "spearman_title", rho=rho), fontsize=9)
     x = np.arange(gate.shape[0])
-    right.fill_between(x, squeeze, step="mid", color="0.75", linewidth=0, label="squeeze")
+    right.fill_between(x, squeeze, step="mid", color="0.75", linewidth=0, label=say(lang, "squeeze"))
     right.set_xlim(-0.5, gate.shape[0] - 0.5)
-    right.set_xlabel("channel index")
-    right.set_ylabel("squeeze", color="0.4")
+    right.set_xlabel(say(lang, "channel_index"))
+    right.set_ylabel(say(lang, "squeeze"), color="0.4")
     twin = right.twinx()
-    twin.plot(x, gate, color="#1f6feb", linewidth=0.6, label="gate")
+    twin.plot(x, gate, color="#1f6feb", linewidth=0.6, label=say(lang, "gate"))
     twin.set_ylim(0.0, 1.0)
-    twin.set_ylabel("gate", color="#1f6feb")
-    right.set_title("grey: squeeze, blue: gate, in channel order", fontsize=9)
-    fig.colorbar(dots, cax=fig.add_axes((0.32, 0.15, 0.01, 0.68))).set_label("gate")
-    what = "SE: squeeze -> FC -> ReLU -> FC -> sigmoid" if block.kind == "se" else "ECA: squeeze -> 1-D conv -> sigmoid"
-    fig.suptitle(f"{block.label} ({block.name}), {what}", fontsize=10)
+    twin.set_ylabel(say(lang, "gate"), color="#1f6feb")
+    right.set_title(say(lang, "squeeze_vs_gate"), fontsize=9)
+    fig.colorbar(dots, cax=fig.add_axes((0.32, 0.15, 0.01, 0.68))).set_label(say(lang, "gate"))
+    what = say(lang, "se_steps" if block.kind == "se" else "eca_steps")
+    fig.suptitle(say(lang, "block_title", label=block.label, name=block.name, what=what), fontsize=10)
     return fig
 
 
-def cam_branches(block: BlockAttention, cmap: str = DEFAULT_CMAP) -> Figure:
+def cam_branches(block: BlockAttention, cmap: str = DEFAULT_CMAP, lang: str = "en") -> Figure:
     """CBAM channel gate: the average-pool and max-pool branch logits, and their sum against the gate.
 
     Left: one dot per channel, avg-branch logit against max-branch logit (the diagonal: equal say).
@@ -76,21 +79,22 @@ def cam_branches(block: BlockAttention, cmap: str = DEFAULT_CMAP) -> Figure:
     dots = left.scatter(avg, mx, c=gate, cmap=cmap, vmin=0.0, vmax=1.0, s=6, linewidths=0)
     lo, hi = float(min(avg.min(), mx.min())), float(max(avg.max(), mx.max()))
     left.plot([lo, hi], [lo, hi], color="0.5", linewidth=0.8, linestyle="--")
-    left.set_xlabel("avg-pool branch logit")
-    left.set_ylabel("max-pool branch logit")
+    left.set_xlabel(say(lang, "avg_logit"))
+    left.set_ylabel(say(lang, "max_logit"))
     share = float((mx > avg).mean())
-    left.set_title(f"max branch larger in {100 * share:.0f}% of channels", fontsize=9)
+    left.set_title(say(lang, "max_larger", share=f"{100 * share:.0f}"), fontsize=9)
     total = avg + mx  # the exact input of the module's sigmoid
     right.scatter(total, gate, c=gate, cmap=cmap, vmin=0.0, vmax=1.0, s=6, linewidths=0)
     curve = np.linspace(min(total.min(), -6.0), max(total.max(), 6.0), 200)
-    right.plot(curve, 0.5 * (1.0 + np.tanh(0.5 * curve)), color="0.5", linewidth=0.8, label="sigmoid")
+    right.plot(curve, 0.5 * (1.0 + np.tanh(0.5 * curve)), color="0.5", linewidth=0.8, label=say(lang, "sigmoid"))
     right.set_ylim(0.0, 1.0)
-    right.set_xlabel("avg + max logits")
-    right.set_ylabel("gate")
+    right.set_xlabel(say(lang, "sum_logits"))
+    right.set_ylabel(say(lang, "gate"))
     right.legend(loc="upper left", fontsize=8, frameon=False)
-    right.set_title("gate = sigmoid(avg + max)", fontsize=9)
-    fig.colorbar(dots, cax=fig.add_axes((0.9, 0.15, 0.012, 0.68))).set_label("gate")
-    fig.suptitle(f"{block.label} ({block.name}), CBAM channel attention branches", fontsize=10)
+    right.set_title(say(lang, "gate_is_sigmoid"), fontsize=9)
+    fig.colorbar(dots, cax=fig.add_axes((0.9, 0.15, 0.012, 0.68))).set_label(say(lang, "gate"))
+    what = say(lang, "cam_branches")
+    fig.suptitle(say(lang, "block_title", label=block.label, name=block.name, what=what), fontsize=10)
     return fig
 
 
@@ -103,15 +107,15 @@ def _map_panel(ax: Axes, values: np.ndarray, title: str, cmap: str, **limits: fl
     ax.get_figure().colorbar(shown, cax=bar_axes)
 
 
-def _kernel_names(order: str | None) -> tuple[str, str]:
+def _kernel_names(order: str | None, lang: str = "en") -> tuple[str, str]:
     if order == "max_mean":
-        return "max map", "mean map"
+        return say(lang, "map_max"), say(lang, "map_mean")
     if order == "mean_max":
-        return "mean map", "max map"
+        return say(lang, "map_mean"), say(lang, "map_max")
     raise VisualiserError(f"unknown spatial channel order {order!r}")
 
 
-def sam_internals(block: BlockAttention, t: int | None = None, cmap: str = DEFAULT_CMAP) -> Figure:
+def sam_internals(block: BlockAttention, t: int | None = None, cmap: str = DEFAULT_CMAP, lang: str = "en") -> Figure:
     """CBAM spatial gate step by step: channel-mean and channel-max maps → learned k×k conv → logits → gate.
 
     Top row: the two pooled maps, the pre-sigmoid logits and the gate, each with its own colorbar
@@ -128,30 +132,39 @@ def sam_internals(block: BlockAttention, t: int | None = None, cmap: str = DEFAU
         if not 0 <= t < gate.shape[0]:
             raise VisualiserError(f"time slice {t} is outside 0..{gate.shape[0] - 1}")
         mean_map, max_map, logits, gate = mean_map[t], max_map[t], logits[t], gate[t]
-        when = f", time slice {t}"
-    names = _kernel_names(block.spatial_order)
+        when = say(lang, "time_slice", t=f"{t + 1}/{block.spatial_gate.shape[0]}")  # type: ignore[union-attr]
+    names = _kernel_names(block.spatial_order, lang)
     depth = kernel.shape[1] if kernel.ndim == 4 else 1
-    fig = new_figure(max(10.0, 1.6 * 2 * depth), 6.2, layout=None)  # fixed grid: half the time of constrained
-    axes = fig.add_gridspec(1, 4, left=0.02, right=0.96, top=0.86, bottom=0.5, wspace=0.45).subplots()
-    _map_panel(axes[0], mean_map, "channel-mean map", cmap)
-    _map_panel(axes[1], max_map, "channel-max map", cmap)
-    _map_panel(axes[2], logits, "conv output (logits)", DIVERGING_CMAP, **_symmetric(logits))
-    _map_panel(axes[3], gate, "gate = sigmoid(logits)", cmap)
-    fig.text(0.5, 0.965, f"{block.label} ({block.name}) spatial attention{when}", ha="center", va="top", fontsize=10)
+    # a 3-D kernel gets one row per input map, so its panels (and their titles) stay readable on a screen
+    rows = 2 if depth > 1 else 1
+    height = 6.2 if rows == 1 else 7.4
+    fig = new_figure(max(10.0, 1.25 * depth), height, layout=None)  # fixed grid: half the time of constrained
+    top_row = (0.86, 0.5) if rows == 1 else (0.88, 0.6)
+    axes = fig.add_gridspec(1, 4, left=0.02, right=0.96, top=top_row[0], bottom=top_row[1], wspace=0.45).subplots()
+    _map_panel(axes[0], mean_map, say(lang, "mean_map"), cmap)
+    _map_panel(axes[1], max_map, say(lang, "max_map"), cmap)
+    _map_panel(axes[2], logits, say(lang, "conv_logits"), DIVERGING_CMAP, **_symmetric(logits))
+    _map_panel(axes[3], gate, say(lang, "gate_sigmoid"), cmap)
+    title = say(lang, "spatial_title", label=block.label, name=block.name, when=when)
+    fig.text(0.5, 0.965, title, ha="center", va="top", fontsize=10)
     limit = _symmetric(kernel)
     slices = [(c, d) for c in range(2) for d in range(depth)]
-    grid = fig.add_gridspec(1, len(slices), left=0.04, right=0.88, top=0.36, bottom=0.04, wspace=0.2)
-    kernel_axes = np.atleast_1d(grid.subplots())
+    kernel_top = 0.36 if rows == 1 else 0.47
+    grid = fig.add_gridspec(
+        rows, len(slices) // rows, left=0.04, right=0.88, top=kernel_top, bottom=0.04, wspace=0.2, hspace=0.35
+    )
+    kernel_axes = np.atleast_1d(grid.subplots()).ravel()
     shown = None
     for ax, (c, d) in zip(kernel_axes, slices, strict=True):
         weights = kernel[c, d] if kernel.ndim == 4 else kernel[c]
         shown = ax.imshow(weights, cmap=DIVERGING_CMAP, interpolation="nearest", **limit)
-        ax.set_title(f"on {names[c]}" + (f", dt={d}" if kernel.ndim == 4 else ""), fontsize=8)
+        ax.set_title(say(lang, "on_map", map=names[c]) + (f", dt={d}" if kernel.ndim == 4 else ""), fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
     size = "x".join(str(s) for s in kernel.shape)
-    fig.text(0.5, 0.44, f"learned kernel ({size}; input order: {names[0]}, {names[1]})", ha="center", fontsize=9)
-    fig.colorbar(shown, cax=fig.add_axes((0.91, 0.06, 0.012, 0.28))).set_label("weight")
+    kernel_text = say(lang, "learned_kernel", size=size, first=names[0], second=names[1])
+    fig.text(0.5, kernel_top + 0.08 if rows == 1 else kernel_top + 0.055, kernel_text, ha="center", fontsize=9)
+    fig.colorbar(shown, cax=fig.add_axes((0.91, 0.06, 0.012, 0.28))).set_label(say(lang, "weight"))
     return fig
 
 

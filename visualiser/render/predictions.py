@@ -9,13 +9,18 @@ from PIL import Image, ImageDraw
 
 from visualiser.render.colour import BACKGROUND, MUTED, TEXT, as_rgb, lut
 from visualiser.render.text import draw_text, shorten
+from visualiser.render.words import say
 from visualiser.result import Prediction
 
 BAR_COLOUR = as_rgb(lut("viridis")[90])  # a mid-dark colormap colour, readable with black text beside it
 
 
 def topk_chart(
-    predictions: Sequence[Prediction], width: int = 460, row_height: int = 26, title: str | None = None
+    predictions: Sequence[Prediction],
+    width: int = 460,
+    row_height: int = 26,
+    title: str | None = None,
+    lang: str = "en",
 ) -> np.ndarray:
     """Horizontal bars of the predictions' probabilities (axis 0..100 %), labels on the left, values on the right."""
     header = 24 if title else 4
@@ -28,7 +33,7 @@ def topk_chart(
     value_w = 58
     bar_x0, bar_x1 = label_w + 6, width - value_w
     if not predictions:
-        draw_text(canvas, (6, header + 4), "no predictions", 13, MUTED)
+        draw_text(canvas, (6, header + 4), say(lang, "no_predictions"), 13, MUTED)
     for i, p in enumerate(predictions):
         top = header + i * row_height
         middle = top + row_height / 2

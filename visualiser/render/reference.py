@@ -20,6 +20,7 @@ from visualiser.reference_stats import ALL_CLASSES, ReferenceStats
 from visualiser.render.channels import channel_gate
 from visualiser.render.colour import CATEGORICAL
 from visualiser.render.figures import new_figure
+from visualiser.render.words import say
 from visualiser.result import BlockAttention, ImageResult
 
 
@@ -51,12 +52,13 @@ def reference_figure(
     classes: Sequence[str] | None = None,
     channels_per_block: int = 50,
     columns: int = 3,
+    lang: str = "en",
 ) -> Figure:
     """One panel per block: this input's gates and the class-mean curves at the same sampled channels.
 
     Rendered on demand (matplotlib). ``blocks`` defaults to the paper's choice among the blocks that
-    have reference curves; ``classes`` to every class in the statistics (at most 7, plus all-class mean).
-    The class the model predicted for this input, when it has a curve, is drawn thicker.
+    have reference curves; ``classes`` to the classes in the statistics, at most 7 (the palette's colours), with
+    the class the model predicted for this input always among them, drawn thicker; plus the all-class mean.
     """
     all_curves = stats.curves
     by_name = {b.name: b for b in result.blocks if b.channel_gate is not None}
@@ -73,8 +75,8 @@ def reference_figure(
                 f"reference statistics do not fit {result.model_title}: block {name!r} has "
                 f"{by_name[name].channels} channels here and {size} in the statistics"
             )
-    shown_classes = list(classes) if classes is not None else list(stats.classes)[: len(CATEGORICAL) - 1]
     predicted = result.predictions[0].label if result.predictions else None
+    shown_classes = list(classes) if classes is not None else shown_reference_classes(stats.classes, predicted)
     rows = -(-len(names) // columns)
     fig = new_figure(4.0 * min(columns, len(names)), 2.8 * rows + 0.6)
     axes = np.atleast_1d(fig.subplots(rows, min(columns, len(names)), squeeze=False)).ravel()
@@ -88,19 +90,32 @@ def reference_figure(
                 width = 2.2 if label == predicted else 1.0
                 ax.plot(x, curves[label][index], color=colour, linewidth=width, label=label)
         if ALL_CLASSES in curves:
-            ax.plot(x, curves[ALL_CLASSES][index], color="0.45", linestyle="--", linewidth=1.4, label="all classes")
+            ax.plot(
+                x, curves[ALL_CLASSES][index], color="0.45", linestyle="--", linewidth=1.4,
+                label=say(lang, "all_classes"),
+            )  # fmt: skip
         ax.plot(
-            x, channel_gate(block)[index], color="black", linewidth=1.6, marker="o", markersize=2.5, label="this input"
-        )
+            x, channel_gate(block)[index], color="black", linewidth=1.6, marker="o", markersize=2.5,
+            label=say(lang, "this_input"),
+        )  # fmt: skip
         ax.set_ylim(0.0, 1.0)
         ticks = x[:: max(1, len(x) // 5)]
         ax.set_xticks(ticks, [str(int(index[t])) for t in ticks], fontsize=7)
         ax.set_title(f"{block.label} ({name})", fontsize=9)
-        ax.set_xlabel(f"channel index ({len(index)} of {block.channels}, uniform)", fontsize=8)
-        ax.set_ylabel("activation (gate)", fontsize=8)
+        ax.set_xlabel(say(lang, "ref_axis", shown=len(index), channels=block.channels), fontsize=8)
+        ax.set_ylabel(say(lang, "ref_activation"), fontsize=8)
     for ax in axes[len(names) :]:
         ax.set_axis_off()
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6), fontsize=8, frameon=False)
-    fig.suptitle(f"{result.model_title}: this input's channel gates against class means (SE paper Fig. 6)", fontsize=10)
+    fig.suptitle(say(lang, "ref_title", model=result.model_title), fontsize=10)
     return fig
+
+
+def shown_reference_classes(classes: Sequence[str], predicted: str | None) -> list[str]:
+    """The class curves drawn: the first classes the palette can colour, the predicted one always among them."""
+    room = len(CATEGORICAL) - 1
+    chosen = list(classes)[:room]
+    if predicted is not None and predicted in classes and predicted not in chosen:
+        chosen = [*chosen[: room - 1], predicted]
+    return chosen

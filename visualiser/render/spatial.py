@@ -5,8 +5,7 @@ gate is therefore mapped through ``result.geometry`` onto the original image: th
 exactly the crop region, the rest of the image (never seen by the model) is dimmed and the crop
 box is outlined. Every heatmap states its colour range and normalisation (idea 11, honest colour).
 
-``overlay``, ``spatial_grid`` and ``gradcam_vs_attention`` draw with numpy and Pillow (milliseconds);
-``overlay_figure`` is the matplotlib variant for export and is rendered only when asked for.
+``overlay``, ``spatial_grid`` and ``gradcam_vs_attention`` draw with numpy and Pillow (milliseconds).
 """
 
 from __future__ import annotations
@@ -14,7 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
 
 from visualiser.errors import VisualiserError
@@ -34,16 +35,16 @@ from visualiser.render.compose import (
 )
 from visualiser.render.figures import new_figure
 from visualiser.render.options import DEFAULT_CMAP, Normalise
+from visualiser.render.words import say
 from visualiser.result import BlockAttention, CropGeometry, ImageResult
 
 if TYPE_CHECKING:
     from visualiser.scores import MapAgreement
 
-NORMALISE_TEXT = {
-    "block": "colours span this block's own min..max",
-    "shared": "colours span the min..max over all blocks",
-    "fixed01": "colours span the full gate range 0..1",
-}
+
+def normalise_text(normalise: Normalise, lang: str = "en") -> str:
+    """What the colours of a heatmap span under ``normalise``, in words."""
+    return say(lang, f"norm_{normalise}")
 
 
 def paint_gate(
@@ -57,8 +58,8 @@ def paint_gate(
 ) -> np.ndarray:
     """``image`` (the original or a resized copy) with the gate blended over the crop region.
 
-    Same mapping as ``canvas_map.gate_on_original``, evaluated only on the crop's pixels (they are a rectangle);
-    the rest is dimmed and the crop box outlined.
+    The gate is mapped onto the crop box by ``canvas_map.map_onto_canvas``, evaluated only on the crop's pixels
+    (they are a rectangle); the rest is dimmed and the crop box outlined.
     """
     if np.ndim(gate) != 2:
         raise ValueError(f"expected a 2-D (H, W) gate, got shape {np.shape(gate)}")
@@ -98,6 +99,7 @@ def overlay(
     with_colorbar: bool = True,
     max_side: int | None = 1024,
     min_side: int | None = None,
+    lang: str = "en",
 ) -> np.ndarray:
     """The block's spatial gate on the original image, with a colorbar stating range and normalisation.
 
@@ -115,7 +117,8 @@ def overlay(
     painted = paint_gate(image, gate, result.geometry, lo, hi, alpha, cmap)
     if not with_colorbar:
         return painted
-    label = f"{block.label} spatial gate {gate.shape[0]}x{gate.shape[1]}: {NORMALISE_TEXT[normalise]}"
+    size = f"{gate.shape[0]}x{gate.shape[1]}"
+    label = say(lang, "overlay_bar", block=block.label, size=size, normalise=normalise_text(normalise, lang))
     return vstack([painted, colorbar_strip(painted.shape[1], lo, hi, label, cmap)])
 
 
@@ -125,16 +128,39 @@ def overlay_figure(
     alpha: float = 0.5,
     cmap: str = DEFAULT_CMAP,
     normalise: Normalise = "block",
+    lang: str = "en",
 ) -> Figure:
     """Matplotlib variant of ``overlay`` with a real colorbar (for export; rendered on demand)."""
     block = result.block(block_name)
+    fig = new_figure(6.4, 5.2)
+    ax = fig.add_subplot()
+    shown = draw_overlay(ax, result, block, alpha, cmap, normalise)
+    gate = _spatial_gate(block)
+    size = f"{gate.shape[0]}x{gate.shape[1]}"
+    ax.set_title(say(lang, "overlay_title", model=result.model_title, block=block.label, size=size), fontsize=10)
+    bar = fig.colorbar(shown, ax=ax, shrink=0.8)
+    bar.set_label(normalise_text(normalise, lang))
+    bar.set_ticks(list(shown.get_clim()))
+    return fig
+
+
+def draw_overlay(
+    ax: Axes,
+    result: ImageResult,
+    block: BlockAttention,
+    alpha: float = 0.5,
+    cmap: str = DEFAULT_CMAP,
+    normalise: Normalise = "block",
+) -> AxesImage:
+    """The block's spatial gate over the original on ``ax`` (outside the crop dimmed, the crop outlined).
+
+    Returns the gate's image, whose colour limits are the range that ``normalise`` chose (for a colorbar).
+    """
     gate = _spatial_gate(block)
     lo, hi = _range(result, gate, normalise)
     left, top, right, bottom = result.geometry.crop_in_original()
     width, height = result.geometry.original_size
     _, inside = gate_on_original(np.zeros((1, 1), np.float32), result.geometry)
-    fig = new_figure(6.4, 5.2)
-    ax = fig.add_subplot()
     ax.imshow(dim_outside(result.original_image, inside).astype(np.uint8), extent=(0, width, height, 0))
     shown = ax.imshow(
         gate, cmap=cmap, vmin=lo, vmax=hi, alpha=alpha, interpolation="bilinear", extent=(left, right, bottom, top)
@@ -143,11 +169,7 @@ def overlay_figure(
     ax.set_xlim(0, width)
     ax.set_ylim(height, 0)
     ax.set_axis_off()
-    ax.set_title(f"{result.model_title}: {block.label} spatial gate ({gate.shape[0]}x{gate.shape[1]})", fontsize=10)
-    bar = fig.colorbar(shown, ax=ax, shrink=0.8)
-    bar.set_label(NORMALISE_TEXT[normalise])
-    bar.set_ticks([lo, hi])
-    return fig
+    return shown
 
 
 def spatial_grid(
@@ -156,34 +178,44 @@ def spatial_grid(
     alpha: float = 0.5,
     cmap: str = DEFAULT_CMAP,
     tile_width: int = 200,
-    columns: int = 4,
+    columns: int | None = 4,
+    lang: str = "en",
 ) -> np.ndarray:
     """Every CBAM block's spatial gate on a thumbnail of the original, in a labelled grid (eager view).
 
     Thumbnails are scaled to ``tile_width`` both ways, so small inputs still get readable captions.
+    ``columns=None`` lays the tiles out about as wide as tall (``square_columns``), to sit beside a square.
     """
     blocks = result.spatial_blocks
     if not blocks:
-        return message_image(
-            f"{result.model_title} has no spatial attention: its {blocks_kinds(result)} blocks gate channels only. "
-            "See the channel views."
-        )
+        return message_image(say(lang, "no_spatial", model=result.model_title, kinds=blocks_kinds(result)))
+    columns = columns or square_columns(len(blocks))
     thumb = fit_image(result.original_image, tile_width, tile_width, enlarge=True)
     tiles = []
     for block in blocks:
         gate = _spatial_gate(block)
         lo, hi = _range(result, gate, normalise)
         painted = paint_gate(thumb, gate, result.geometry, lo, hi, alpha, cmap)
-        lines = [block.label, f"{gate.shape[0]}x{gate.shape[1]}  range {gate.min():.2f}..{gate.max():.2f}"]
+        size = f"{gate.shape[0]}x{gate.shape[1]}"
+        lines = [block.label, say(lang, "tile_range", size=size, lo=f"{gate.min():.2f}", hi=f"{gate.max():.2f}")]
         tiles.append(vstack([painted, caption(thumb.shape[1], lines, size=12)]))
     rows = [hstack(tiles[i : i + columns], gap=6) for i in range(0, len(tiles), columns)]
     grid = vstack(rows, gap=6)
     if normalise == "block":
-        bar = colorbar_strip(grid.shape[1], "min", "max", "each tile: its own min..max (printed under it)", cmap)
+        low, high = say(lang, "min"), say(lang, "max")
+        bar = colorbar_strip(grid.shape[1], low, high, say(lang, "grid_own_range"), cmap)
     else:
         lo, hi = _range(result, blocks[0].spatial_gate, normalise)  # type: ignore[arg-type]
-        bar = colorbar_strip(grid.shape[1], lo, hi, NORMALISE_TEXT[normalise], cmap)
+        bar = colorbar_strip(grid.shape[1], lo, hi, normalise_text(normalise, lang), cmap)
     return vstack([grid, bar], gap=4)
+
+
+def square_columns(tiles: int) -> int:
+    """Columns that make a grid of ``tiles`` about as wide as it is tall (1 → 1, 4 → 2, 16 → 4, 5 → 3)."""
+    columns = 1
+    while columns * columns < tiles:
+        columns += 1
+    return columns
 
 
 def blocks_kinds(result: ImageResult) -> str:
@@ -206,6 +238,7 @@ def gradcam_vs_attention(
     alpha: float = 0.5,
     cmap: str = DEFAULT_CMAP,
     panel_width: int = 320,
+    lang: str = "en",
 ) -> np.ndarray:
     """Grad-CAM and the block's spatial gate side by side on the original, with their agreement scores.
 
@@ -217,8 +250,7 @@ def gradcam_vs_attention(
     block = result.block(block_name)
     gate = _spatial_gate(block)
     if result.gradcam is None:
-        text = "Grad-CAM was not computed for this result. Analyse again with Grad-CAM switched on to compare it."
-        return message_image(text, 2 * panel_width + 6, 200)
+        return message_image(say(lang, "cam_missing"), 2 * panel_width + 6, 200)
     if agreement is None:
         raise ValueError("pass the agreement of Grad-CAM and this gate (visualiser.analysis.agreement.map_agreement)")
     thumb = fit_image(result.original_image, panel_width, panel_width, enlarge=True)
@@ -226,25 +258,36 @@ def gradcam_vs_attention(
     cam_panel = paint_gate(thumb, result.gradcam, result.geometry, 0.0, 1.0, alpha, cmap)
     gate_panel = paint_gate(thumb, gate, result.geometry, lo, hi, alpha, cmap)
     width = thumb.shape[1]
-    cam_text = [f"Grad-CAM: class {_class_label(result)!r}", "last stage; colours 0..1 (scaled to its max)"]
-    gate_text = [f"{block.label} spatial gate", f"colours span its own range {lo:.2f}..{hi:.2f}"]
+    cam_text = [say(lang, "cam_class", label=_class_label(result)), say(lang, "cam_scale")]
+    gate_text = [say(lang, "gate_panel", block=block.label), say(lang, "gate_range", lo=f"{lo:.2f}", hi=f"{hi:.2f}")]
     panels = hstack(
         [vstack([cam_panel, caption(width, cam_text, 12)]), vstack([gate_panel, caption(width, gate_text, 12)])],
         gap=6,
     )
-    rho = "undefined (a map is constant)" if agreement.spearman is None else f"{agreement.spearman:.2f}"
+    rho = say(lang, "undefined_constant") if agreement.spearman is None else f"{agreement.spearman:.2f}"
     rows, columns = agreement.resolution
-    summary = [
-        f"Agreement at {rows}x{columns}: Spearman rank correlation {rho}, "
-        f"IoU of top {round(100 * agreement.top_fraction)}% regions {agreement.iou_top:.2f}",
-    ]
-    bar = colorbar_strip(panels.shape[1], "low", "high", "colour: low -> high (ranges under each panel)", cmap)
+    top = round(100 * agreement.top_fraction)
+    summary = [say(lang, "agreement", size=f"{rows}x{columns}", rho=rho, top=top, iou=f"{agreement.iou_top:.2f}")]
+    bar = colorbar_strip(panels.shape[1], say(lang, "low"), say(lang, "high"), say(lang, "cam_bar"), cmap)
     return vstack([panels, caption(panels.shape[1], summary, 13), bar])
 
 
-def gradcam_alone(result: ImageResult, alpha: float = 0.5, cmap: str = DEFAULT_CMAP) -> np.ndarray:
-    """Grad-CAM on the original, for models without spatial attention (nothing to compare it with)."""
+def gradcam_alone(
+    result: ImageResult,
+    alpha: float = 0.5,
+    cmap: str = DEFAULT_CMAP,
+    min_side: int | None = None,
+    lang: str = "en",
+) -> np.ndarray:
+    """Grad-CAM on the original with its colour bar and class, for models without spatial attention.
+
+    The picture fits in ``GRADCAM_ALONE_SIDE``; ``min_side`` enlarges small inputs, as for ``overlay``.
+    """
     if result.gradcam is None:
-        return message_image("Grad-CAM was not computed for this result.")
+        return message_image(say(lang, "cam_not_computed"))
     thumb = fit_image(result.original_image, GRADCAM_ALONE_SIDE, GRADCAM_ALONE_SIDE)
-    return paint_gate(thumb, result.gradcam, result.geometry, 0.0, 1.0, alpha, cmap)
+    if min_side is not None and max(thumb.shape[:2]) < min_side:
+        thumb = fit_image(thumb, min_side, min_side, enlarge=True)
+    painted = paint_gate(thumb, result.gradcam, result.geometry, 0.0, 1.0, alpha, cmap)
+    label = say(lang, "cam_alone_bar", label=_class_label(result))
+    return vstack([painted, colorbar_strip(painted.shape[1], 0.0, 1.0, label, cmap)])

@@ -5,6 +5,11 @@ eager views and the 3D-convolution animation all use the same letters, and it ha
 renderers write (×, −, →, Σ, ⌊, σ, ²). It is found without importing matplotlib (that import costs
 ~0.2 s on a cold start). Should it be missing, Pillow's bundled font is used instead, which lacks
 those symbols: the text is then spelled in ASCII rather than drawn as empty boxes.
+
+Chinese figure text needs a CJK face, which DejaVu lacks: each CJK character is drawn from the first
+CJK font found on the system (``CJK_FONT_FILES``; Debian's fonts-wqy-microhei, which CI installs).
+Without one, ``has_cjk`` is False and the renderers keep their figure text in English
+(``visualiser.render.words``) rather than draw empty boxes.
 """
 
 from __future__ import annotations
@@ -55,6 +60,45 @@ def has_symbols() -> bool:
     return font_path() is not None
 
 
+# CJK faces, first found wins (Debian / Ubuntu package paths; Noto CJK as packaged by Debian and Fedora).
+CJK_FONT_FILES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+)
+
+
+@lru_cache(maxsize=1)
+def cjk_font_path() -> Path | None:
+    """The first CJK font file on this system, or None."""
+    return next((Path(p) for p in CJK_FONT_FILES if Path(p).is_file()), None)
+
+
+def has_cjk() -> bool:
+    """Whether Chinese text can be drawn (a CJK face was found)."""
+    return cjk_font_path() is not None
+
+
+def is_cjk(char: str) -> bool:
+    """Whether the character needs the CJK face (CJK ideographs, punctuation, full-width forms, kana)."""
+    code = ord(char)
+    return 0x2E80 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0xFE30 <= code <= 0xFE4F or 0xFF00 <= code <= 0xFFEF
+
+
+@lru_cache(maxsize=32)
+def cjk_font(size: int = 14) -> Font:
+    """The CJK face at ``size`` pixels (the normal face when there is none)."""
+    path = cjk_font_path()
+    return ImageFont.truetype(str(path), size) if path is not None else font(size)
+
+
+def font_for(text: str, size: int) -> Font:
+    """The face that can draw the whole of ``text`` in one call: the CJK face if it holds any CJK character."""
+    return cjk_font(size) if any(is_cjk(c) for c in text) else font(size)
+
+
 @lru_cache(maxsize=32)
 def font(size: int = 14) -> Font:
     """The face at ``size`` pixels: DejaVu Sans, else Pillow's bundled font (same text on every host)."""
@@ -74,10 +118,15 @@ def printable(text: str) -> str:
     return text if has_symbols() else ascii_spelling(text)
 
 
+def line_width(text: str, size: int) -> float:
+    """Width in pixels of ``text`` drawn by Pillow in ``font_for(text, size)`` (one face per call)."""
+    return font_for(text, size).getlength(printable(text))
+
+
 @lru_cache(maxsize=2048)
 def _glyph(char: str, size: int) -> tuple[np.ndarray, int, int, float]:
     """One character's coverage mask, its offset from the pen position (left, top of the ascender line), advance."""
-    face = font(size)
+    face = cjk_font(size) if is_cjk(char) else font(size)
     left, top, right, bottom = face.getbbox(char, anchor="la")
     mask = Image.new("L", (max(1, right - left), max(1, bottom - top)), 0)
     ImageDraw.Draw(mask).text((-left, -top), char, font=face, fill=255, anchor="la")
@@ -116,12 +165,23 @@ def text_width(text: str, size: int = 14) -> int:
 
 
 def shorten(text: str, width: float, size: int = 14) -> str:
-    """``text``, cut and ended with "..." until it fits ``width`` pixels (unchanged when it fits)."""
-    if text_width(text, size) <= width:
+    """``text``, cut and ended with "..." to fit ``width`` pixels (unchanged when it fits).
+
+    The longest fitting prefix is found by bisection, in O(log n) measurements, each of at most about
+    ``width`` characters: every glyph that draws anything advances the pen at least a pixel, so a longer
+    prefix cannot fit (a megabyte-long class name costs the same as a short one).
+    """
+    bound = max(0, int(width)) + 1
+    if len(text) <= bound and text_width(text, size) <= width:
         return text
-    while text and text_width(text + "...", size) > width:
-        text = text[:-1]
-    return text + "..."
+    low, high = 0, min(len(text), bound)  # text[:low] + "..." fits (or low is 0); text[:high + 1] + "..." does not
+    while low < high:
+        middle = (low + high + 1) // 2
+        if text_width(text[:middle] + "...", size) <= width:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low] + "..."
 
 
 def draw_text(

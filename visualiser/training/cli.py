@@ -14,6 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from visualiser.errors import VisualiserError
+from visualiser.paths import ASSETS_DIR
+from visualiser.training.evaluation import evaluate
+from visualiser.training.examples import write_motion_examples, write_photos, write_shape_examples
+from visualiser.training.loop import train
+from visualiser.training.model_cards import write_model_cards
+from visualiser.training.ood import fit_ood
+from visualiser.training.ood_report import summary_lines
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,8 +74,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
     try:
         if args.command == "train":
-            from visualiser.training.loop import train
-
             card = train(
                 args.name,
                 minutes=args.minutes,
@@ -82,29 +87,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             _print_eval(card["metrics"])
         elif args.command == "eval":
-            from visualiser.training.evaluation import evaluate
-
             result = evaluate(args.name, samples=args.samples, seed=args.seed)
             if args.json:
                 print(json.dumps(result, indent=2))
             else:
                 _print_eval(result)
         elif args.command == "ood":
-            from visualiser.training.ood import fit_ood
-            from visualiser.training.ood_report import summary_lines
-
             for name in args.names:
                 _, path = fit_ood(name, false_alarm=args.false_alarm, out_dir=args.out)
                 print("\n".join(summary_lines(json.loads(path.read_text(encoding="utf-8")))))
                 print(f"wrote {path}")
         elif args.command == "cards":
-            from visualiser.training.model_cards import write_model_cards
-
             print(f"wrote {write_model_cards(args.out)}")
         elif args.command == "examples":
-            from visualiser.paths import ASSETS_DIR
-            from visualiser.training.examples import write_motion_examples, write_photos, write_shape_examples
-
             out = args.out or ASSETS_DIR / "examples"
             paths = write_shape_examples(out) + write_motion_examples(out) + write_photos(out, args.photos)
             print(f"wrote {len(paths)} files under {out}")

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from visualiser.models.loading import create_model
 from visualiser.models.registry import ModelSpec, get_spec
 from visualiser.training.gates import GateRecord, collect_gates
 from visualiser.training.metrics import class_means, per_class_accuracy, pointing_hits
@@ -80,8 +81,6 @@ def evaluate(name: str, samples: int = 1000, seed: int | None = None) -> dict[st
 
     ``seed`` defaults to one that neither training nor the card's evaluation used.
     """
-    from visualiser.models.loading import create_model
-
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
     recipe = get_recipe(name)
     spec = get_spec(name)

@@ -1,8 +1,7 @@
 """Run a model over batches and keep its logits and every attention gate, per block.
 
-The gates come from ``AttentionRecorder`` through ``blocks_from_recording`` (our networks) or from
-``capture.watch`` (any other network), the same paths the app's results take, so the statistics and the
-pointing game score exactly what the app draws.
+Each batch is one ``recorded_forward``, the path the app's results take, so the statistics and the pointing
+game score exactly what the app draws.
 """
 
 from __future__ import annotations
@@ -14,8 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from visualiser.analysis import Foreign, class_scores
-from visualiser.capture import AttentionRecorder, blocks_from_recording, watch
+from visualiser.analysis import Foreign, recorded_forward
 
 
 @dataclass
@@ -52,16 +50,9 @@ def collect_gates(
     record = record or GateRecord()
     model.eval()
     for x in batches:
-        if foreign is None:
-            with AttentionRecorder(model) as rec:
-                logits = model(x)
-            record.logits.append(logits.float().numpy())
-            per_element = [blocks_from_recording(model, rec, i) for i in range(x.shape[0])]
-        else:
-            with watch(model, discovery=foreign.discovery) as watcher:
-                scores = class_scores(model(x), x.shape[0], foreign.scores)
-            record.logits.append(np.zeros((x.shape[0], 0), np.float32) if scores is None else scores.float().numpy())
-            per_element = [watcher.blocks(i) for i in range(x.shape[0])]
+        recorded = recorded_forward(model, x, foreign=foreign)
+        record.logits.append(recorded.scores if recorded.scores is not None else np.zeros((x.shape[0], 0), np.float32))
+        per_element = recorded.blocks
         for position, block in enumerate(per_element[0]):
             record.kinds[block.name] = block.kind
             if block.channel_gate is not None:

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from visualiser.paths import ASSETS_DIR
+from visualiser.training.ood_report import ood_markdown, read_calibrations
 
 EMBEDDED = ("shapes_plain", "shapes_se", "shapes_cbam", "motion_cbam3d")
 
 _INTRO = """# Model cards: the embedded models
 
 Four small networks are trained by this project on procedurally generated data and shipped in
-`assets/models/` (weights as float32 safetensors, a `.card.json` with every figure below, a
+`visualiser/assets/models/` (weights as float32 safetensors, a `.card.json` with every figure below, a
 `.labels.txt`, and for attention models a `.stats.npz` of class-mean channel gates). Regenerate a
 model with `python -m visualiser train NAME`, check it with `python -m visualiser eval NAME`, and
 this page with `python -m visualiser.training cards`. Every number here is read from the JSON cards.
@@ -96,8 +97,6 @@ def render_model_cards(cards: Sequence[dict[str, Any]]) -> str:
 
 def write_model_cards(path: str | Path, names: Sequence[str] = EMBEDDED) -> Path:
     """Read each model's card from ``assets/models`` and write the page to ``path``."""
-    from visualiser.training.ood_report import ood_markdown, read_calibrations
-
     cards = [json.loads((ASSETS_DIR / "models" / f"{n}.card.json").read_text(encoding="utf-8")) for n in names]
     path = Path(path)
     ood = ood_markdown(read_calibrations(names))

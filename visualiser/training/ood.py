@@ -5,8 +5,8 @@ Three fresh generated streams (seeds that training, the card's evaluation and ``
 threshold (the score of a ``false_alarm`` share of its inputs lies above it) and the percentile table,
 ``test`` the false-alarm rate actually seen on data the threshold never saw and the in-distribution
 side of every AUROC. The real side: photographs and clips (``ood_inputs``). Every candidate score is
-computed through ``visualiser.analysis.ood`` from the float32 parameters as stored, so the figures are
-those of the file the app reads. The candidate kept is the one with the best threshold-free summary,
+computed through ``visualiser.training.ood_score`` from the float32 parameters as stored, so the figures
+are those of the file written. The candidate kept is the one with the best threshold-free summary,
 AUROC (ties: more real inputs flagged at the threshold); ``separates`` says whether even that one is
 good enough to rely on.
 """
@@ -14,7 +14,6 @@ good enough to rely on.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -25,11 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from visualiser.analysis.ood import OodCalibration, calibration_to_json, ood_scores, percentile_of
 from visualiser.capture.owned import OwnedHooks
 from visualiser.errors import InputError
+from visualiser.models.loading import create_model
 from visualiser.models.registry import get_spec
-from visualiser.paths import MODELS_DIR
 from visualiser.training.ood_inputs import (
     REAL_GROUPS,
     SHIPPED_REAL_GROUP,
@@ -37,6 +35,7 @@ from visualiser.training.ood_inputs import (
     batched,
     measurement_sets,
 )
+from visualiser.training.ood_score import OodCalibration, ood_scores, percentile_of, write_calibration
 from visualiser.training.recipes import get_recipe
 from visualiser.training.streams import class_names, generator_version, make_batch
 
@@ -170,8 +169,6 @@ def fit_model_calibrations(
     name: str, false_alarm: float = FALSE_ALARM, model: nn.Module | None = None
 ) -> tuple[dict[str, OodCalibration], dict[str, Outputs], nn.Module]:
     """Every candidate's calibration from the fit and calibration streams, plus the generated outputs."""
-    from visualiser.models.loading import create_model
-
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
     recipe, seeds = get_recipe(name), ood_seeds(name)
     model = model or create_model(name)
@@ -282,15 +279,6 @@ def _decision(separates: bool, f: dict[str, Any], task: str) -> str:
         f"{100 * f['true_positive_rate_whole_files']:.0f} % of {what} (AUROC {f['auroc']:.3f}), "
         f"{f['shipped_real_flagged']} of the {f['shipped_real_count']} shipped ones"
     )
-
-
-def write_calibration(calibration: OodCalibration, out_dir: Path | None = None) -> Path:
-    """Write ``<out_dir>/<model>.ood.json`` (default ``assets/models``) and return its path."""
-    folder = Path(out_dir or MODELS_DIR)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{calibration.model}.ood.json"
-    path.write_text(json.dumps(calibration_to_json(calibration), indent=1) + "\n", encoding="utf-8")
-    return path
 
 
 def fit_ood(name: str, false_alarm: float = FALSE_ALARM, out_dir: Path | None = None) -> tuple[OodCalibration, Path]:

@@ -28,7 +28,6 @@ from visualiser.models.registry import Preprocess
 from visualiser.paths import EXAMPLES_DIR
 from visualiser.preprocess import preprocess_clip, preprocess_image
 
-PHOTO_VIEWS = ("app", "centre60", "top_left", "top_right", "bottom_left", "bottom_right")
 CAMERA_MOVES = ("pan_left", "pan_right", "pan_up", "pan_down", "zoom_in", "zoom_out")
 CAMERA_SIDE = 128  # camera-move frames are drawn at this size, then preprocessed like any clip
 

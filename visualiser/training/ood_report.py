@@ -1,6 +1,6 @@
 """The OOD measurement in words: the command's summary and the section of ``docs/MODEL_CARDS.md``.
 
-Everything is read from the ``.ood.json`` files, so the page never disagrees with what the app loads.
+Everything is read from the ``.ood.json`` files, so the page never disagrees with what was measured.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ the AUROC and the false-alarm rate actually seen come from a third. The real sid
 as the app does: the four shipped photos and every photo bundled with an installed package on
 this machine (each as a whole file and as five crops: centre 60 %, four quadrants), and for the
 motion model the shipped clips, bundled clips and six camera moves over each photo. The score
-kept is the one with the highest AUROC. It is relied on only if its AUROC is at least 0.95, it
-flags at least 90 % of whole real files, and it flags every shipped photo (clip); otherwise the
-app shows its notice on every upload and the score is only a percentile beside it.
+kept is the one with the highest AUROC. It would be relied on only if its AUROC were at least 0.95
+and it flagged at least 90 % of whole real files and every shipped photo (clip). Without such a
+score the app computes none: its notice goes on every input to these models that is not one of
+their shipped generated examples (recognised by the file's SHA-1).
 """
 
 
@@ -147,15 +148,17 @@ def ood_markdown(docs: Sequence[dict[str, Any]]) -> str:
     lowest = ", ".join(f"{_lowest(d)} on {d['model']}" for d in docs)
     best = max(min(i["percentile"] for i in _real_items(d).values()) for d in docs)
     if relied:
-        verdict = f"The score is relied on for {', '.join(relied)}; the others show the notice on every upload."
+        verdict = (
+            f"A score separates for {', '.join(relied)}; the app does not compute it yet (its notice is decided "
+            "by the input's identity)."
+        )
     else:
         verdict = (
             "**No score separates generated data from real photos well enough.** The least unusual whole real "
             f"file of each model scores only at this percentile of held-out generated inputs: {lowest}. A threshold "
             f"that flags them all would also flag at least {100 - best:.0f} % of generated inputs, even on the best "
-            'model. The app therefore shows its "outside '
-            'what this network learned" notice on every upload to these models; the percentile only says how '
-            "unusual an input is next to generated data."
+            'model. The app therefore computes no score and shows its "outside what this network learned" '
+            "notice on every input to these models except their shipped generated examples."
         )
     fitted = sorted({d.get("fitted", "?") for d in docs})
     return f"{_INTRO}\n{header}\n{rows}\n\n{verdict}\n\n{details}\n\nFitted {', '.join(fitted)}.\n"

@@ -61,5 +61,35 @@ def clip_examples(embedded_first: bool = True) -> list[str]:
 def png_image(label: Any, **kwargs: Any) -> gr.Image:
     """An output image sent as PNG (Gradio's default WebP would blur heatmap colours)."""
     kwargs.setdefault("buttons", ["download", "fullscreen"])
-    kwargs.setdefault("elem_classes", ["figure-out"])  # CSS keeps the floating label off the figure
+    kwargs.setdefault("elem_classes", ["figure-out"])  # CSS puts the label above the figure, sized to it
     return gr.Image(label=label, type="numpy", format="png", interactive=False, **kwargs)
+
+
+def figure_note(elem_id: str) -> gr.Markdown:
+    """The sentence that stands in for a figure this result cannot have (hidden while the figure is drawn)."""
+    return gr.Markdown("", visible=False, elem_id=elem_id, elem_classes=["panel-note"])
+
+
+def picture(component: gr.components.Component, shown: Any) -> dict:
+    """``{component: update}`` drawing a view's picture or figure, hidden when the view is empty.
+
+    RGB arrays are written as fast PNGs (``views.write_png``); figures and file paths pass as they are.
+    """
+    import numpy as np
+
+    from visualiser.ui.views.files import write_png
+
+    value = shown.value
+    if isinstance(value, np.ndarray):
+        value = str(write_png(value))
+    return {component: gr.update(value=value, visible=shown.drawn)}
+
+
+def note(component: gr.components.Component, text: str) -> dict:
+    """``{component: update}`` showing ``text`` (hidden when there is nothing to say)."""
+    return {component: gr.update(value=text, visible=bool(text))}
+
+
+def figure_or_note(figure: gr.components.Component, why: gr.components.Component, shown: Any) -> dict:
+    """A view's figure, or (hidden figure) its note saying why there is none."""
+    return {**picture(figure, shown), **note(why, shown.note)}

@@ -1,13 +1,34 @@
-"""Interface strings in English and Chinese for ``gr.I18n``.
+"""Interface strings in English and Chinese for ``gr.I18n``, and the page's language switch.
 
-The browser picks the language (its own language list, or the footer's Settings ▸ Language); Chinese
-is registered as ``zh`` and ``zh-CN`` so both tags find it. Strings are ICU messages in the front end,
-so they must not contain braces.
+Component labels are translated in the browser. Gradio's front end translates a component's string props
+(``label``, ``info``, ``value``, ...) by looking the whole string up as a translation key, so a Radio whose
+*value* equals a key (``"block"``) came back as the translated *label* (``"Block"``, ``"模块"``) after its
+group was hidden and shown again, and the next event refused it. Every key therefore lives in its own
+namespace (``KEY_PREFIX``), which no choice value, block name or model name uses: ``Words("block")`` sends
+the key ``av_block``. A test checks every choice of the built demo against every key.
+
+The page offers exactly the languages the app has (``LANGUAGE_CHOICES``), in a switch at the top, instead of
+Gradio's Settings panel with its thirty-odd languages of which two would be half translated. The start is the
+reader's last choice (kept in the browser) or the browser's language: any Chinese tag → 简体中文, anything else
+→ English, whole. Gradio fixes a component's label text when it first draws it, in the locale it read from
+``navigator.language`` at start-up, so ``HEAD_JS`` (in the page's head, before Gradio starts) presents that
+choice as the browser's language. A switch later sends every label's text from the server (``relabel``) and
+moves Gradio's own locale for what is drawn afterwards (``SWITCH_LOCALE_JS``); every event also sends the
+language to the server, which writes banners, notices, errors and figure text in it. Strings are ICU messages
+in the front end, so they must not contain braces.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import gradio as gr
+from gradio.i18n import I18nData
+
+KEY_PREFIX = "av_"  # no choice value, block name or registry name starts with this
+LANGUAGE_CHOICES = [("English", "en"), ("简体中文", "zh")]
+LOCALES = {"en": "en", "zh": "zh-CN"}  # our language → the Gradio locale it sets
 
 EN: dict[str, str] = {
     "app_heading": "## Attention visualiser",
@@ -127,8 +148,13 @@ EN: dict[str, str] = {
     "group_imagenet": "ImageNet (downloads weights)",
     "compare_run": "Compare",
     "compare_info": "The same input through networks that differ in their attention module: none, SE, CBAM, ECA.",
-    # learn tab
-    "learn_language": "Language of the text",
+    # page
+    "language": "Language",
+    "channel_note": "Why there are no channel charts",
+    "spatial_note": "Why there is no spatial map",
+    "notice": "Notice",
+    "mute_info": "1 to the selected block's number of channels.",
+    "compare_notice": "What these networks know",
 }
 
 ZH: dict[str, str] = {
@@ -240,13 +266,111 @@ ZH: dict[str, str] = {
     "group_imagenet": "ImageNet（需下载权重）",
     "compare_run": "对比",
     "compare_info": "同一输入送入只在注意力模块上不同的网络：无注意力、SE、CBAM、ECA。",
-    "learn_language": "文本语言",
+    "language": "语言",
+    "channel_note": "为什么没有通道图表",
+    "spatial_note": "为什么没有空间图",
+    "notice": "提示",
+    "mute_info": "1 到所选模块的通道数。",
+    "compare_notice": "这些网络学过的内容",
 }
 
 
-def build_i18n() -> gr.I18n:
+class Words(gr.I18n):
+    """``gr.I18n`` whose keys live in the ``KEY_PREFIX`` namespace: ``words("block")`` sends ``av_block``."""
+
+    def __call__(self, key: str) -> I18nData:
+        return super().__call__(KEY_PREFIX + key)
+
+
+def build_i18n() -> Words:
     """The translations object passed to ``launch(i18n=...)``; every English key has a Chinese string."""
     missing = sorted(set(EN) ^ set(ZH))
     if missing:
         raise ValueError(f"English and Chinese interface strings differ in keys: {missing}")
-    return gr.I18n(**{"en": EN, "zh": ZH, "zh-CN": ZH})
+    en = {KEY_PREFIX + k: v for k, v in EN.items()}
+    zh = {KEY_PREFIX + k: v for k, v in ZH.items()}
+    return Words(**{"en": en, "zh": zh, "zh-CN": zh})
+
+
+def label(lang: str | None, key: str) -> str:
+    """A label's text in ``lang``, as the server sets it after a switch."""
+    return (ZH if lang == "zh" else EN)[key.removeprefix(KEY_PREFIX)]
+
+
+TRANSLATED_PROPS = ("label", "info", "placeholder", "value")
+
+
+def translated_blocks(blocks: Iterable[Any]) -> list[tuple[Any, dict[str, str], list[tuple[Any, Any]] | None]]:
+    """Every block whose text is a translation key: (block, {prop: key}, choices with keyed labels or None)."""
+    found = []
+    for block in blocks:
+        props = {p: getattr(block, p).key for p in TRANSLATED_PROPS if isinstance(getattr(block, p, None), I18nData)}
+        choices = getattr(block, "choices", None)
+        keyed = choices if choices and any(isinstance(c[0], I18nData) for c in choices) else None
+        if props or keyed:
+            found.append((block, props, keyed))
+    return found
+
+
+def relabel(found: list[tuple[Any, dict[str, str], list[tuple[Any, Any]] | None]], lang: str) -> dict[Any, Any]:
+    """``{block: update}`` giving every translated label, button, heading and choice its text in ``lang``."""
+    updates = {}
+    for block, props, choices in found:
+        values = {prop: label(lang, key) for prop, key in props.items()}
+        if choices is not None:
+            values["choices"] = [(label(lang, c.key) if isinstance(c, I18nData) else c, v) for c, v in choices]
+        updates[block] = gr.update(**values)
+    return updates
+
+
+def translation_keys(i18n: gr.I18n) -> set[str]:
+    """Every key the front end can translate (all languages)."""
+    return {key for table in i18n.translations_dict.values() for key in table}
+
+
+STORAGE_KEY = "attention-visualiser-language"
+
+# In the page's head, before Gradio starts: the reader's language (their last choice, else the browser's; any
+# Chinese → zh, anything else → en), presented to Gradio as the browser's language so that every label is
+# first drawn in it.
+HEAD_JS = (
+    "<script>(() => {"
+    f'  let lang = null; try {{ lang = localStorage.getItem("{STORAGE_KEY}"); }} catch (e) {{}}'
+    """
+  if (lang !== "zh" && lang !== "en") {
+    const tags = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language];
+    lang = String(tags[0] || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
+  }
+  const locale = lang === "zh" ? "zh-CN" : "en";
+  try {
+    Object.defineProperty(navigator, "language", { get: () => locale, configurable: true });
+    Object.defineProperty(navigator, "languages", { get: () => [locale], configurable: true });
+  } catch (e) {}
+  window.__visualiserLanguage = lang;
+})();</script>"""
+)
+
+# On page load: the language the head script chose, for the switch (and every event) to send.
+DETECT_LANGUAGE_JS = """() => {
+  if (window.__visualiserLanguage) return window.__visualiserLanguage;
+  return String(navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
+}"""
+
+# On a switch: remember the choice, and move Gradio's own locale (what it draws from now on) to it. Gradio's
+# locale setter is in the module the page already loaded (its file name carries a build hash).
+SWITCH_LOCALE_JS = (
+    "async (lang) => {"
+    f'  try {{ localStorage.setItem("{STORAGE_KEY}", lang); }} catch (e) {{}}'
+    r"""
+  window.__visualiserLanguage = lang;
+  const url = performance.getEntriesByType("resource").map((e) => e.name)
+    .find((n) => /\/assets\/core-[^/]*\.js$/.test(n));
+  if (url) {
+    try {
+      const core = await import(url);
+      if (core.changeLocale) core.changeLocale(lang === "zh" ? "zh-CN" : "en");
+    } catch (e) { console.warn("language switch:", e); }
+  }
+  return lang;
+}"""
+)

@@ -1,9 +1,12 @@
 """The Gradio app: ``build_demo()`` lays out the five tabs, ``launch_kwargs()`` says how to serve them.
 
-Each tab lives in its own ``ui_<tab>.py``; the handlers behind them are plain Python in
-``visualiser/views.py``. Three events are public API endpoints (``/analyse_image``,
+Each tab lives in ``visualiser/ui/tabs/``; the handlers behind them are plain Python in
+``visualiser/ui/views/``. Three events are public API endpoints (``/analyse_image``,
 ``/analyse_clip``, ``/conv3d_animation``); every other event is private. Nothing heavy is imported
 or loaded here: models load on first use, so the server is ready in a few seconds.
+
+The page's language switch (English / 简体中文) sits at the top: on load it takes the browser's language,
+then every tab's arrival example is drawn in it; a switch relabels every tab and redraws every view.
 """
 
 from __future__ import annotations
@@ -22,16 +25,27 @@ if TYPE_CHECKING:  # torch loads when a model is first analysed, not when the pa
     from visualiser.pipeline.foreign import Preprocessing
 
 from visualiser.paths import EXAMPLES_DIR
+from visualiser.ui import views
 from visualiser.ui.banners import Banners
 from visualiser.ui.boundary import guarded
-from visualiser.ui.i18n import EN, build_i18n
+from visualiser.ui.i18n import (
+    DETECT_LANGUAGE_JS,
+    EN,
+    HEAD_JS,
+    KEY_PREFIX,
+    LANGUAGE_CHOICES,
+    SWITCH_LOCALE_JS,
+    build_i18n,
+    relabel,
+    translated_blocks,
+)
 from visualiser.ui.tabs.clip import layout_clip_tab
 from visualiser.ui.tabs.clip_events import wire_clip_tab
 from visualiser.ui.tabs.compare import build_compare_tab
 from visualiser.ui.tabs.conv3d import build_conv3d_tab
 from visualiser.ui.tabs.image import layout_image_tab
 from visualiser.ui.tabs.image_events import wire_image_tab
-from visualiser.ui.tabs.learn import BROWSER_LANGUAGE_JS, build_learn_tab
+from visualiser.ui.tabs.learn import build_learn_tab
 
 QUEUE_SIZE = 16
 CONCURRENCY = 2  # a CPU Space has 2 cores: two analyses at a time, the rest wait in the queue
@@ -44,8 +58,19 @@ CSS = """
 .domain p { color: var(--body-text-color-subdued); font-size: var(--text-sm); }
 .notice { border-left: 4px solid var(--color-accent); padding: 0.25rem 0.75rem; }
 .showing { border-bottom: 1px solid var(--border-color-primary); padding-bottom: 0.25rem; }
-/* output labels float over the top of their figure: keep that strip free */
-.figure-out .image-container, .figure-out .mirror-wrap, div.matplotlib { padding-top: 2.25rem; }
+.panel-note { border-left: 4px solid var(--border-color-primary); padding: 0.25rem 0.75rem; }
+.showing details, .panel-note details { font-size: var(--text-sm); }
+#language { max-width: 16rem; margin-left: auto; }
+/* A figure's label sits on its own line above the figure (Gradio floats it over the top of the picture, where
+   a long or wrapped label hid the first rows of every heatmap), and the figure keeps its own aspect ratio. */
+.figure-out label[data-testid="block-label"] { position: static; display: inline-flex; margin-bottom: 0.25rem;
+  white-space: normal; max-width: 100%; }
+.figure-out .image-container, .figure-out .image-frame { height: auto; }
+/* the download / full-screen buttons get their own strip above the picture instead of covering its corner */
+.figure-out .icon-button-wrapper.top-panel { position: static; display: flex; justify-content: flex-end;
+  margin: 0 0 0.25rem auto; width: fit-content; }
+.figure-out img { object-fit: contain; max-width: 100%; height: auto; }
+.figure-out video { max-width: 100%; max-height: 28rem; width: auto; height: auto; margin: 0 auto; }
 """
 
 
@@ -57,46 +82,68 @@ def theme() -> gr.themes.Base:
 def build_demo(image_model: str | None = None) -> gr.Blocks:
     """The whole app as a ``gr.Blocks`` (not launched); ``image_model`` is the Image tab's model (a registry name)."""
     i18n = build_i18n()
-    banners = Banners(i18n)
+    banners = Banners()
     with gr.Blocks(title="Attention visualiser", delete_cache=CACHE_SWEEP, analytics_enabled=False) as demo:
-        gr.Markdown(i18n("app_heading"), elem_id="app-heading")
-        gr.Markdown(i18n("app_intro"))
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=4):
+                gr.Markdown(i18n("app_heading"), elem_id="app-heading")
+                gr.Markdown(i18n("app_intro"))
+            language = gr.Radio(
+                choices=LANGUAGE_CHOICES, value="en", label=i18n("language"), elem_id="language", scale=1,
+                min_width=220,
+            )  # fmt: skip
         with gr.Tabs(selected="image") as tabs:
             with gr.Tab(i18n("tab_image"), id="image", elem_id="tab-image"):
                 image_tab = layout_image_tab(i18n, banners, image_model)
-                wire_image_tab(image_tab, i18n, banners, demo)
+                image_hooks = wire_image_tab(image_tab, i18n, banners, demo, language)
             with gr.Tab(i18n("tab_clip"), id="clip", elem_id="tab-clip"):
                 clip_tab = layout_clip_tab(i18n, banners)
-                wire_clip_tab(clip_tab, i18n, banners, demo)
+                clip_hooks = wire_clip_tab(clip_tab, i18n, banners, demo, language)
             with gr.Tab(i18n("tab_conv3d"), id="conv3d", elem_id="tab-conv3d"):
-                conv3d_tab = build_conv3d_tab(i18n, banners, demo)
+                conv3d_tab = build_conv3d_tab(i18n, banners, demo, language)
             with gr.Tab(i18n("tab_compare"), id="compare", elem_id="tab-compare"):
-                build_compare_tab(i18n, demo)
+                compare_tab = build_compare_tab(i18n, banners, demo, language)
             with gr.Tab(i18n("tab_learn"), id="learn", elem_id="tab-learn"):
-                learn_language, _ = build_learn_tab(i18n)
+                learn_hooks = build_learn_tab(language)
 
-        def send_clip(video: str | None) -> tuple[Any, Any]:
+        def send_clip(video: str | None, lang: str) -> dict[Any, Any]:
             if not video:
-                raise gr.Error("there is no clip to send yet: upload one or pick an example first")
-            return video, gr.Tabs(selected="conv3d")
+                raise gr.Error(views.say(lang, "upload_first"))
+            return {conv3d_tab.video: video, tabs: gr.Tabs(selected="conv3d")}
 
         sent = clip_tab.to_conv3d.click(
             guarded(send_clip),
-            inputs=[clip_tab.video],
+            inputs=[clip_tab.video, language],
             outputs=[conv3d_tab.video, tabs],
             api_visibility="private",
             queue=False,
         )
         conv3d_tab.flow.chain(sent, public=False, only_after_success=True)  # the sent clip is animated at once
-        demo.load(None, js=BROWSER_LANGUAGE_JS, outputs=[learn_language], api_visibility="private")
+
+        # Labels already drawn keep the text of the locale they were drawn in: a switch sends every one again.
+        translated = translated_blocks(demo.blocks.values())
+
+        def labels(lang: str) -> dict[Any, Any]:
+            return relabel(translated, views.language(lang))
+
+        # The page's events, in order: the labels first (the browser runs one trigger's events one by one), then
+        # every tab's redraw; on load, the language first, then every tab's arrival example.
+        switched = language.input(
+            guarded(labels), inputs=[language], outputs=[b for b, _, _ in translated], js=SWITCH_LOCALE_JS,
+            queue=False, show_progress="hidden", api_visibility="private",
+        )  # fmt: skip
+        detected = demo.load(None, js=DETECT_LANGUAGE_JS, outputs=[language], api_visibility="private")
+        for hooks in (image_hooks, clip_hooks, conv3d_tab.hooks, compare_tab.hooks, learn_hooks):
+            hooks.on_language(switched.then)
+            hooks.arrival(detected.then)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     _document_api_in_english(demo)
     return demo
 
 
-def _english(label: Any) -> Any:
-    key = getattr(label, "key", None)
-    return EN.get(key, key) if key is not None else label
+def _english(text: Any) -> Any:
+    key = getattr(text, "key", None)
+    return EN.get(key.removeprefix(KEY_PREFIX), key) if key is not None else text
 
 
 def _document_api_in_english(demo: gr.Blocks) -> None:
@@ -137,10 +184,11 @@ def launch_kwargs() -> dict[str, Any]:
         "share": False,
         "show_error": False,
         "max_file_size": max_upload_bytes(),
-        "footer_links": ["api", "settings", "gradio"],
+        "footer_links": ["api", "gradio"],  # no Settings: its 33 languages; the page has its own switch
         "theme": theme(),
         "css": CSS,
         "i18n": build_i18n(),
+        "head": HEAD_JS,
         "allowed_paths": allowed,
         "enable_monitoring": False,
         "run_history": False,

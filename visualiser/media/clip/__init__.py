@@ -1,21 +1,15 @@
 """Clips to a few evenly spaced, downscaled RGB frames, without ever decoding a long file whole.
 
-One job per module:
-
-* ``load``: ``load_clip``, which hands each kind of source to its reader;
-* ``video``: video files through PyAV, seeking in long indexed files, one bounded pass otherwise;
-* ``container``: opening a container safely (whitelisted demuxers, ``file`` protocol only) and its headers;
+* ``load``: ``load_clip``, which hands each kind of source to its reader (arrays it samples itself);
+* ``video``: video files through PyAV: the safe container, seeking in long indexed files, one bounded pass
+  otherwise;
 * ``images``: a still image as a 1-frame clip (EXIF orientation, like ``load_image``), animated GIF/WebP/PNG
   sampled frame by frame;
-* ``arrays``: (T, H, W, 3) uint8 arrays;
-* ``probe``: ``probe_clip``, a description from the headers and the first frame;
-* ``sampling``: ``select_evenly``, the bounded reservoir and the decode-time budget;
-* ``frames``: the ``Clip`` result and frame sizing.
+* ``frames``: the ``Clip`` result, frame sizing, and which frames to keep (``select_evenly``, the bounded
+  reservoir, the decode-time budget).
 """
 
-from visualiser.media.clip.frames import Clip
+from visualiser.media.clip.frames import Clip, select_evenly
 from visualiser.media.clip.load import load_clip
-from visualiser.media.clip.probe import probe_clip
-from visualiser.media.clip.sampling import select_evenly
 
-__all__ = ["Clip", "load_clip", "probe_clip", "select_evenly"]
+__all__ = ["Clip", "load_clip", "select_evenly"]

@@ -8,8 +8,7 @@ import numpy as np
 from PIL import Image
 
 from visualiser.errors import InputError
-from visualiser.media.clip.frames import Clip, downscale, same_size
-from visualiser.media.clip.sampling import Budget, Reservoir, select_evenly
+from visualiser.media.clip.frames import Budget, Clip, Reservoir, downscale, same_size, select_evenly
 from visualiser.media.image import (
     DECODE_ERRORS,
     NotAnImageError,

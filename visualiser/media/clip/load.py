@@ -1,16 +1,17 @@
-"""``load_clip``: any clip source (video file, image file, array) to evenly sampled, downscaled frames."""
+"""``load_clip``: any clip source (video file, image file, (T, H, W, 3) array) to evenly sampled, downscaled
+frames. An array is checked like a decoded frame and sampled evenly; its timestamps are indices."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 
 from visualiser.errors import InputError
-from visualiser.media.clip.arrays import clip_from_array
-from visualiser.media.clip.frames import Clip
+from visualiser.media.clip.frames import Clip, check_frame_size, downscale, select_evenly
 from visualiser.media.clip.images import clip_from_image_file
-from visualiser.media.clip.video import clip_from_video
+from visualiser.media.clip.video import clip_from_video, is_video_container
 from visualiser.media.limits import DEFAULT_LIMITS, MediaLimits, check_file
 
 
@@ -44,7 +45,27 @@ def load_clip(
     if not isinstance(source, str | os.PathLike):
         raise InputError(f"cannot read a clip from a {type(source).__name__}")
     path = check_file(source, limits)
-    image_clip = clip_from_image_file(path, num_frames, max_side, limits)
-    if image_clip is not None:
-        return image_clip
+    if not starts_like_video(path):
+        image_clip = clip_from_image_file(path, num_frames, max_side, limits)
+        if image_clip is not None:
+            return image_clip
     return clip_from_video(path, num_frames, max_side, limits)
+
+
+def starts_like_video(path: Path) -> bool:
+    """Whether the file is a video container by its first bytes (PyAV reads it; Pillow never sees it)."""
+    with path.open("rb") as handle:
+        return is_video_container(handle.read(512))
+
+
+def clip_from_array(array: np.ndarray, num_frames: int, max_side: int, limits: MediaLimits) -> Clip:
+    """``num_frames`` evenly spaced frames of ``array``, downscaled; an array has no frame rate, so fps is 0."""
+    if array.ndim != 4 or array.shape[3] != 3 or array.dtype != np.uint8:
+        raise InputError(f"a clip array must be (T, H, W, 3) uint8; got {array.shape} {array.dtype}")
+    if array.shape[0] == 0:
+        raise InputError("the clip array has no frames")
+    height, width = array.shape[1:3]
+    check_frame_size(width, height, limits, "clip")
+    picks = select_evenly(range(array.shape[0]), num_frames)
+    frames = [downscale(array[index], max_side) for index in picks]
+    return Clip(np.stack(frames), np.asarray(picks, dtype=np.float64), 0.0, 0.0, (width, height))

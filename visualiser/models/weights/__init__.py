@@ -3,8 +3,8 @@
 One job per module (all torch-free at import: the UI asks ``weights_available`` before torch loads):
 
 * ``remap``: ``KEY_MAPS``, ``remap_state_dict``, ``unwrap_checkpoint`` (checkpoint layouts → our names);
-* ``strict``: ``read_state_dict`` (safetensors, or ``torch.load(weights_only=True)``), ``load_into`` (all
-  keys, no extras, equal shapes, or a ``WeightsError`` naming what does not fit);
+* ``strict``: ``check_fit`` and ``load_into`` (all keys, no extras, equal shapes, or a ``WeightsError`` naming
+  what does not fit); files are read by ``models.checkpoints.read_checkpoint``, the one reader;
 * ``cache``: ``cache_dir`` (``$VISUALISER_CACHE``), checksums, verified stamps, atomic installs;
 * ``url`` / ``hub``: downloads (our own byte count; the hub's ``tqdm_class``) with progress;
 * ``fetch``: ``fetch_weights`` and ``weights_available`` over embedded, hub and URL weights;
@@ -21,7 +21,7 @@ from visualiser.models.weights.messages import by_hand
 from visualiser.models.weights.pretrained import load_pretrained
 from visualiser.models.weights.progress import DownloadProgress, TextProgress, reporting_downloads
 from visualiser.models.weights.remap import KEY_MAPS, remap_state_dict, unwrap_checkpoint
-from visualiser.models.weights.strict import load_into, read_state_dict
+from visualiser.models.weights.strict import check_fit, load_into
 
 __all__ = [
     "KEY_MAPS",
@@ -31,13 +31,13 @@ __all__ = [
     "by_hand",
     "cache_dir",
     "cached_filename",
+    "check_fit",
     "checksum_matches",
     "fetch_weights",
     "file_digest",
     "install_weights",
     "load_into",
     "load_pretrained",
-    "read_state_dict",
     "remap_state_dict",
     "reporting_downloads",
     "unwrap_checkpoint",

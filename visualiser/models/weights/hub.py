@@ -5,6 +5,11 @@ everything else that uses it) and honour ``HF_HOME``, ``HF_ENDPOINT``, ``HF_HUB_
 Progress: versions whose ``hf_hub_download`` takes a ``tqdm_class`` (2.x; not 0.30–1.0) are handed a bar class
 that draws nothing and forwards the bytes written to our ``DownloadProgress``; older versions report the start
 and the end only. A second use finds the file with ``local_files_only=True``: no network, no hashing.
+
+Offline, failing must be quick: ``HF_HUB_OFFLINE`` refuses at once, and otherwise one HEAD request without
+retries (``PROBE_TIMEOUT_S``) comes first, because ``hf_hub_download`` itself retries a failed connection with
+back-off (about 24 s). A connection that failed is remembered for the process (``messages.remember_unreachable``),
+so the next request says so at once; ``hub_reachable`` tells the UI before anyone clicks.
 """
 
 from __future__ import annotations
@@ -13,16 +18,19 @@ import inspect
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from huggingface_hub import constants, get_hf_file_metadata, hf_hub_download, hf_hub_url, try_to_load_from_cache
+from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
+from tqdm import tqdm
 
 from visualiser.models.registry import ModelSpec
 from visualiser.models.weights.cache import hub_filename, installed_hub_path
-from visualiser.models.weights.messages import short_reason, unavailable
+from visualiser.models.weights.messages import remember_unreachable, short_reason, unavailable, unreachable_reason
 from visualiser.models.weights.progress import MB, DownloadProgress
 from visualiser.types import ProgressFn
 
-if TYPE_CHECKING:
-    from tqdm import tqdm
+PROBE_TIMEOUT_S = 5.0  # the one HEAD request before a download: enough for a slow link, short for a dead one
 
 
 def hub_page(spec: ModelSpec) -> str:
@@ -32,8 +40,6 @@ def hub_page(spec: ModelSpec) -> str:
 
 def cached_hub_path(spec: ModelSpec) -> Path | None:
     """The file if it is on this machine (installed by hand, or in the hub's cache), without network or hashing."""
-    from huggingface_hub import try_to_load_from_cache
-
     installed = installed_hub_path(spec.weights)
     if installed.is_file():
         return installed
@@ -43,9 +49,6 @@ def cached_hub_path(spec: ModelSpec) -> Path | None:
 
 def fetch_hub(spec: ModelSpec, allow_download: bool, progress: ProgressFn | None) -> Path:
     """A local path to ``spec``'s hub file, downloading it when absent, allowed and not offline."""
-    from huggingface_hub import constants, hf_hub_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
-
     source = spec.weights
     filename = hub_filename(source)
     installed = installed_hub_path(source)
@@ -57,14 +60,50 @@ def fetch_hub(spec: ModelSpec, allow_download: bool, progress: ProgressFn | None
         pass
     if not allow_download:
         raise unavailable(spec, hub_page(spec), "downloads are turned off")
-    offline_env = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-    if getattr(constants, "HF_HUB_OFFLINE", False) or offline_env:
-        raise unavailable(spec, hub_page(spec), "HF_HUB_OFFLINE is set and the file is not in the Hugging Face cache")
+    reason = offline_reason()
+    if reason is not None:
+        raise unavailable(spec, hub_page(spec), reason)
+    probe(spec)
     counter = DownloadProgress(progress, f"{spec.name} weights", int(source.size_mb * MB))
     try:
         return download_with_progress(hf_hub_download, source.location, filename, counter)
     except _hub_errors() as e:
         raise unavailable(spec, hub_page(spec), short_reason(e)) from e
+
+
+def hub_host() -> str:
+    """The host the hub's files come from (``HF_ENDPOINT`` or huggingface.co)."""
+    return urlsplit(constants.HUGGINGFACE_CO_URL_TEMPLATE).netloc or constants.ENDPOINT
+
+
+def offline_reason() -> str | None:
+    """Why no hub download can happen now (``HF_HUB_OFFLINE``, or a failed connection remembered), else None."""
+    offline_env = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    if getattr(constants, "HF_HUB_OFFLINE", False) or offline_env:
+        return "HF_HUB_OFFLINE is set and the file is not in the Hugging Face cache"
+    return unreachable_reason(hub_host())
+
+
+def hub_reachable() -> bool:
+    """Whether a hub download may be tried now (not offline, no connection failure remembered); no network."""
+    return offline_reason() is None
+
+
+def probe(spec: ModelSpec) -> None:
+    """One HEAD request for the file, without retries: a dead connection fails here in seconds and is remembered.
+
+    An HTTP answer (the file or repo is missing, access denied) is not a connection failure: it is raised as the
+    reason the weights are unavailable, and the host is not marked unreachable.
+    """
+    url = hf_hub_url(spec.weights.location, hub_filename(spec.weights))
+    try:
+        get_hf_file_metadata(url, timeout=PROBE_TIMEOUT_S)
+    except HfHubHTTPError as e:
+        raise unavailable(spec, hub_page(spec), short_reason(e)) from e
+    except _hub_errors() as e:
+        reason = f"the hub could not be reached: {short_reason(e)}"
+        remember_unreachable(hub_host(), reason)
+        raise unavailable(spec, hub_page(spec), reason) from e
 
 
 def download_with_progress(download: Callable[..., str], repo: str, filename: str, counter: DownloadProgress) -> Path:
@@ -84,7 +123,6 @@ def counting_bar(counter: DownloadProgress) -> type[tqdm]:
     The hub may create more than one bar for a file (retries reuse one; Xet shares one when the class has
     ``update_transfer``); each counts the bytes written, and ``counter`` keeps the largest, so it never goes back.
     """
-    from tqdm import tqdm
 
     class CountingBar(tqdm):
         def __init__(self, *args: object, **kwargs: object) -> None:
@@ -114,8 +152,6 @@ def counting_bar(counter: DownloadProgress) -> type[tqdm]:
 
 def _hub_errors() -> tuple[type[BaseException], ...]:
     """Exceptions a hub download raises when offline or unreachable (its HTTP stack varies by version)."""
-    from huggingface_hub.errors import EntryNotFoundError
-
     errors: list[type[BaseException]] = [OSError, ValueError, EntryNotFoundError]
     for module_name in ("httpx2", "httpx", "requests"):
         try:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from visualiser.errors import WeightsError
+from visualiser.models.checkpoints import CATALOGUE_MAX_BYTES, read_checkpoint
 from visualiser.models.registry import ModelSpec
 from visualiser.models.weights.cache import (
     checksum_matches,
@@ -30,7 +31,7 @@ from visualiser.models.weights.cache import (
 )
 from visualiser.models.weights.messages import download_name, download_url
 from visualiser.models.weights.remap import remap_state_dict
-from visualiser.models.weights.strict import load_into, read_state_dict
+from visualiser.models.weights.strict import load_into
 from visualiser.models.weights.url import cached_url_path, unzip_member
 
 
@@ -58,7 +59,7 @@ def install_weights(spec: ModelSpec, brought: Path) -> Installed:
     target = installed_hub_path(source) if source.kind == "hub" else cached_url_path(spec)
     refused = f"{brought} was not installed as the weights of {spec.name!r}"
     with staging(target) as temporary:
-        payload = temporary(".incoming" + target.suffix)  # the suffix tells read_state_dict the format
+        payload = temporary(".incoming" + target.suffix)
         _copy_payload(spec, brought, target.name, payload, refused)
         checks: list[str] = []
         if source.checksum:
@@ -92,7 +93,8 @@ def _copy_payload(spec: ModelSpec, brought: Path, member: str, payload: Path, re
 def _load_strictly(spec: ModelSpec, payload: Path, brought: Path, refused: str) -> int:
     """Read, remap and load every tensor into a fresh ``spec.builder()``; the number of tensors loaded."""
     try:
-        state = remap_state_dict(read_state_dict(payload, shown_as=str(brought)), spec.weights.key_map)
+        tensors = read_checkpoint(payload, limit=CATALOGUE_MAX_BYTES, shown=str(brought))
+        state = remap_state_dict(tensors, spec.weights.key_map)
         load_into(spec.builder(), state, brought.name)
     except WeightsError as e:
         raise WeightsError(f"{refused}: {e}") from e

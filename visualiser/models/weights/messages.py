@@ -2,12 +2,20 @@
 
 The offline sentence names the file (its URL, or hub repo and file name), its checksum, and
 ``python -m visualiser fetch NAME --from path/to/FILE``, so someone behind a firewall can fetch the file on
-another machine and bring it over by hand.
+another machine and bring it over by hand. The error carries the model's name and the reason apart from the
+sentence (``WeightsUnavailableError``), so a front end can say it in one short line and fold the rest away.
+
+A host that could not be reached is remembered for ``OFFLINE_MEMORY_S`` (``remember_unreachable``): the next
+request fails at once with the same reason instead of waiting for the network again.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 import urllib.error
+
+from huggingface_hub import hf_hub_url
 
 from visualiser.errors import WeightsError
 from visualiser.models.registry import ModelSpec
@@ -18,8 +26,6 @@ def download_url(spec: ModelSpec) -> str:
     """The address a browser or ``curl`` downloads ``spec``'s weights from."""
     source = spec.weights
     if source.kind == "hub":
-        from huggingface_hub import hf_hub_url
-
         return hf_hub_url(source.location, hub_filename(source))
     return source.location
 
@@ -55,13 +61,54 @@ def by_hand(spec: ModelSpec, named_url: str | None = None) -> str:
     )
 
 
-def unavailable(spec: ModelSpec, where: str, reason: str) -> WeightsError:
+class WeightsUnavailableError(WeightsError):
+    """Weights that are not on this machine and cannot be fetched now; ``model`` and ``reason`` stand apart."""
+
+    def __init__(self, message: str, model: str, reason: str) -> None:
+        super().__init__(message)
+        self.model = model
+        self.reason = reason
+
+
+def unavailable(spec: ModelSpec, where: str, reason: str) -> WeightsUnavailableError:
     """The error for weights that are absent and cannot be fetched, with every way to get them."""
-    return WeightsError(
+    return WeightsUnavailableError(
         f"weights for {spec.name!r} are not on this machine and could not be downloaded from {where} ({reason}). "
         f"Run `python -m visualiser fetch {spec.name}` where there is internet; or, {by_hand(spec, where)}; "
-        "or use an embedded model."
+        "or use an embedded model.",
+        model=spec.name,
+        reason=reason,
     )
+
+
+OFFLINE_MEMORY_S = 600.0  # how long a host that could not be reached counts as unreachable without a new try
+_UNREACHABLE: dict[str, tuple[float, str]] = {}  # host -> (monotonic time of the failure, its reason)
+_LOCK = threading.Lock()
+
+
+def remember_unreachable(host: str, reason: str) -> None:
+    """Remember that ``host`` could not be reached (for ``OFFLINE_MEMORY_S``), with the reason to repeat."""
+    with _LOCK:
+        _UNREACHABLE[host] = (time.monotonic(), reason)
+
+
+def unreachable_reason(host: str) -> str | None:
+    """Why ``host`` is known to be unreachable right now, or None (never tried, or long enough ago)."""
+    with _LOCK:
+        seen = _UNREACHABLE.get(host)
+        if seen is None:
+            return None
+        when, reason = seen
+        if time.monotonic() - when > OFFLINE_MEMORY_S:
+            del _UNREACHABLE[host]
+            return None
+        return f"{reason}; not tried again for {OFFLINE_MEMORY_S / 60:.0f} min"
+
+
+def forget_unreachable() -> None:
+    """Forget every remembered failure (tests; a machine that just came online)."""
+    with _LOCK:
+        _UNREACHABLE.clear()
 
 
 def short_reason(error: BaseException) -> str:

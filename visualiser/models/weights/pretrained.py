@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from visualiser.errors import WeightsError
+from visualiser.models.checkpoints import CATALOGUE_MAX_BYTES, read_checkpoint
 from visualiser.models.registry import ModelSpec
 from visualiser.models.weights.fetch import fetch_weights
 from visualiser.models.weights.remap import remap_state_dict
-from visualiser.models.weights.strict import load_into, read_state_dict
+from visualiser.models.weights.strict import load_into
 from visualiser.types import ProgressFn
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ def load_pretrained(
     """Fetch (reporting a download to ``progress``), read, remap and strictly load ``spec``'s weights into ``model``."""
     path = fetch_weights(spec, allow_download=allow_download, progress=progress)
     try:
-        tensors = read_state_dict(path)
+        tensors = read_checkpoint(path, limit=CATALOGUE_MAX_BYTES, shown=str(path))
     except WeightsError as e:
         if spec.weights.kind == "embedded":
             advice = f"reinstall the project or retrain it with `python -m visualiser train {spec.name}`"

@@ -7,7 +7,7 @@ into ours (timm's names for 2-D ResNets, torchvision's for video ResNets; see do
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from visualiser.errors import WeightsError
@@ -69,7 +69,7 @@ _STAGE_UNIT = re.compile(r"^features\.stage(\d+)\.unit(\d+)\.")
 
 def unwrap_checkpoint(sd: Mapping[str, object]) -> dict[str, torch.Tensor]:
     """The bare tensor mapping: unwraps ``{'state_dict': ...}`` and strips DataParallel's ``module.``."""
-    import torch
+    import torch  # the weights package is read while the page is built, before torch loads
 
     inner = sd.get("state_dict") if isinstance(sd, Mapping) else None
     if isinstance(inner, Mapping):
@@ -82,18 +82,24 @@ def unwrap_checkpoint(sd: Mapping[str, object]) -> dict[str, torch.Tensor]:
     return out
 
 
-def remap_state_dict(sd: Mapping[str, torch.Tensor], key_map: str) -> dict[str, torch.Tensor]:
-    """Rename a checkpoint's keys from the layout ``key_map`` names into this project's layout."""
+def rename_keys(keys: Iterable[str], key_map: str) -> dict[str, str]:
+    """``{our name: the checkpoint's name}`` for keys in the layout ``key_map`` names (shapes need no tensors)."""
     if key_map not in KEY_MAPS:
         raise ValueError(f"unknown key map {key_map!r}; known: {', '.join(sorted(KEY_MAPS))}")
     rules = KEY_MAPS[key_map]
     pytorchcv = key_map.startswith("pytorchcv")
-    out: dict[str, torch.Tensor] = {}
-    for key, value in unwrap_checkpoint(sd).items():
+    out: dict[str, str] = {}
+    for key in keys:
         new = _STAGE_UNIT.sub(_stage_unit, key) if pytorchcv else key
         for pattern, replacement in rules:
             new = pattern.sub(replacement, new)
         if new in out:
             raise WeightsError(f"two checkpoint keys map to {new!r} under key map {key_map!r}")
-        out[new] = value
+        out[new] = key
     return out
+
+
+def remap_state_dict(sd: Mapping[str, torch.Tensor], key_map: str) -> dict[str, torch.Tensor]:
+    """Rename a checkpoint's keys from the layout ``key_map`` names into this project's layout."""
+    state = unwrap_checkpoint(sd)
+    return {ours: state[theirs] for ours, theirs in rename_keys(state, key_map).items()}

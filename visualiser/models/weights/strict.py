@@ -1,74 +1,87 @@
-"""Reading a weights file and loading it strictly: every key present, none extra, every shape equal.
+"""The one strict loader: every key present, none extra, every shape equal, or a sentence naming what differs.
 
-A silently half-loaded network still predicts something, and that something is wrong; so ``load_into`` refuses
-anything that does not fit exactly, naming the keys.
+A silently half-loaded network still predicts something, and that something is wrong; so nothing is loaded
+unless it fits exactly. ``check_fit`` compares shapes only, so a user's checkpoint is checked against a
+network built on the meta device before any of its tensors is read; ``load_into`` checks again and loads.
+Files are read by ``models.checkpoints`` (the one reader), never here.
 """
 
 from __future__ import annotations
 
-import pickle
-from collections.abc import Mapping
-from pathlib import Path
+import itertools
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from visualiser.errors import WeightsError
-from visualiser.models.weights.remap import unwrap_checkpoint
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
-
-def _first(items: list[str], n: int = 10) -> str:
-    more = f" (+{len(items) - n} more)" if len(items) > n else ""
-    return ", ".join(items[:n]) + more
+COUNTER_SUFFIX = "num_batches_tracked"  # older checkpoints lack BatchNorm's counters; evaluation never reads them
 
 
-def load_into(model: nn.Module, sd: Mapping[str, torch.Tensor], source_desc: str) -> nn.Module:
-    """Load ``sd`` into ``model`` exactly: every key present, none extra, every shape equal.
+def listed(items: Sequence[str], n: int = 6) -> str:
+    """The first ``n`` items and how many more."""
+    return ", ".join(items[:n]) + (f" (+{len(items) - n} more)" if len(items) > n else "")
 
-    Only BatchNorm's ``num_batches_tracked`` counters may be absent (older checkpoints lack them;
-    they do not affect evaluation). Raises WeightsError naming what does not fit.
+
+def shapes_of(state: Mapping[str, object]) -> dict[str, tuple[int, ...]]:
+    """``{key: shape}`` of tensors (meta ones too) or of shapes already."""
+    return {k: tuple(getattr(v, "shape", v)) for k, v in state.items()}  # type: ignore[arg-type]
+
+
+def check_fit(
+    expected: Mapping[str, Sequence[int]],
+    given: Mapping[str, Sequence[int]],
+    failure: str,
+    original: Mapping[str, str] | None = None,
+) -> None:
+    """Raise WeightsError ``"<failure>: missing keys ...; unexpected keys ...; shapes that differ ..."``.
+
+    ``expected`` and ``given`` map our key names to shapes; ``original`` names a given key as the file does
+    (when the checkpoint's layout was renamed into ours), so the message speaks the checkpoint's language.
+    Only ``num_batches_tracked`` counters may be missing.
     """
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in sd and not k.endswith("num_batches_tracked")]
-    unexpected = [k for k in sd if k not in expected]
-    wrong_shape = [
-        f"{k} {tuple(sd[k].shape)} vs {tuple(expected[k].shape)}"
-        for k in sd
-        if k in expected and tuple(sd[k].shape) != tuple(expected[k].shape)
+    named = original or {}
+    missing = [k for k in expected if k not in given and not k.endswith(COUNTER_SUFFIX)]
+    unexpected = [named.get(k, k) for k in given if k not in expected]
+    wrong = [
+        f"{named.get(k, k)} {tuple(shape)} vs {tuple(expected[k])}"
+        for k, shape in given.items()
+        if k in expected and tuple(shape) != tuple(expected[k])
     ]
-    if missing or unexpected or wrong_shape:
-        parts = []
-        if missing:
-            parts.append(f"missing keys: {_first(missing)}")
-        if unexpected:
-            parts.append(f"unexpected keys: {_first(unexpected)}")
-        if wrong_shape:
-            parts.append(f"shape mismatches (checkpoint vs model): {_first(wrong_shape)}")
-        raise WeightsError(f"the weights from {source_desc} do not fit the architecture; " + "; ".join(parts))
-    full = dict(sd)
-    for key, value in expected.items():
-        full.setdefault(key, value)  # only num_batches_tracked can be absent here
-    model.load_state_dict(full, strict=True)
-    return model
+    if missing or unexpected or wrong:
+        parts = [f"missing keys: {listed(missing)}"] if missing else []
+        parts += [f"unexpected keys: {listed(unexpected)}"] if unexpected else []
+        parts += [f"shapes that differ (checkpoint vs ours): {listed(wrong)}"] if wrong else []
+        raise WeightsError(f"{failure}: " + "; ".join(parts))
 
 
-def read_state_dict(path: Path, *, shown_as: str | None = None) -> dict[str, torch.Tensor]:
-    """Tensors from a ``.safetensors`` file or a ``.pth`` (loaded with ``weights_only=True``).
+def load_into(
+    model: nn.Module, state: Mapping[str, torch.Tensor], source_desc: str, *, assign: bool = False
+) -> nn.Module:
+    """Load ``state`` (our key names) into ``model`` exactly, or raise WeightsError naming what does not fit.
 
-    Messages name the file as ``shown_as`` when given (a temporary copy is read for the user's file).
+    Tensors are converted to the model's dtype (a float16 checkpoint into our float32 modules). ``assign``
+    hands the tensors themselves to a model built on the meta device instead of copying them into
+    initialised parameters (for a ResNet-50 that saves 0.5-1 s and a second copy of every weight).
     """
     import torch
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
 
-    try:
-        if path.suffix == ".safetensors":
-            return load_file(str(path), device="cpu")
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except (SafetensorError, RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError) as e:
-        raise WeightsError(f"the weights file {shown_as or path} cannot be read ({e})") from e
-    if not isinstance(loaded, Mapping):
-        raise WeightsError(f"the weights file {shown_as or path} holds a {type(loaded).__name__}, not a state_dict")
-    return unwrap_checkpoint(loaded)
+    expected = model.state_dict()
+    check_fit(shapes_of(expected), shapes_of(state), f"the weights from {source_desc} do not fit the architecture")
+    full: dict[str, torch.Tensor] = {}
+    for key, ours in expected.items():
+        value = state.get(key)
+        if value is None:  # only a counter can be absent (check_fit)
+            value = torch.zeros((), dtype=ours.dtype) if ours.is_meta else ours
+        elif value.dtype != ours.dtype:
+            value = value.to(ours.dtype)
+        full[key] = value
+    model.load_state_dict(full, strict=True, assign=assign)
+    if assign:
+        left = [n for n, t in itertools.chain(model.named_parameters(), model.named_buffers()) if t.is_meta]
+        if left:
+            raise WeightsError(f"{source_desc}: no tensor was loaded for {listed(left)}")
+    return model

@@ -16,36 +16,41 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the same names, for type checkers
-    from visualiser.render.conv3d.animate import frame_at
-    from visualiser.render.conv3d.arithmetic import (
+    from visualiser.render.conv3d.animate import frame_at, render_gif, render_mp4
+    from visualiser.render.conv3d.kernels import TEACHING_KERNELS, teaching_kernel
+    from visualiser.render.conv3d.plan import (
+        AnimationPlan,
+        StepTerms,
+        current_cell,
+        plan_animation,
+        prepare_grid,
+        step_terms,
+    )
+    from visualiser.render.conv3d.spec import (
+        Conv3dSpec,
         output_shape,
         parameter_counts,
         parameter_text,
         shape_formula_text,
     )
-    from visualiser.render.conv3d.encode import render_gif, render_mp4
-    from visualiser.render.conv3d.grid import prepare_grid
-    from visualiser.render.conv3d.kernels import TEACHING_KERNELS, teaching_kernel
-    from visualiser.render.conv3d.plan import AnimationPlan, StepTerms, current_cell, plan_animation, step_terms
-    from visualiser.render.conv3d.spec import Conv3dSpec
 
 _HOME = {
     "TEACHING_KERNELS": "kernels",
     "teaching_kernel": "kernels",
     "Conv3dSpec": "spec",
-    "output_shape": "arithmetic",
-    "parameter_counts": "arithmetic",
-    "parameter_text": "arithmetic",
-    "shape_formula_text": "arithmetic",
-    "prepare_grid": "grid",
+    "output_shape": "spec",
+    "parameter_counts": "spec",
+    "parameter_text": "spec",
+    "shape_formula_text": "spec",
+    "prepare_grid": "plan",
     "AnimationPlan": "plan",
     "StepTerms": "plan",
     "current_cell": "plan",
     "plan_animation": "plan",
     "step_terms": "plan",
     "frame_at": "animate",
-    "render_gif": "encode",
-    "render_mp4": "encode",
+    "render_gif": "animate",
+    "render_mp4": "animate",
 }
 
 __all__ = [

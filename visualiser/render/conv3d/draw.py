@@ -1,6 +1,10 @@
-"""Small Pillow ImageDraw helpers: dashed outlines, emphasised outlines, a colorbar, number formatting.
+"""How the animation looks: its colours on top of the shared palette, and small Pillow ImageDraw helpers
+(dashed and emphasised outlines, a colorbar, number formatting).
 
-Text is drawn in the renderers' one face (``visualiser.render.text``), in ASCII when it lacks the symbols.
+Outputs use the palette's diverging map (``visualiser.render.colour``) on a range symmetric about 0, so that
+white always means zero. Inputs may be normalised (negative values), so they are stretched back to [0, 1] per
+channel for display only; the numbers on screen are never stretched. Text is drawn in the renderers' one face
+(``visualiser.render.text``), in ASCII when it lacks the symbols.
 """
 
 from __future__ import annotations
@@ -8,12 +12,39 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 from PIL import ImageDraw
 
 from visualiser.render.colour import MUTED, TEXT, as_rgb, diverging_lut
-from visualiser.render.conv3d.colours import OUTLINE_RGB
 from visualiser.render.conv3d.projection import Point
-from visualiser.render.text import font, printable
+from visualiser.render.text import font_for, line_width, printable
+
+KERNEL_RGB = (255, 200, 0)  # amber box with a dark outline: visible on photos and on red/blue cells
+OUTLINE_RGB = (20, 20, 20)
+EMPTY_RGB = (236, 236, 236)  # padding cells
+CHANNEL_TINTS = ((1.0, 0.15, 0.15), (0.1, 0.75, 0.1), (0.2, 0.35, 1.0))  # R, G, B "C cubes"
+
+
+def display_channels(grid: np.ndarray) -> np.ndarray:
+    """``(C, T, H, W)`` grid stretched to [0, 1] per channel, for drawing only."""
+    low = grid.min(axis=(1, 2, 3), keepdims=True)
+    span = grid.max(axis=(1, 2, 3), keepdims=True) - low
+    return (grid - low) / np.where(span > 0, span, 1.0)
+
+
+def display_rgb(grid: np.ndarray) -> np.ndarray:
+    """``(T, H, W, 3)`` uint8 picture of the grid: RGB for three channels, grey (channel mean) otherwise."""
+    channels = display_channels(grid)
+    rgb = np.moveaxis(channels, 0, -1) if grid.shape[0] == 3 else np.repeat(channels.mean(axis=0)[..., None], 3, -1)
+    return np.round(rgb * 255).astype(np.uint8)
+
+
+def tinted_channel(grid: np.ndarray, channel: int) -> np.ndarray:
+    """``(T, H, W, 3)`` uint8: one channel's intensity as a dark-to-tint ramp (the seed's per-channel cube)."""
+    values = display_channels(grid)[channel][..., None]  # (T, H, W, 1)
+    tint = np.asarray(CHANNEL_TINTS[channel] if grid.shape[0] == 3 else (0.6, 0.6, 0.6))
+    return np.round((0.08 + 0.92 * values * tint) * 255).astype(np.uint8)
+
 
 RGB = tuple[int, int, int]
 
@@ -56,12 +87,12 @@ def emphasised_polygon(draw: ImageDraw.ImageDraw, points: Sequence[Point], colou
 
 def text(draw: ImageDraw.ImageDraw, xy: Point, value: str, size: int, fill: RGB = TEXT, anchor: str = "la") -> None:
     """Draw text in the renderers' face (any Pillow anchor), in ASCII if the face lacks the maths symbols."""
-    draw.text(xy, printable(value), font=font(size), fill=fill, anchor=anchor)
+    draw.text(xy, printable(value), font=font_for(value, size), fill=fill, anchor=anchor)
 
 
 def fit_text(value: str, size: int, max_width: float) -> int:
     """The largest font size ≤ size (down to 7) at which ``value`` fits in ``max_width`` px."""
-    while size > 7 and font(size).getlength(printable(value)) > max_width:
+    while size > 7 and line_width(value, size) > max_width:
         size -= 1
     return size
 
@@ -80,18 +111,23 @@ def colorbar(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], limit: f
     text(draw, (x1, below), number(limit), size, MUTED, "ra")
 
 
-def number(value: float) -> str:
-    """Three decimals for everyday magnitudes, 3 significant digits for huge or tiny ones; true minus sign."""
+NOISE = 1e-5  # below this share of the numbers it sits among, a float32 sum is rounding noise
+
+
+def number(value: float, scale: float | None = None) -> str:
+    """Three decimals for everyday magnitudes, 3 significant digits for huge or tiny ones; true minus sign.
+
+    ``scale``: the size of the numbers ``value`` was summed from or is shown among; a value below float
+    noise of that scale (``NOISE · scale``) is written as 0, not as e.g. −2.87e-07 (a sum that cancels).
+    """
+    if scale is not None and abs(value) < NOISE * abs(scale):
+        value = 0.0
     magnitude = abs(value)
     body = f"{magnitude:.3f}" if magnitude == 0 or 1e-3 <= magnitude < 1e4 else f"{magnitude:.3g}"
     return ("−" if value < 0 and float(body) != 0 else "") + body
 
 
-def signed_term(value: float) -> str:
-    """A sum term: negative values in parentheses, as in ``0.412 + (−0.133)``."""
-    return f"({number(value)})" if value < 0 else number(value)
-
-
-def polygon_fill(draw: ImageDraw.ImageDraw, points: Sequence[Point], fill: RGB) -> None:
-    """Filled polygon without outline."""
-    draw.polygon([tuple(p) for p in points], fill=fill)
+def signed_term(value: float, scale: float | None = None) -> str:
+    """A sum term: negative values in parentheses, as in ``0.412 + (−0.133)`` (``scale`` as in ``number``)."""
+    shown = number(value, scale)
+    return f"({shown})" if shown.startswith("−") else shown

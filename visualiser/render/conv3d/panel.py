@@ -16,11 +16,12 @@ from PIL import Image, ImageDraw
 
 from visualiser.render.colour import MUTED, colourise_signed
 from visualiser.render.conv3d import draw as dr
-from visualiser.render.conv3d.arithmetic import parameter_counts, parameter_text, shape_formula_text
-from visualiser.render.conv3d.colours import EMPTY_RGB, KERNEL_RGB, OUTLINE_RGB, display_rgb, tinted_channel
+from visualiser.render.conv3d.draw import EMPTY_RGB, KERNEL_RGB, OUTLINE_RGB, display_rgb, tinted_channel
 from visualiser.render.conv3d.layout import PanelLayout
 from visualiser.render.conv3d.plan import AnimationPlan, Side, StepTerms, filled_count, step_terms
 from visualiser.render.conv3d.projection import Deck, DeckShape, PixelBox, clip_box, rasterise_slice
+from visualiser.render.conv3d.spec import parameter_counts, parameter_text, shape_formula_text
+from visualiser.render.words import say
 
 NEVER = np.iinfo(np.int64).max
 
@@ -67,8 +68,16 @@ class OutputLayer:
 class Panel:
     """Geometry and drawing for one side ("3d" or the 2D comparison "2d") of an animation."""
 
-    def __init__(self, plan: AnimationPlan, side: Side, layout: PanelLayout, limit: float, frame_size: tuple[int, int]):
-        self.plan, self.side, self.layout, self.limit = plan, side, layout, limit
+    def __init__(
+        self,
+        plan: AnimationPlan,
+        side: Side,
+        layout: PanelLayout,
+        limit: float,
+        frame_size: tuple[int, int],
+        lang: str = "en",
+    ):
+        self.plan, self.side, self.layout, self.limit, self.lang = plan, side, layout, limit, lang
         self.spec, self.output, _ = plan.side(side)
         grid_dims = tuple(int(v) for v in plan.grid.shape[1:])
         self.grid_dims = grid_dims
@@ -117,28 +126,38 @@ class Panel:
 
     def _paint_labels(self, canvas: ImageDraw.ImageDraw) -> None:
         """Axis hints on the decks, and the fixed text lines (input/kernel/output description, formulas)."""
-        lay, spec = self.layout, self.spec
+        lay, spec, lang = self.layout, self.spec, self.lang
         small = lay.small_font
+        params = say(lang, "c_params")
         n_t, n_h, n_w = self.grid_dims
         _, hp, wp = self.in_deck.dims
         pt = spec.padding[0]
         dr.text(canvas, self.in_deck.point(pt, 0, wp), " t = 0", small, MUTED, "lb")
         dr.text(canvas, self.in_deck.point(pt + n_t - 1, hp, 0), f"t = {n_t - 1} ", small, MUTED, "rt")
         to, ho, wo = self.out_deck.dims
-        dr.text(canvas, self.out_deck.point(to - 1, ho, wo / 2), "output y", small, MUTED, "ma")
+        dr.text(canvas, self.out_deck.point(to - 1, ho, wo / 2), say(lang, "c_output"), small, MUTED, "ma")
         kt, kh, kw = spec.kernel_size
-        pad = "" if spec.padding == (0, 0, 0) else " (dashed: zero padding)"
-        lines = [f"input x: C={spec.in_channels}, T×H×W = {n_t}×{n_h}×{n_w}{pad}"]
+        pad = "" if spec.padding == (0, 0, 0) else say(lang, "c_padding")
+        lines = [say(lang, "c_input", channels=spec.in_channels, t=n_t, h=n_h, w=n_w, padding=pad)]
         if self.plan.mode == "3d":
             lines.append(
-                f"kernel group k = {self.plan.out_channel}: C×kt×kh×kw = {spec.in_channels}×{kt}×{kh}×{kw} · "
-                f"stride {_triple_text(spec.stride)} · padding {_triple_text(spec.padding)} · "
-                f"dilation {_triple_text(spec.dilation)}"
+                say(
+                    lang,
+                    "c_group",
+                    k=self.plan.out_channel,
+                    channels=spec.in_channels,
+                    kt=kt,
+                    kh=kh,
+                    kw=kw,
+                    stride=_triple_text(spec.stride),
+                    pad=_triple_text(spec.padding),
+                    dilation=_triple_text(spec.dilation),
+                )
             )
             formula = shape_formula_text(self.grid_dims, spec).splitlines()
-            line3, line2 = parameter_text(spec)
+            line3, line2 = parameter_text(spec, params)
             ratio = parameter_counts(spec)["ratio"]
-            right = [line3, line2, f"3D/2D = {ratio:.2f}×: the kt = {kt} temporal taps"]
+            right = [line3, line2, say(lang, "c_ratio", ratio=f"{ratio:.2f}", kt=kt)]
             for row, (left_text, right_text) in enumerate(zip(formula, right, strict=True)):
                 y = lay.text_y[3 + row]
                 dr.text(canvas, (lay.text_x, y), left_text, lay.font)
@@ -149,22 +168,23 @@ class Panel:
             for (_, y0, x1, _), channel in zip(self.layout.cube_boxes, self.cube_channels, strict=True):
                 dr.text(canvas, (x1 + 4, y0), f"c = {channel}", small, MUTED)
             x0 = self.layout.cube_boxes[0][0] if self.layout.cube_boxes else self.in_deck.bbox()[2]
-            kernel_line = f"{spec.in_channels} kernels of {kt}×{kh}×{kw}, one per input channel"
+            kernel_line = say(lang, "c_kernels", channels=spec.in_channels, kt=kt, kh=kh, kw=kw)
             if len(self.cube_channels) < spec.in_channels:
-                kernel_line += f" ({len(self.cube_channels)} shown)"
+                kernel_line += say(lang, "c_shown", shown=len(self.cube_channels))
             dr.text(canvas, (x0, lay.header_y + 16), kernel_line, small, MUTED)
             # the output deck's back slice is top-right, so the top-left of its box is free for the arrow
             dr.text(canvas, (lay.output_box[0], lay.output_box[1] + 16), "Σ_c + b →", lay.font, anchor="lm")
             return
         _, ho2, wo2 = self.output.shape
         if self.side == "2d":
-            title = f"2D conv per frame: 1×{kh}×{kw} (kernel summed over t)"
-            shape_line = f"output: T×H×W = {to}×{ho2}×{wo2} (one map per frame)"
-            params = parameter_text(self.plan.spec)[1]
+            title = say(lang, "c_2d_title", kh=kh, kw=kw)
+            shape_line = say(lang, "c_2d_shape", t=to, h=ho2, w=wo2)
+            params = parameter_text(self.plan.spec, params)[1]
         else:
-            title = f"3D conv: {kt}×{kh}×{kw} spans {kt} frames"
-            shape_line = f"output: T_out×H_out×W_out = {to}×{ho2}×{wo2}"
-            params = f"{parameter_text(spec)[0]} ({parameter_counts(spec)['ratio']:.2f}× 2D)"
+            title = say(lang, "c_3d_title", kt=kt, kh=kh, kw=kw)
+            shape_line = say(lang, "c_3d_shape", t=to, h=ho2, w=wo2)
+            ratio = f"{parameter_counts(spec)['ratio']:.2f}"
+            params = say(lang, "c_vs_2d", params=parameter_text(spec, params)[0], ratio=ratio)
         dr.text(canvas, (lay.text_x, lay.header_y), title, dr.fit_text(title, lay.font, lay.width - 70))
         dims = "Σ_{dh,dw}" if self.side == "2d" else "Σ_{dt,dh,dw}"
         sum_line = f"y[t,h,w] = Σ_c {dims} w·x + b"
@@ -238,16 +258,18 @@ class Panel:
         """The written-out sum for this step (and each cube's partial sum in the 3D layout)."""
         lay = self.layout
         t, h, w = terms.index
-        parts = [dr.signed_term(p) for p in terms.partials]
+        # the numbers a sum is made of set its float noise: a partial that cancels is 0, not −2.87e-07
+        scale = max([abs(float(p)) for p in terms.partials] + [abs(float(terms.total)), self.limit])
+        parts = [dr.signed_term(p, scale) for p in terms.partials]
         if len(parts) > 4:
             parts = [*parts[:2], "…", parts[-1]]
-        bias = f" + b({dr.number(terms.bias)})" if self.spec.bias is not None else ""
-        numbers = f"{' + '.join(parts)}{bias} = {dr.number(terms.total)}"
+        bias = f" + b({dr.number(terms.bias, scale)})" if self.spec.bias is not None else ""
+        numbers = f"{' + '.join(parts)}{bias} = {dr.number(terms.total, scale)}"
         if self.plan.mode == "3d":
             line = f"y[{t},{h},{w}] = Σ_c Σ_{{dt,dh,dw}} w·x + b = {numbers}"
             dr.text(canvas, (lay.text_x, lay.text_y[2]), line, dr.fit_text(line, lay.font, lay.width - 20))
             for (_, y0, x1, y1), channel in zip(lay.cube_boxes, self.cube_channels, strict=True):
-                value = f"Σ = {dr.number(terms.partials[channel])}"
+                value = f"Σ = {dr.number(terms.partials[channel], scale)}"
                 dr.text(canvas, (x1 + 4, (y0 + y1) / 2), value, lay.small_font)
             return
         line = f"y[{t},{h},{w}] = {numbers}"

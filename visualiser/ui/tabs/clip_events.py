@@ -1,7 +1,9 @@
 """The Clip tab's events: ``/analyse_clip`` once (with progress), then every view from the stored result.
 
 Same shape as the Image tab (``flow.AnalysisFlow``): the old views are cleared before an analysis starts and
-whenever the clip, the model or the frame count changes; each view's title names the model and the frames.
+whenever the clip, the model or the frame count changes; a failure is said in the banner. The frame-count
+slider is bounded by the model: a 3-D model's own frame count (fixed, and the slider says so), or 2 to 32
+frames for an image model run frame by frame. The switch for a real clip leads to a model with attention.
 """
 
 from __future__ import annotations
@@ -10,14 +12,19 @@ from typing import Any
 
 import gradio as gr
 
+from visualiser import catalogue
 from visualiser.ui import views
 from visualiser.ui.banners import Banners
-from visualiser.ui.boundary import guarded
-from visualiser.ui.components import HEAVY, LIGHT
+from visualiser.ui.boundary import failure_message, guarded, safely
+from visualiser.ui.components import HEAVY, LIGHT, figure_or_note, note, picture
 from visualiser.ui.tabs.clip import ClipTab
-from visualiser.ui.tabs.flow import AnalysisFlow, clear_on_change, start
+from visualiser.ui.tabs.flow import AnalysisFlow, Chain, TabHooks, Updates, clear_on_change, start
 
-VIDEO_MODEL = "r3d_18"  # the Kinetics-400 network offered for real clips (the embedded one knows generated motions)
+SCOPE = "clip"
+API_DESCRIPTION = (
+    "Analyse a clip: sample frames evenly, run the model (3-D models see the whole clip, image models each "
+    "frame), and return the clip-level top-5, an MP4 of the attention over the frames and a JSON summary."
+)
 
 
 def analyse_clip_event(
@@ -34,108 +41,234 @@ def analyse_clip_event(
     return views.analyse_clip(video, model, int(frames), report)
 
 
-def wire_clip_tab(tab: ClipTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks) -> None:
-    """Connect the tab's components: the analysis chain, redraws from the state, arrival."""
+class ClipViewUpdates:
+    """The tab's views as ``{component: update}`` mappings, one method per view."""
+
+    def __init__(self, tab: ClipTab, banners: Banners) -> None:
+        self.t = tab
+        self.banners = banners
+
+    def outputs(self) -> list[Any]:
+        t = self.t
+        return [
+            t.predictions, t.attention_video, t.summary, t.state, t.showing, t.notice, t.switch, t.video_note,
+            t.timings, t.views_section, t.attention_note, t.block, t.frame, t.frame_image, t.frame_chart,
+            t.frame_chart_note, t.timeline, t.timeline_note, t.stability, t.stability_note, t.bundle_download,
+            t.bundle_note,
+        ]  # fmt: skip
+
+    def blank(self, banner: str) -> Updates:
+        t = self.t
+        return {
+            t.showing: banner, t.predictions: gr.update(value=None, visible=False),
+            t.attention_video: gr.update(value=None, visible=False), t.summary: None, t.state: None,
+            t.notice: gr.update(value="", visible=False), t.switch: gr.update(visible=False),
+            **note(t.video_note, ""), t.timings: "", t.views_section: gr.update(visible=False),
+            t.block: gr.update(choices=[], value=None), t.bundle_download: gr.update(visible=False),
+            **note(t.bundle_note, ""),
+        }  # fmt: skip
+
+    def header_updates(self, v: views.ClipViews, video: views.Shown, lang: str) -> Updates:
+        t = self.t
+        return {
+            t.showing: self.banners.showing(v.caption, lang),
+            t.predictions: gr.update(visible=True),
+            **note(t.notice, v.notice.text),
+            t.switch: gr.update(visible=v.notice.switch_to is not None),
+            **picture(t.attention_video, video),
+            **note(t.video_note, video.note),
+            t.timings: v.timings,
+        }
+
+    def frame_updates(self, image: views.Shown, chart: views.Shown) -> Updates:
+        t = self.t
+        return {**picture(t.frame_image, image), **figure_or_note(t.frame_chart, t.frame_chart_note, chart)}
+
+    def time_updates(self, over_time: views.Shown) -> Updates:
+        return figure_or_note(self.t.timeline, self.t.timeline_note, over_time)
+
+    def views_updates(self, v: views.ClipViews, lang: str) -> Updates:
+        t = self.t
+        attention = bool(v.blocks)
+        no_attention = "" if attention else views.say(lang, "no_clip_attention", model=v.result.model_title)
+        return {
+            t.views_section: gr.update(visible=True),
+            **note(t.attention_note, no_attention),
+            t.block: gr.update(choices=v.blocks, value=v.block, visible=attention),
+            t.frame: gr.update(
+                minimum=1,
+                maximum=max(2, v.frames),
+                value=1,
+                step=1,
+                interactive=v.frames > 1,
+                info=views.say(lang, "frame_info", frames=v.frames),
+            ),
+            **self.frame_updates(v.frame_image, v.frame_chart),
+            **self.time_updates(v.over_time),
+            **figure_or_note(t.stability, t.stability_note, v.stability),
+            t.bundle_download: gr.update(visible=False),
+            **note(t.bundle_note, ""),
+        }
+
+    def model_updates(self, model: str | None, frames: int, lang: str) -> Updates:
+        """The model list in the reader's language, the model's domain and the frame slider it allows."""
+        choices = catalogue.clip_model_choices(lang)
+        names = {name for _, name in choices}
+        value = model if model in names else catalogue.default_model("clip")
+        control = views.frames_control(value, frames, lang)
+        return {
+            self.t.model: gr.update(choices=choices, value=value),
+            self.t.domain: self.banners.domain(value, lang),
+            self.t.frames: gr.update(
+                minimum=control.minimum,
+                maximum=control.maximum,
+                value=control.value,
+                interactive=control.interactive,
+                info=control.info,
+            ),
+        }
+
+
+def wire_clip_tab(tab: ClipTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks, language: gr.Radio) -> TabHooks:
+    """Connect the tab's components: the analysis chain, redraws from the state; returns the tab's page hooks."""
     t = tab
-    views_out = [
-        t.showing, t.block, t.frame, t.frame_image, t.frame_chart, t.timeline, t.stability, t.timings,
-        t.bundle_download, t.notice, t.switch,
-    ]  # fmt: skip
-    public_out = [t.predictions, t.attention_video, t.summary, t.state]
-    pending_out = [t.predictions, t.attention_video, t.summary, t.state, *views_out]
+    u = ClipViewUpdates(t, banners)
+    outputs = u.outputs()
 
-    def titled(key: str, caption: str) -> Any:
-        return i18n(key) + f" · {caption}" if caption else i18n(key)
+    def pending(model: str | None, lang: str) -> Updates:
+        return u.blank(banners.pending(model, lang))
 
-    def blank(banner: str) -> tuple:
-        return (
-            banner, gr.Dropdown(choices=[], value=None), gr.Slider(value=0),
-            gr.Image(None, label=i18n("frame_heatmap")), gr.Plot(None, label=i18n("frame_chart")),
-            gr.Plot(None, label=i18n("over_time")), gr.Plot(None, label=i18n("stability")), "",
-            gr.DownloadButton(visible=False), gr.Markdown("", visible=False), gr.Button(visible=False),
-        )  # fmt: skip
+    def stale(model: str | None, lang: str) -> Updates:
+        return u.blank(banners.stale(model, lang))
 
-    def pending(model: str | None) -> tuple:
-        return (None, gr.Video(None, label=i18n("attention_video")), None, None, *blank(banners.pending(model)))
-
-    def stale(model: str | None) -> tuple:
-        return (None, gr.Video(None, label=i18n("attention_video")), None, None, *blank(banners.stale(model)))
-
-    def show_views(result: Any) -> tuple:
+    def show(result: Any, shown_video: Any, lang: str) -> Updates:
         if result is None:
-            return blank(banners.nothing())
-        v = views.clip_views(result)
-        c = v.caption
-        return (
-            banners.showing(c), gr.Dropdown(choices=v.blocks, value=v.block),
-            gr.Slider(minimum=0, maximum=max(1, v.frames - 1), value=0, step=1, interactive=v.frames > 1),
-            gr.Image(v.frame_image, label=titled("frame_heatmap", c)),
-            gr.Plot(v.frame_chart, label=titled("frame_chart", c)),
-            gr.Plot(v.over_time, label=titled("over_time", c)), gr.Plot(v.stability, label=titled("stability", c)),
-            v.timings, gr.DownloadButton(visible=False),
-            gr.Markdown(v.notice, visible=bool(v.notice)), gr.Button(visible=bool(v.notice)),
-        )  # fmt: skip
+            return u.blank(banners.nothing(lang))
+        v = views.clip_views(result, lang)
+        video = views.Shown(shown_video) if lang == "en" and shown_video else views.video_view(result, lang)
+        return {**u.header_updates(v, video, lang), **u.views_updates(v, lang)}
+
+    def failed(model: str | None, frames: int, lang: str, request: gr.Request) -> Updates:
+        message = failure_message(request, SCOPE, lang)
+        return {**u.blank(banners.failed(message, lang)), **u.model_updates(model, frames, lang)}
 
     flow = AnalysisFlow(
-        pending=pending, pending_in=[t.model], pending_out=pending_out,
-        analyse=analyse_clip_event, analyse_in=[t.video, t.model, t.frames], analyse_out=public_out,
-        show=views.png_files(show_views), show_in=[t.state], show_out=views_out, banner=t.showing,
-        failed_text=banners.failed(), api_name="analyse_clip",
-        api_description="Analyse a clip: sample frames evenly, run the model (3-D models see the whole clip, "
-        "image models each frame), and return the clip-level top-5, an MP4 of the attention over the frames "
-        "and a JSON summary.",
+        scope=SCOPE, pending=pending, pending_in=[t.model, language],
+        analyse=analyse_clip_event, analyse_in=[t.video, t.model, t.frames],
+        analyse_out=[t.predictions, t.attention_video, t.summary, t.state],
+        show=show, show_in=[t.state, t.attention_video, language], failed=failed,
+        failed_in=[t.model, t.frames, language], outputs=outputs, failed_out=[*outputs, t.model, t.domain, t.frames],
+        api_name="analyse_clip",
+        api_description=API_DESCRIPTION,
     )  # fmt: skip
     flow.chain(start(t.run), public=True)
     if t.examples is not None:
         flow.chain(t.examples.load_input_event, public=False)
     clear_on_change([t.video, t.model, t.frames], flow, stale)
 
-    def to_video_model() -> tuple:
-        return VIDEO_MODEL, banners.domain(VIDEO_MODEL)
+    def on_model(model: str | None, frames: int, lang: str) -> Updates:
+        updates = u.model_updates(model, frames, lang)
+        return {t.domain: updates[t.domain], t.frames: updates[t.frames]}  # not the list itself: no loop
 
-    switched = t.switch.click(to_video_model, outputs=[t.model, t.domain], queue=False, api_visibility="private")
-    flow.chain(switched, public=False)
-    t.model.change(banners.domain, inputs=[t.model], outputs=[t.domain], queue=False, api_visibility="private")
-    def arrive() -> tuple:
-        path, model, frames, *public = views.clip_arrival()
-        return (path, model, banners.domain(model), frames, *public)
+    t.model.change(
+        guarded(on_model), inputs=[t.model, t.frames, language], outputs=[t.domain, t.frames],
+        queue=False, api_visibility="private", show_progress="hidden",
+    )  # fmt: skip
 
-    arrival = demo.load(
-        guarded(arrive),
-        outputs=[t.video, t.model, t.domain, t.frames, *public_out],
-        api_visibility="private",
-        concurrency_id=LIGHT,
-    )
-    flow.draw(arrival.success)
-    _wire_redraws(t)
+    def to_photo_model(frames: int, lang: str) -> Updates:
+        photo = catalogue.photo_model()
+        if photo is None:
+            raise gr.Error(views.say(lang, "clip_switch_needs", model="seresnet50.a1_in1k"))
+        return u.model_updates(photo, frames, lang)
+
+    switched = t.switch.click(
+        guarded(to_photo_model), inputs=[t.frames, language], outputs=[t.model, t.domain, t.frames],
+        queue=False, api_visibility="private",
+    )  # fmt: skip
+    flow.chain(switched, public=False, only_after_success=True)
+    _wire_redraws(t, u, language)
+
+    def relabel(result: Any, model: str | None, frames: int, lang: str) -> Updates:
+        return {**u.model_updates(model, frames, lang), **show(result, None, lang)}  # the video is drawn again
+
+    def on_language(after: Chain) -> None:
+        after(
+            guarded(relabel),
+            inputs=[t.state, t.model, t.frames, language],
+            outputs=[*outputs, t.model, t.domain, t.frames],
+            api_visibility="private",
+            concurrency_id=LIGHT,
+        )
+
+    def arrive(lang: str) -> Updates:
+        path, model, frames, label_, video, summary, result = views.clip_arrival()
+        return {
+            t.video: path, **u.model_updates(model, frames, lang), t.predictions: label_, t.attention_video: video,
+            t.summary: summary, t.state: result,
+        }  # fmt: skip
+
+    def arrival(after: Chain) -> None:
+        done = after(
+            guarded(arrive),
+            inputs=[language],
+            outputs=[t.video, t.model, t.domain, t.frames, t.predictions, t.attention_video, t.summary, t.state],
+            api_visibility="private",
+            concurrency_id=LIGHT,
+        )
+        flow.draw(done.success)
+
+    return TabHooks(arrival, on_language)
 
 
-def _wire_redraws(t: ClipTab) -> None:
+def _wire_redraws(t: ClipTab, u: ClipViewUpdates, language: gr.Radio) -> None:
+    """The frame scrubber and the block list redraw from the state; the bundle on request."""
+
+    def on_frame(result: Any, position: int, block: str | None, lang: str) -> Updates:
+        if result is None:
+            return {}
+        image, chart = views.clip_frame_view(result, int(position) - 1, block, lang)
+        return u.frame_updates(image, chart)
+
+    def frame_failed(message: views.UserMessage) -> Updates:
+        return note(t.frame_chart_note, message.short)
+
     t.frame.input(
-        guarded(views.png_files(views.clip_frame_view)),
-        inputs=[t.state, t.frame, t.block],
-        outputs=[t.frame_image, t.frame_chart],
+        safely(on_frame, frame_failed),
+        inputs=[t.state, t.frame, t.block, language],
+        outputs=[t.frame_image, t.frame_chart, t.frame_chart_note],
         api_visibility="private",
         concurrency_id=LIGHT,
         trigger_mode="always_last",
         show_progress="hidden",
     )
 
-    def on_block(result: Any, index: int, name: str) -> tuple:
-        picture, chart = views.clip_frame_view(result, index, name)
-        return picture, chart, views.clip_time_view(result, name)
+    def on_block(result: Any, position: int, block: str | None, lang: str) -> Updates:
+        if result is None:
+            return {}
+        image, chart = views.clip_frame_view(result, int(position) - 1, block, lang)
+        return {**u.frame_updates(image, chart), **u.time_updates(views.clip_time_view(result, block, lang))}
 
     t.block.input(
-        guarded(views.png_files(on_block)),
-        inputs=[t.state, t.frame, t.block],
-        outputs=[t.frame_image, t.frame_chart, t.timeline],
+        safely(on_block, frame_failed),
+        inputs=[t.state, t.frame, t.block, language],
+        outputs=[t.frame_image, t.frame_chart, t.frame_chart_note, t.timeline, t.timeline_note],
         api_visibility="private",
         concurrency_id=LIGHT,
     )
+
+    def prepare_bundle(result: Any, lang: str) -> Updates:
+        if result is None:
+            return note(t.bundle_note, views.say(lang, "error_first"))
+        path = views.bundle_view(result)
+        return {t.bundle_download: gr.update(value=str(path), visible=True), **note(t.bundle_note, "")}
+
+    def bundle_failed(message: views.UserMessage) -> Updates:
+        return {t.bundle_download: gr.update(visible=False), **note(t.bundle_note, message.short)}
+
     t.bundle_prepare.click(
-        guarded(lambda result: gr.DownloadButton(value=str(views.bundle_view(result)), visible=True)),
-        inputs=[t.state],
-        outputs=[t.bundle_download],
+        safely(prepare_bundle, bundle_failed),
+        inputs=[t.state, language],
+        outputs=[t.bundle_download, t.bundle_note],
         api_visibility="private",
         concurrency_id=HEAVY,
     )

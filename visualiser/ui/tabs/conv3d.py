@@ -3,7 +3,9 @@
 ``/conv3d_animation`` (public) returns the MP4, the output-shape formula and the parameter counts, and the
 plan for ``gr.State`` (the API leaves it out); the step scrubber draws single frames from that plan (cheap:
 nothing is re-encoded). The tab opens with the default settings over a shipped clip, and any change to the
-clip or the settings clears the animation that no longer matches them.
+clip or the settings clears the animation that no longer matches them. The controls are bounded by the
+kernel in use: a model's first layer shows (and fixes) its own size, the output channel goes up to its last
+kernel group, and steps are numbered from 1 as on the animation's own counter.
 """
 
 from __future__ import annotations
@@ -17,12 +19,19 @@ from visualiser import catalogue
 from visualiser.paths import source_name
 from visualiser.settings import Conv3dSettings
 from visualiser.ui import views
-from visualiser.ui.banners import Banners
-from visualiser.ui.boundary import guarded
-from visualiser.ui.components import LIGHT, clip_examples, png_image
-from visualiser.ui.tabs.flow import AnalysisFlow, clear_on_change, start
+from visualiser.ui.banners import Banners, banner_text
+from visualiser.ui.boundary import failure_message, guarded, safely
+from visualiser.ui.components import HEAVY, LIGHT, clip_examples, picture, png_image
+from visualiser.ui.tabs.flow import AnalysisFlow, Chain, TabHooks, Updates, clear_on_change, start
 
 MODE_CHOICES = (("mode_3d", "3d"), ("mode_2d_vs_3d", "2d_vs_3d"))
+SCOPE = "conv3d"
+CONV3D_EXAMPLES = 4
+API_DESCRIPTION = (
+    "Animate a 3D convolution sliding over a clip (reduced to a coarse T×H×W grid of cells). kernel is "
+    "'teaching:<name>' or 'model:<registry name>'; kernel_t/kernel_hw apply to teaching kernels. Returns the "
+    "MP4, the output-shape formula per axis and the parameter counts (3D vs 2D)."
+)
 
 
 @dataclass
@@ -39,6 +48,7 @@ class Conv3dTab:
     step_image: gr.Image
     showing: gr.Markdown
     flow: AnalysisFlow
+    hooks: TabHooks
 
 
 def conv3d_animation(
@@ -65,38 +75,43 @@ def _settings(values: dict[str, Any]) -> Conv3dSettings:
     return Conv3dSettings(**typed)
 
 
-def _axis_pair(label_t: Any, label_hw: Any, low: int, high: int, value: int) -> tuple[gr.Slider, gr.Slider]:
+def _axis_pair(label_t: Any, label_hw: Any, low: int, high: int, value: int, name: str) -> tuple[gr.Slider, gr.Slider]:
     with gr.Row():
-        t = gr.Slider(low, high, value=value, step=1, label=label_t)
-        hw = gr.Slider(low, high, value=value, step=1, label=label_hw)
+        t = gr.Slider(low, high, value=value, step=1, label=label_t, elem_id=f"conv3d-{name}-t")
+        hw = gr.Slider(low, high, value=value, step=1, label=label_hw, elem_id=f"conv3d-{name}-hw")
     return t, hw
 
 
-CONV3D_EXAMPLES = 4
-
-
-def build_conv3d_tab(i18n: gr.I18n, banners: Banners, demo: gr.Blocks) -> Conv3dTab:
+def build_conv3d_tab(i18n: gr.I18n, banners: Banners, demo: gr.Blocks, language: gr.Radio) -> Conv3dTab:
     """Lay out the 3D-convolution tab inside the current Blocks and wire its events."""
     plan_state = gr.State(None, time_to_live=3600)
+    kernels = catalogue.kernel_choices()
+    first = views.kernel_facts(kernels[0][1]) if kernels[0][1].startswith("teaching:") else None
     with gr.Row(equal_height=False):
         with gr.Column(scale=4, min_width=320):
             video = gr.Video(label=i18n("clip_input"), sources=["upload"], height=240, elem_id="conv3d-input")
-            kernels = catalogue.kernel_choices()
             kernel = gr.Dropdown(
-                choices=kernels, value=kernels[0][1], label=i18n("kernel_source"), info=i18n("kernel_info")
-            )
+                choices=kernels, value=kernels[0][1], label=i18n("kernel_source"), info=i18n("kernel_info"),
+                elem_id="conv3d-kernel",
+            )  # fmt: skip
             mode = gr.Radio(
-                choices=[(i18n(key), value) for key, value in MODE_CHOICES], value="3d", label=i18n("conv_mode")
-            )
+                choices=[(i18n(key), value) for key, value in MODE_CHOICES], value="3d", label=i18n("conv_mode"),
+                elem_id="conv3d-mode",
+            )  # fmt: skip
             with gr.Accordion(i18n("geometry"), open=True):
-                kernel_t, kernel_hw = _axis_pair(i18n("kernel_t"), i18n("kernel_hw"), 1, 7, 3)
-                stride_t, stride_hw = _axis_pair(i18n("stride_t"), i18n("stride_hw"), 1, 4, 1)
-                padding_t, padding_hw = _axis_pair(i18n("padding_t"), i18n("padding_hw"), 0, 3, 0)
-                dilation_t, dilation_hw = _axis_pair(i18n("dilation_t"), i18n("dilation_hw"), 1, 3, 1)
-                out_channel = gr.Number(value=0, precision=0, minimum=0, label=i18n("out_channel"))
+                kernel_t, kernel_hw = _axis_pair(i18n("kernel_t"), i18n("kernel_hw"), 1, 7, 3, "kernel")
+                size_note = gr.Markdown(first.size_info if first else "", elem_id="conv3d-size-note")
+                stride_t, stride_hw = _axis_pair(i18n("stride_t"), i18n("stride_hw"), 1, 4, 1, "stride")
+                padding_t, padding_hw = _axis_pair(i18n("padding_t"), i18n("padding_hw"), 0, 3, 0, "padding")
+                dilation_t, dilation_hw = _axis_pair(i18n("dilation_t"), i18n("dilation_hw"), 1, 3, 1, "dilation")
+                out_channel = gr.Number(
+                    value=0, precision=0, minimum=0, maximum=(first.groups - 1) if first else None,
+                    label=i18n("out_channel"), info=first.channel_info if first else None,
+                    interactive=bool(first and first.groups > 1), elem_id="conv3d-out-channel",
+                )  # fmt: skip
             run = gr.Button(i18n("animate"), variant="primary", elem_id="conv3d-run")
         with gr.Column(scale=6, min_width=360):
-            showing = gr.Markdown(banners.nothing(), elem_id="conv3d-showing", elem_classes=["showing"])
+            showing = gr.Markdown(banners.nothing("en"), elem_id="conv3d-showing", elem_classes=["showing"])
             animation = gr.Video(
                 label=i18n("animation"),
                 interactive=False,
@@ -105,9 +120,11 @@ def build_conv3d_tab(i18n: gr.I18n, banners: Banners, demo: gr.Blocks) -> Conv3d
                 elem_id="conv3d-video",
                 elem_classes=["figure-out"],
             )
-            step = gr.Slider(0, 1, value=0, step=1, label=i18n("step"), info=i18n("step_info"), elem_id="conv3d-step")
+            step = gr.Slider(1, 2, value=1, step=1, label=i18n("step"), info=i18n("step_info"), elem_id="conv3d-step")
             step_image = png_image(i18n("step_frame"), elem_id="conv3d-step-image")
-            formula = gr.Textbox(label=i18n("shape_formula"), lines=4, interactive=False, elem_classes=["mono"])
+            formula = gr.Textbox(
+                label=i18n("shape_formula"), lines=4, interactive=False, elem_classes=["mono"], elem_id="conv3d-formula"
+            )
             parameters = gr.Markdown(label=i18n("parameters"), elem_id="conv3d-parameters")
     inputs = [
         video, kernel, kernel_t, kernel_hw, stride_t, stride_hw, padding_t, padding_hw, dilation_t, dilation_hw,
@@ -121,53 +138,124 @@ def build_conv3d_tab(i18n: gr.I18n, banners: Banners, demo: gr.Blocks) -> Conv3d
         examples = gr.Examples(
             examples=[[path] for path in files], inputs=[video], label=i18n("examples"), api_visibility="private"
         )
-    views_out = [showing, step, step_image]
-    public_out = [animation, formula, parameters, plan_state]
-    pending_out = [*public_out, *views_out]
+    outputs = [animation, formula, parameters, plan_state, showing, step, step_image]
 
-    def blank(banner: str) -> tuple:
-        return (gr.Video(None), "", "", None, banner, gr.Slider(minimum=0, maximum=1, value=0), None)
+    def blank(banner: str) -> Updates:
+        return {
+            animation: gr.update(value=None, visible=False), formula: "", parameters: "", plan_state: None,
+            showing: banner, step: gr.update(minimum=1, maximum=2, value=1, visible=False),
+            step_image: gr.update(value=None, visible=False),
+        }  # fmt: skip
 
-    def pending() -> tuple:
-        return blank(banners.animating())
+    def pending(lang: str) -> Updates:
+        return blank(banners.animating(lang))
 
-    def stale() -> tuple:
-        return blank(banners.animation_stale())
+    def stale(lang: str) -> Updates:
+        return blank(banners.animation_stale(lang))
 
-    def show_plan(plan: Any, clip: str | None) -> tuple:
+    def show(plan: Any, clip: str | None, shown_video: Any, lang: str) -> Updates:
         if plan is None:
-            return banners.nothing(), gr.Slider(minimum=0, maximum=1, value=0), None
-        last = plan.steps - 1
-        banner = banners.showing(views.plan_caption(plan, source_name(clip)))
-        return banner, gr.Slider(minimum=0, maximum=max(1, last), value=last, step=1), views.conv3d_step(plan, last)
+            return blank(views.say(lang, "animation_nothing"))
+        steps = plan.steps
+        banner = banners.showing(views.plan_caption(plan, source_name(clip), lang), lang)
+        if lang == "en" and shown_video:
+            movie, formula_text, params_text = shown_video, None, None
+        else:
+            movie, formula_text, params_text = views.conv3d_outputs(plan, lang)
+        texts = {} if formula_text is None else {formula: formula_text, parameters: params_text}
+        return {
+            showing: banner, **picture(animation, views.Shown(movie)), **texts,
+            step: gr.update(
+                minimum=1, maximum=max(2, steps), value=steps, step=1, visible=True, interactive=steps > 1,
+                info=views.say(lang, "step_info", steps=steps),
+            ),
+            **picture(step_image, views.Shown(views.conv3d_step(plan, steps - 1, lang))),
+        }  # fmt: skip
+
+    def failed(lang: str, request: gr.Request) -> Updates:
+        message = failure_message(request, SCOPE, lang)
+        return blank(banner_text(message, lang, "animation_failed"))
 
     flow = AnalysisFlow(
-        pending=pending, pending_in=[], pending_out=pending_out,
-        analyse=conv3d_animation, analyse_in=inputs, analyse_out=public_out,
-        show=views.png_files(show_plan), show_in=[plan_state, video], show_out=views_out, banner=showing,
-        failed_text=banners.failed(), api_name="conv3d_animation",
-        api_description="Animate a 3D convolution sliding over a clip (reduced to a coarse T×H×W grid of cells). "
-        "kernel is 'teaching:<name>' or 'model:<registry name>'; kernel_t/kernel_hw apply to teaching kernels. "
-        "Returns the MP4, the output-shape formula per axis and the parameter counts (3D vs 2D).",
+        scope=SCOPE, pending=pending, pending_in=[language],
+        analyse=conv3d_animation, analyse_in=inputs, analyse_out=[animation, formula, parameters, plan_state],
+        show=show, show_in=[plan_state, video, animation, language], failed=failed, failed_in=[language],
+        outputs=outputs, failed_out=outputs, api_name="conv3d_animation", api_description=API_DESCRIPTION,
     )  # fmt: skip
     flow.chain(start(run), public=True)
     if examples is not None:
         flow.chain(examples.load_input_event, public=False)
     clear_on_change(inputs, flow, stale)
-    arrival = demo.load(
-        guarded(views.conv3d_arrival),
-        outputs=[video, *public_out],
+
+    def on_kernel(source: str, kt: int, khw: int, lang: str) -> Updates:
+        """The size and output-channel controls follow the kernel: a model's layer fixes its own size."""
+        facts = views.kernel_facts(source, kt, khw, lang)
+        size = {"interactive": not facts.fixed}
+        return {
+            kernel_t: gr.update(value=facts.kernel_t, **size),
+            kernel_hw: gr.update(value=facts.kernel_hw, **size),
+            size_note: facts.size_info,
+            out_channel: gr.update(
+                value=0, maximum=facts.groups - 1, info=facts.channel_info, interactive=facts.groups > 1
+            ),
+        }
+
+    def kernel_failed(message: views.UserMessage) -> Updates:
+        return {size_note: message.short}
+
+    kernel.input(
+        safely(on_kernel, kernel_failed),
+        inputs=[kernel, kernel_t, kernel_hw, language],
+        outputs=[kernel_t, kernel_hw, size_note, out_channel],
         api_visibility="private",
-        concurrency_id=LIGHT,
+        concurrency_id=HEAVY,
     )
-    flow.draw(arrival.success)
+
+    def on_step(plan: Any, position: int, lang: str) -> Updates:
+        if plan is None:
+            return {}
+        return picture(step_image, views.Shown(views.conv3d_step(plan, int(position) - 1, lang)))
+
     step.input(
-        guarded(views.png_files(views.conv3d_step)),
-        inputs=[plan_state, step],
+        safely(on_step, lambda message: {}),
+        inputs=[plan_state, step, language],
         outputs=[step_image],
         api_visibility="private",
         concurrency_id=LIGHT,
         trigger_mode="always_last",
         show_progress="hidden",
     )
-    return Conv3dTab(video, kernel, run, animation, formula, parameters, step, step_image, showing, flow)
+
+    def arrive() -> Updates:
+        path, movie, formula_text, params_text, plan = views.conv3d_arrival()
+        return {video: path, animation: movie, formula: formula_text, parameters: params_text, plan_state: plan}
+
+    def arrival(after: Chain) -> None:
+        done = after(
+            guarded(arrive),
+            outputs=[video, animation, formula, parameters, plan_state],
+            api_visibility="private",
+            concurrency_id=LIGHT,
+        )
+        flow.draw(done.success)
+
+    def relabel(plan: Any, clip: str | None, source: str, kt: int, khw: int, lang: str) -> Updates:
+        facts = views.kernel_facts(source, kt, khw, lang)
+        return {
+            **show(plan, clip, None, lang),
+            kernel: gr.update(choices=catalogue.kernel_choices(lang)),
+            size_note: facts.size_info,
+            out_channel: gr.update(info=facts.channel_info),
+        }
+
+    def on_language(after: Chain) -> None:
+        after(
+            guarded(relabel),
+            inputs=[plan_state, video, kernel, kernel_t, kernel_hw, language],
+            outputs=[*outputs, kernel, size_note, out_channel],
+            api_visibility="private",
+            concurrency_id=HEAVY,
+        )
+
+    hooks = TabHooks(arrival, on_language)
+    return Conv3dTab(video, kernel, run, animation, formula, parameters, step, step_image, showing, flow, hooks)

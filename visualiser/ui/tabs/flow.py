@@ -2,8 +2,14 @@
 
 ``pending`` blanks every view of the previous result (and says what is being analysed) before the network
 runs; the analysis (public for the tab's Analyse button, private for its examples) returns its outputs and
-the result for ``gr.State``; the views are drawn from that state only if the analysis succeeded, and a
-failure leaves the banner saying there is no result. Nothing on screen ever belongs to an older result.
+the result for ``gr.State``; the views are drawn from that state only if the analysis succeeded. A failure
+runs ``failed``, which reads the failure the error boundary remembered for this session and puts it in the
+tab's banner (short sentence, detail folded), where it stays until the next action. Nothing on screen ever
+belongs to an older result.
+
+Every step returns a ``{component: update}`` mapping: a step names only what it changes, so no step depends
+on the position of a component in a list, and a later change (one round trip per click, lazy figures) can
+regroup the steps without re-counting outputs. ``outputs`` lists every component any step may update.
 """
 
 from __future__ import annotations
@@ -18,28 +24,31 @@ from gradio.events import Dependency
 from visualiser.ui.boundary import guarded
 from visualiser.ui.components import HEAVY, LIGHT
 
+Updates = dict[Any, Any]
+
 
 @dataclass(frozen=True)
 class AnalysisFlow:
-    """One tab's chain: what to clear, what to analyse, what to draw, and where the banner is."""
+    """One tab's chain: what to clear, what to analyse, what to draw, what to say on failure."""
 
-    pending: Callable[..., tuple]
+    scope: str  # the tab, for the failures the boundary remembers
+    pending: Callable[..., Updates]
     pending_in: Sequence[gr.components.Component]
-    pending_out: Sequence[gr.components.Component]
-    analyse: Callable[..., tuple]
+    analyse: Callable[..., Any]
     analyse_in: Sequence[gr.components.Component]
     analyse_out: Sequence[gr.components.Component]
-    show: Callable[..., tuple]
+    show: Callable[..., Updates]
     show_in: Sequence[gr.components.Component]
-    show_out: Sequence[gr.components.Component]
-    banner: gr.Markdown
-    failed_text: Any  # a translated phrase (gr.I18n) or plain text
+    failed: Callable[..., Updates]  # (*failed_in, request) -> updates
+    failed_in: Sequence[gr.components.Component]
+    outputs: Sequence[gr.components.Component]  # what pending and show may update
+    failed_out: Sequence[gr.components.Component]  # what the failure step may update (e.g. the model list too)
     api_name: str
     api_description: str
     preprocess: bool = True
 
     def chain(self, start: Dependency, public: bool, only_after_success: bool = False) -> Dependency:
-        """pending → analysis (the public endpoint when ``public``) → views; a failure sets the banner.
+        """pending → analysis (the public endpoint when ``public``) → views; a failure fills the banner.
 
         ``only_after_success``: the chain runs only if ``start`` succeeded (e.g. a hand-off that may refuse).
         """
@@ -47,12 +56,12 @@ class AnalysisFlow:
         analysis = after(
             guarded(self.pending),
             inputs=list(self.pending_in),
-            outputs=list(self.pending_out),
+            outputs=list(self.outputs),
             queue=False,
             show_progress="hidden",
             api_visibility="private",
         ).then(
-            guarded(self.analyse),
+            guarded(self.analyse, scope=self.scope),
             inputs=list(self.analyse_in),
             outputs=list(self.analyse_out),
             api_name=self.api_name if public else None,
@@ -61,8 +70,14 @@ class AnalysisFlow:
             concurrency_id=HEAVY,
             preprocess=self.preprocess,
         )
-        failed_text = self.failed_text
-        analysis.failure(lambda: failed_text, outputs=[self.banner], queue=False, api_visibility="private")
+        analysis.failure(
+            self.failed,
+            inputs=list(self.failed_in),
+            outputs=list(self.failed_out),
+            queue=False,
+            show_progress="hidden",
+            api_visibility="private",
+        )
         return self.draw(analysis.success)
 
     def draw(self, after: Callable[..., Dependency]) -> Dependency:
@@ -70,10 +85,22 @@ class AnalysisFlow:
         return after(
             guarded(self.show),
             inputs=list(self.show_in),
-            outputs=list(self.show_out),
+            outputs=list(self.outputs),
             api_visibility="private",
             concurrency_id=LIGHT,
         )
+
+
+Chain = Callable[..., Dependency]  # ``dependency.then`` (or ``.success``): where a hook attaches its event
+
+
+@dataclass(frozen=True)
+class TabHooks:
+    """What a tab attaches to the page's own events: its arrival example (after the page's language is known),
+    and its redraw in a new language (after the labels have changed). Each takes the ``.then`` to attach to."""
+
+    arrival: Callable[[Chain], None]
+    on_language: Callable[[Chain], None]
 
 
 def start(button: gr.Button) -> Dependency:
@@ -85,10 +112,10 @@ def _nothing() -> None:
     return None
 
 
-def clear_on_change(controls: Sequence[Any], flow: AnalysisFlow, stale: Callable[..., tuple]) -> None:
+def clear_on_change(controls: Sequence[Any], flow: AnalysisFlow, stale: Callable[..., Updates]) -> None:
     """When the user changes the input or the model, the old result's views go (the banner says why)."""
     for control in controls:
         control.input(
-            guarded(stale), inputs=list(flow.pending_in), outputs=list(flow.pending_out), queue=False,
-            api_visibility="private",
+            guarded(stale), inputs=list(flow.pending_in), outputs=list(flow.outputs), queue=False,
+            show_progress="hidden", api_visibility="private",
         )  # fmt: skip

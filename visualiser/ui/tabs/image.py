@@ -1,6 +1,8 @@
 """The Image tab's layout: predictions, what the model knows, channel gates, spatial maps, internals, and more.
 
-The events are wired in ``image_events``; this module only places components and names them.
+The events are wired in ``image_events``; this module only places components and names them. Every section
+a model may be unable to fill has a note beside it (``*_note``), which says why when the section is empty.
+Choice values (``NORMALISE_CHOICES``, ``INTERVENTION_CHOICES``) are plain words that are never i18n keys.
 """
 
 from __future__ import annotations
@@ -8,15 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import gradio as gr
+from gradio.helpers import Examples
 
 from visualiser import catalogue
 from visualiser.ui import views
 from visualiser.ui.banners import Banners
-from visualiser.ui.components import image_examples, image_input, png_image
+from visualiser.ui.components import figure_note, image_examples, image_input, png_image
 
 NORMALISE_CHOICES = (("norm_block", "block"), ("norm_shared", "shared"), ("norm_fixed", "fixed01"))
 INTERVENTION_CHOICES = (("iv_identity", "identity"), ("iv_mute", "mute"))
 CHECKPOINT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
+MUTE_DEFAULT = 5
 
 
 @dataclass
@@ -40,23 +44,36 @@ class ImageTab:
     summary: gr.JSON
     examples: gr.Examples | None
     showing: gr.Markdown
+    channel_section: gr.Column
+    spatial_section: gr.Column
+    more_section: gr.Column
+    channel_note: gr.Markdown
+    channel_group: gr.Column
     overview: gr.Image
     barcode: gr.Image
+    barcode_note: gr.Markdown
     block: gr.Dropdown
     sort: gr.Checkbox
     chart: gr.Plot
-    spatial_group: gr.Group
+    chart_note: gr.Markdown
+    spatial_note: gr.Markdown
+    spatial_group: gr.Column
     alpha: gr.Slider
     cmap: gr.Dropdown
     normalise: gr.Radio
     overlay: gr.Image
     grid: gr.Image
     channel_internals: gr.Plot
+    channel_internals_note: gr.Markdown
     spatial_internals: gr.Plot
+    spatial_internals_note: gr.Markdown
     reference: gr.Plot
+    reference_note: gr.Markdown
     gradcam_run: gr.Button
     gradcam_image: gr.Image
     agreement: gr.Markdown
+    intervention_note: gr.Markdown
+    intervention_group: gr.Column
     mode: gr.Radio
     mute_top: gr.Slider
     intervene_run: gr.Button
@@ -65,6 +82,7 @@ class ImageTab:
     intervention_text: gr.Markdown
     bundle_prepare: gr.Button
     bundle_download: gr.DownloadButton
+    bundle_note: gr.Markdown
 
 
 def layout_image_tab(i18n: gr.I18n, banners: Banners, default: str | None = None) -> ImageTab:
@@ -81,7 +99,7 @@ def layout_image_tab(i18n: gr.I18n, banners: Banners, default: str | None = None
                 info=i18n("model_info"),
                 elem_id="image-model",
             )
-            domain = gr.Markdown(banners.domain(default), elem_id="image-domain", elem_classes=["domain"])
+            domain = gr.Markdown(banners.domain(default, "en"), elem_id="image-domain", elem_classes=["domain"])
             run = gr.Button(i18n("analyse"), variant="primary", elem_id="image-run")
             with gr.Accordion(i18n("own_network"), open=False, elem_id="image-own"):
                 gr.Markdown(i18n("own_network_info"))
@@ -102,7 +120,7 @@ def layout_image_tab(i18n: gr.I18n, banners: Banners, default: str | None = None
             predictions = gr.Label(num_top_classes=5, label=i18n("predictions"), elem_id="image-predictions")
             notice = gr.Markdown(visible=False, elem_id="image-notice", elem_classes=["notice"])
             switch = gr.Button(i18n("switch_photo_model"), visible=False, size="sm", elem_id="image-switch")
-            timings = gr.Markdown(elem_classes=["timings"])
+            timings = gr.Markdown(elem_classes=["timings"], elem_id="image-timings")
             with gr.Accordion(i18n("raw_result"), open=False):
                 summary = gr.JSON(label=i18n("raw_result"), open=False)
     files = image_examples(embedded_first=catalogue.is_embedded(default))
@@ -115,59 +133,89 @@ def layout_image_tab(i18n: gr.I18n, banners: Banners, default: str | None = None
             examples_per_page=12,
             api_visibility="private",
         )
-    showing = gr.Markdown(banners.nothing(), elem_id="image-showing", elem_classes=["showing"])
-    gr.Markdown(i18n("channel_heading"))
-    overview = png_image(i18n("channel_overview"), elem_id="image-overview")
-    with gr.Accordion(i18n("barcode"), open=False):
-        barcode = png_image(i18n("barcode"), elem_id="image-barcode")
-    with gr.Row():
-        block = gr.Dropdown(choices=[], label=i18n("block"), info=i18n("block_info"), scale=3, elem_id="image-block")
-        sort = gr.Checkbox(value=True, label=i18n("sorted"), scale=1)
-    chart = gr.Plot(label=i18n("block_chart"), elem_id="image-chart")
-    with gr.Group(visible=True) as spatial_group:
+    showing = gr.Markdown(banners.nothing("en"), elem_id="image-showing", elem_classes=["showing"])
+    with gr.Column(elem_id="image-channel-section") as channel_section:
+        gr.Markdown(i18n("channel_heading"))
+        channel_note = figure_note("image-channel-note")
+        with gr.Column(elem_id="image-channel-group") as channel_group:
+            overview = png_image(i18n("channel_overview"), elem_id="image-overview")
+            with gr.Accordion(i18n("barcode"), open=False, elem_id="image-barcode-fold"):
+                barcode = png_image(i18n("barcode"), elem_id="image-barcode")
+                barcode_note = figure_note("image-barcode-note")
+            with gr.Row():
+                block = gr.Dropdown(
+                    choices=[], label=i18n("block"), info=i18n("block_info"), scale=3, elem_id="image-block"
+                )
+                sort = gr.Checkbox(value=True, label=i18n("sorted"), scale=1, elem_id="image-sort")
+            chart = gr.Plot(label=i18n("block_chart"), elem_id="image-chart", elem_classes=["figure-out"])
+            chart_note = figure_note("image-chart-note")
+    with gr.Column(elem_id="image-spatial-section") as spatial_section:
         gr.Markdown(i18n("spatial_heading"))
-        with gr.Row():
-            alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label=i18n("alpha"), elem_id="image-alpha")
-            cmap = gr.Dropdown(choices=list(views.COLORMAPS), value="viridis", label=i18n("colormap"))
-            normalise = gr.Radio(
-                choices=[(i18n(key), value) for key, value in NORMALISE_CHOICES], value="block", label=i18n("normalise")
-            )
-        with gr.Row():
-            overlay = png_image(i18n("overlay"), elem_id="image-overlay")
-            grid = png_image(i18n("spatial_grid"), elem_id="image-grid")
-    with gr.Accordion(i18n("internals"), open=False):
+        spatial_note = figure_note("image-spatial-note")
+        with gr.Column(elem_id="image-spatial-group") as spatial_group:
+            with gr.Row():
+                alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label=i18n("alpha"), elem_id="image-alpha")
+                cmap = gr.Dropdown(
+                    choices=list(views.COLORMAPS), value="viridis", label=i18n("colormap"), elem_id="image-cmap"
+                )
+                normalise = gr.Radio(
+                    choices=[(i18n(key), value) for key, value in NORMALISE_CHOICES],
+                    value="block",
+                    label=i18n("normalise"),
+                    elem_id="image-normalise",
+                )
+            with gr.Row(equal_height=True):
+                overlay = png_image(i18n("overlay"), elem_id="image-overlay")
+                grid = png_image(i18n("spatial_grid"), elem_id="image-grid")
+    with gr.Column(elem_id="image-more-section") as more_section:
+        more = _layout_more(i18n)
+    placed = {k: v for k, v in locals().items() if isinstance(v, gr.blocks.Block | Examples) or v is None}
+    return ImageTab(**{name: (more | placed)[name] for name in ImageTab.__dataclass_fields__})
+
+
+def _layout_more(i18n: gr.I18n) -> dict[str, gr.blocks.Block]:
+    """The folds under the maps (internals, class reference, Grad-CAM, interventions) and the bundle."""
+    with gr.Accordion(i18n("internals"), open=False, elem_id="image-internals-fold"):
         gr.Markdown(i18n("internals_info"))
-        channel_internals = gr.Plot(label=i18n("channel_internals"))
-        spatial_internals = gr.Plot(label=i18n("spatial_internals"))
-    with gr.Accordion(i18n("reference"), open=False):
+        channel_internals = gr.Plot(
+            label=i18n("channel_internals"), elem_id="image-channel-internals", elem_classes=["figure-out"]
+        )
+        channel_internals_note = figure_note("image-channel-internals-note")
+        spatial_internals = gr.Plot(
+            label=i18n("spatial_internals"), elem_id="image-spatial-internals", elem_classes=["figure-out"]
+        )
+        spatial_internals_note = figure_note("image-spatial-internals-note")
+    with gr.Accordion(i18n("reference"), open=False, elem_id="image-reference-fold"):
         gr.Markdown(i18n("reference_info"))
-        reference = gr.Plot(label=i18n("reference"), elem_id="image-reference")
-    with gr.Accordion(i18n("gradcam"), open=False):
+        reference = gr.Plot(label=i18n("reference"), elem_id="image-reference", elem_classes=["figure-out"])
+        reference_note = figure_note("image-reference-note")
+    with gr.Accordion(i18n("gradcam"), open=False, elem_id="image-gradcam-fold"):
         gr.Markdown(i18n("gradcam_info"))
         gradcam_run = gr.Button(i18n("gradcam_run"), elem_id="image-gradcam-run")
-        gradcam_image = png_image(i18n("gradcam"), elem_id="image-gradcam")
-        agreement = gr.Markdown()
-    with gr.Accordion(i18n("intervention"), open=False):
+        gradcam_image = png_image(i18n("gradcam"), elem_id="image-gradcam", visible=False)
+        agreement = gr.Markdown(elem_id="image-agreement")
+    with gr.Accordion(i18n("intervention"), open=False, elem_id="image-intervention-fold"):
         gr.Markdown(i18n("intervention_info"))
-        with gr.Row():
-            mode = gr.Radio(
-                choices=[(i18n(key), value) for key, value in INTERVENTION_CHOICES],
-                value="identity",
-                label=i18n("intervention_mode"),
-            )
-            mute_top = gr.Slider(1, 512, value=5, step=1, label=i18n("mute_top"))
-        intervene_run = gr.Button(i18n("intervene"), elem_id="image-intervene")
-        with gr.Row():
-            before = gr.Label(num_top_classes=5, label=i18n("before"))
-            after = gr.Label(num_top_classes=5, label=i18n("after"))
-        intervention_text = gr.Markdown()
+        intervention_note = figure_note("image-intervention-note")
+        with gr.Column(elem_id="image-intervention-group") as intervention_group:
+            with gr.Row():
+                mode = gr.Radio(
+                    choices=[(i18n(key), value) for key, value in INTERVENTION_CHOICES],
+                    value="identity",
+                    label=i18n("intervention_mode"),
+                    elem_id="image-mode",
+                )
+                mute_top = gr.Slider(
+                    1, 512, value=MUTE_DEFAULT, step=1, label=i18n("mute_top"), info=i18n("mute_info"),
+                    elem_id="image-mute",
+                )  # fmt: skip
+            intervene_run = gr.Button(i18n("intervene"), elem_id="image-intervene")
+            with gr.Row():
+                before = gr.Label(num_top_classes=5, label=i18n("before"), elem_id="image-before")
+                after = gr.Label(num_top_classes=5, label=i18n("after"), elem_id="image-after")
+            intervention_text = gr.Markdown(elem_id="image-intervention-text")
     with gr.Row():
         bundle_prepare = gr.Button(i18n("bundle_prepare"), elem_id="image-bundle-prepare")
         bundle_download = gr.DownloadButton(i18n("bundle_download"), visible=False, elem_id="image-bundle-download")
-    return ImageTab(
-        state, image, model, domain, checkpoint, labels_file, arch, load_checkpoint, checkpoint_info, run,
-        predictions, notice, switch, timings, summary, examples, showing,
-        overview, barcode, block, sort, chart, spatial_group, alpha, cmap, normalise, overlay, grid,
-        channel_internals, spatial_internals, reference, gradcam_run, gradcam_image, agreement, mode, mute_top,
-        intervene_run, before, after, intervention_text, bundle_prepare, bundle_download,
-    )  # fmt: skip
+    bundle_note = figure_note("image-bundle-note")
+    return {k: v for k, v in locals().items() if isinstance(v, gr.blocks.Block)}

@@ -4,7 +4,11 @@
 goes into ``gr.State`` (the API leaves State out). The views are chained after it with ``.success`` and drawn
 from that state, so the upload never travels back and the network never runs twice for one request. Before
 an analysis starts, and whenever the input or the model changes, every view of the old result is cleared and
-the banner says so; after a failure the banner says there is no result.
+the banner says so; after a failure the banner says why (``flow``).
+
+Each view has one function that returns its ``{component: update}`` mapping (``overview_updates``,
+``spatial_updates``, ...); ``shown`` merges them for a whole result, ``blank`` hides every section. A view
+this model cannot fill is hidden and its note says why, so no control keeps a value its new choices refuse.
 """
 
 from __future__ import annotations
@@ -14,27 +18,18 @@ from typing import Any
 import gradio as gr
 
 from visualiser import catalogue
-from visualiser.models.defaults import SPACE_IMAGE_MODEL
 from visualiser.ui import views
 from visualiser.ui.banners import Banners
-from visualiser.ui.boundary import guarded
-from visualiser.ui.components import HEAVY, LIGHT, image_source
-from visualiser.ui.tabs.flow import AnalysisFlow, clear_on_change, start
-from visualiser.ui.tabs.image import ImageTab
+from visualiser.ui.boundary import failure_message, guarded, safely
+from visualiser.ui.components import HEAVY, LIGHT, figure_or_note, image_source, note, picture
+from visualiser.ui.tabs.flow import AnalysisFlow, Chain, TabHooks, Updates, clear_on_change, start
+from visualiser.ui.tabs.image import MUTE_DEFAULT, ImageTab
 
-
-@views.png_files
-def analyse_image(
-    image: Any,
-    model: str | None,
-    progress: gr.Progress = gr.Progress(),  # noqa: B008
-) -> tuple:
-    """The public image endpoint (``preprocess=False``, see ``image_source``); a weights download shows progress."""
-
-    def report(fraction: float, description: str) -> None:
-        progress(fraction, desc=description)
-
-    return views.analyse_image(image_source(image), model, report)
+SCOPE = "image"
+API_DESCRIPTION = (
+    "Analyse one image: top-5 predictions, the spatial-attention overlay of the last CBAM block (None for "
+    "channel-only models) and a JSON summary with every probability and channel gate."
+)
 
 
 def _file_path(upload: Any) -> str | None:
@@ -44,152 +39,364 @@ def _file_path(upload: Any) -> str | None:
     return getattr(upload, "path", None) or (upload.get("path") if isinstance(upload, dict) else None)
 
 
-def wire_image_tab(tab: ImageTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks) -> None:
-    """Connect the tab's components: analysis chains, redraws from the state, on-request work, arrival."""
+class ImageViewUpdates:
+    """The tab's views as ``{component: update}`` mappings, one method per view."""
+
+    def __init__(self, tab: ImageTab, banners: Banners) -> None:
+        self.t = tab
+        self.banners = banners
+
+    def outputs(self) -> list[Any]:
+        """Every component a pending, shown or failed step may update."""
+        t = self.t
+        return [
+            t.predictions, t.overlay, t.summary, t.state, t.showing, t.notice, t.switch, t.timings,
+            t.channel_section, t.spatial_section, t.more_section, t.channel_note, t.channel_group, t.overview,
+            t.barcode, t.barcode_note, t.block, t.chart, t.chart_note, t.spatial_note, t.spatial_group, t.grid,
+            t.channel_internals, t.channel_internals_note, t.spatial_internals, t.spatial_internals_note,
+            t.reference, t.reference_note, t.gradcam_image, t.agreement, t.intervention_note,
+            t.intervention_group, t.mute_top, t.before, t.after, t.intervention_text, t.bundle_download,
+            t.bundle_note,
+        ]  # fmt: skip
+
+    # ---- no result ---------------------------------------------------------------------------------------------
+
+    def blank(self, banner: str) -> Updates:
+        """No result on screen: every section hidden (nothing empty is left visible), the banner says why."""
+        t = self.t
+        return {
+            t.showing: banner, t.predictions: gr.update(value=None, visible=False), t.overlay: None,
+            t.summary: None, t.state: None, t.notice: gr.update(value="", visible=False),
+            t.switch: gr.update(visible=False), t.timings: "", t.channel_section: gr.update(visible=False),
+            t.spatial_section: gr.update(visible=False), t.more_section: gr.update(visible=False),
+            t.block: gr.update(choices=[], value=None), t.gradcam_image: gr.update(value=None, visible=False),
+            t.agreement: "", t.before: None, t.after: None, t.intervention_text: "",
+            t.bundle_download: gr.update(visible=False), t.bundle_note: gr.update(value="", visible=False),
+        }  # fmt: skip
+
+    # ---- one method per view -----------------------------------------------------------------------------------
+
+    def header_updates(self, v: views.ImageViews, lang: str) -> Updates:
+        """Banner, predictions shown again, notice and the photo-model switch, timings."""
+        t = self.t
+        return {
+            t.showing: self.banners.showing(v.caption, lang),
+            t.predictions: gr.update(visible=True),
+            **note(t.notice, v.notice.text),
+            t.switch: gr.update(visible=v.notice.switch_to is not None),
+            t.timings: v.timings,
+        }
+
+    def channel_updates(self, v: views.ImageViews) -> Updates:
+        """The channel section: overview, barcode, block list and chart, or the sentence why there are none."""
+        t = self.t
+        drawn = v.overview.drawn
+        return {
+            t.channel_section: gr.update(visible=True),
+            t.channel_group: gr.update(visible=drawn),
+            **note(t.channel_note, "" if drawn else v.overview.note),
+            **picture(t.overview, v.overview),
+            **picture(t.barcode, v.barcode),
+            **note(t.barcode_note, v.barcode.note),
+            t.block: gr.update(choices=v.blocks, value=v.block),
+            **self.chart_updates(v.chart),
+        }
+
+    def chart_updates(self, chart: views.Shown) -> Updates:
+        return figure_or_note(self.t.chart, self.t.chart_note, chart)
+
+    def spatial_updates(self, overlay: views.Shown, grid: views.Shown) -> Updates:
+        """The spatial section: the selected block's overlay and every block's map, or why there are none."""
+        t = self.t
+        drawn = grid.drawn
+        return {
+            t.spatial_section: gr.update(visible=True),
+            t.spatial_group: gr.update(visible=drawn),
+            **note(t.spatial_note, "" if drawn else grid.note),
+            **picture(t.overlay, overlay),
+            **picture(t.grid, grid),
+        }
+
+    def internals_updates(self, channel: views.Shown, spatial: views.Shown) -> Updates:
+        t = self.t
+        return {
+            **figure_or_note(t.channel_internals, t.channel_internals_note, channel),
+            **figure_or_note(t.spatial_internals, t.spatial_internals_note, spatial),
+        }
+
+    def reference_updates(self, reference: views.Shown) -> Updates:
+        return figure_or_note(self.t.reference, self.t.reference_note, reference)
+
+    def on_request_updates(self, v: views.ImageViews, lang: str) -> Updates:
+        """Grad-CAM, interventions and the bundle wait for their buttons: cleared, bounded by this result."""
+        t = self.t
+        limit = v.mute_limit
+        intervention_note = "" if limit else views.say(lang, "no_intervention", model=v.result.model_title)
+        return {
+            t.more_section: gr.update(visible=True),
+            t.gradcam_image: gr.update(value=None, visible=False),
+            t.agreement: views.say(lang, "gradcam_ready"),
+            t.intervention_group: gr.update(visible=limit > 0),
+            **note(t.intervention_note, intervention_note),
+            **self.mute_updates(limit, lang),
+            t.before: None,
+            t.after: None,
+            t.intervention_text: "",
+            t.bundle_download: gr.update(visible=False),
+            t.bundle_note: gr.update(value="", visible=False),
+        }
+
+    def mute_updates(self, channels: int, lang: str) -> Updates:
+        """Channels to mute: 1 up to the selected block's channel count (a slider needs two values: 1 and 2 for a
+        one-channel block, where the view refuses 2; a model without blocks hides the slider)."""
+        most = max(1, channels)
+        info = views.say(lang, "mute_info", channels=most)
+        slider = gr.update(minimum=1, maximum=max(2, most), value=min(MUTE_DEFAULT, most), info=info)
+        return {self.t.mute_top: slider}
+
+    def shown(self, v: views.ImageViews, lang: str) -> Updates:
+        """Every view of one result."""
+        return {
+            **self.header_updates(v, lang),
+            **self.channel_updates(v),
+            **self.spatial_updates(v.overlay, v.grid),
+            **self.internals_updates(v.channel_internals, v.spatial_internals),
+            **self.reference_updates(v.reference),
+            **self.on_request_updates(v, lang),
+        }
+
+    def model_updates(self, model: str | None, lang: str) -> Updates:
+        """The model list in the reader's language (whether each model's weights are here) and its domain."""
+        choices = catalogue.model_choices("image", lang)
+        names = {name for _, name in choices}
+        value = model if model in names else catalogue.default_model("image")
+        return {self.t.model: gr.update(choices=choices, value=value), self.t.domain: self.banners.domain(value, lang)}
+
+
+def wire_image_tab(tab: ImageTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks, language: gr.Radio) -> TabHooks:
+    """Connect the tab's components: analysis chains, redraws from the state, on-request work.
+
+    Returns the tab's arrival and its redraw in a new language, which the shell attaches to the page's events.
+    """
     t = tab
-    views_out = [
-        t.showing, t.block, t.overview, t.barcode, t.chart, t.grid, t.overlay, t.channel_internals,
-        t.spatial_internals, t.reference, t.spatial_group, t.timings, t.notice, t.switch, t.bundle_download,
-        t.gradcam_image, t.agreement, t.before, t.after, t.intervention_text,
-    ]  # fmt: skip
-    public_out = [t.predictions, t.overlay, t.summary, t.state]
-    pending_out = [t.predictions, t.summary, t.state, *views_out]
+    u = ImageViewUpdates(t, banners)
+    outputs = u.outputs()
+    options = [t.sort, t.alpha, t.cmap, t.normalise, t.block]
 
-    def titled(key: str, caption: str) -> Any:
-        return i18n(key) + f" · {caption}" if caption else i18n(key)
+    @views.png_files
+    def analyse_image(image: Any, model: str | None, progress: gr.Progress = gr.Progress()) -> Updates:  # noqa: B008
+        """The public image endpoint (``preprocess=False``, see ``image_source``); a weights download shows progress."""
 
-    def blank(banner: str) -> tuple:
-        """No view: the banner says why; every picture, chart and side result of the old result is gone."""
-        return (
-            banner, gr.Dropdown(choices=[], value=None),
-            gr.Image(None, label=i18n("channel_overview")), gr.Image(None, label=i18n("barcode")),
-            gr.Plot(None, label=i18n("block_chart")), gr.Image(None, label=i18n("spatial_grid")),
-            gr.Image(None, label=i18n("overlay")), None, None, None, gr.Group(visible=True), "",
-            gr.Markdown("", visible=False), gr.Button(visible=False), gr.DownloadButton(visible=False),
-            None, "", None, None, "",
-        )  # fmt: skip
+        def report(fraction: float, description: str) -> None:
+            progress(fraction, desc=description)
 
-    def shown(v: views.ImageViews) -> tuple:
-        c = v.caption
-        return (
-            banners.showing(c), gr.Dropdown(choices=v.blocks, value=v.block),
-            gr.Image(v.overview, label=titled("channel_overview", c)), gr.Image(v.barcode, label=titled("barcode", c)),
-            gr.Plot(v.chart, label=titled("block_chart", c)), gr.Image(v.grid, label=titled("spatial_grid", c)),
-            gr.Image(v.overlay, label=titled("overlay", c)), v.channel_internals, v.spatial_internals, v.reference,
-            gr.Group(visible=v.has_spatial), v.timings,
-            gr.Markdown(v.notice, visible=bool(v.notice)), gr.Button(visible=v.offer_photo_model),
-            gr.DownloadButton(visible=False), None, "", None, None, "",
-        )  # fmt: skip
+        label_, overlay, summary, result = views.analyse_image(image_source(image), model, report)
+        return {t.predictions: label_, t.overlay: overlay, t.summary: summary, t.state: result}
 
-    def pending(model: str | None) -> tuple:
-        return (None, None, None, *blank(banners.pending(model)))
+    def pending(model: str | None, lang: str) -> Updates:
+        return u.blank(banners.pending(model, lang))
 
-    def stale(model: str | None) -> tuple:
-        return (None, None, None, *blank(banners.stale(model)))
+    def stale(model: str | None, lang: str) -> Updates:
+        return u.blank(banners.stale(model, lang))
 
-    def show_views(result: Any, s: bool, a: float, c: str, n: str) -> tuple:
+    def show(result: Any, s: bool, a: float, c: str, n: str, block: str | None, lang: str) -> Updates:
         if result is None:  # nothing to show (an arrival without a result)
-            return blank(banners.nothing())
-        return shown(views.image_views(result, s, a, c, n))
+            return u.blank(banners.nothing(lang))
+        return u.shown(views.image_views(result, s, a, c, n, lang, block), lang)
+
+    def failed(model: str | None, lang: str, request: gr.Request) -> Updates:
+        message = failure_message(request, SCOPE, lang)
+        return {**u.blank(banners.failed(message, lang)), **u.model_updates(model, lang)}
 
     flow = AnalysisFlow(
-        pending=pending, pending_in=[t.model], pending_out=pending_out,
-        analyse=analyse_image, analyse_in=[t.image, t.model], analyse_out=public_out,
-        show=views.png_files(show_views), show_in=[t.state, t.sort, t.alpha, t.cmap, t.normalise],
-        show_out=views_out, banner=t.showing, failed_text=banners.failed(), api_name="analyse_image",
-        api_description="Analyse one image: top-5 predictions, the spatial-attention overlay of the last "
-        "CBAM block (None for channel-only models) and a JSON summary with every probability and channel gate.",
-        preprocess=False,
+        scope=SCOPE, pending=pending, pending_in=[t.model, language],
+        analyse=analyse_image, analyse_in=[t.image, t.model],
+        analyse_out=[t.predictions, t.overlay, t.summary, t.state],
+        show=show, show_in=[t.state, *options, language], failed=failed, failed_in=[t.model, language],
+        outputs=outputs, failed_out=[*outputs, t.model, t.domain], api_name="analyse_image",
+        api_description=API_DESCRIPTION, preprocess=False,
     )  # fmt: skip
     flow.chain(start(t.run), public=True)
     if t.examples is not None:
         flow.chain(t.examples.load_input_event, public=False)
 
-    def to_photo_model() -> tuple:
-        return SPACE_IMAGE_MODEL, banners.domain(SPACE_IMAGE_MODEL)
+    def to_photo_model(lang: str) -> Updates:
+        photo = catalogue.photo_model()
+        if photo is None:
+            raise gr.Error(views.say(lang, "switch_needs", model="seresnet50.a1_in1k"))
+        return u.model_updates(photo, lang)
 
-    switched = t.switch.click(to_photo_model, outputs=[t.model, t.domain], queue=False, api_visibility="private")
-    flow.chain(switched, public=False)
+    switched = t.switch.click(
+        guarded(to_photo_model), inputs=[language], outputs=[t.model, t.domain], queue=False, api_visibility="private"
+    )
+    flow.chain(switched, public=False, only_after_success=True)
 
-    def load_checkpoint(checkpoint: Any, labels: Any, arch: str | None) -> tuple:
+    def load_checkpoint(checkpoint: Any, labels: Any, arch: str | None, lang: str) -> Updates:
         """Register the upload, select it in the model list; the chain then analyses the image with it."""
-        loaded = views.load_checkpoint(_file_path(checkpoint), _file_path(labels), arch)
-        choices = gr.Dropdown(choices=catalogue.model_choices("image"), value=loaded.name)
-        return choices, banners.domain(loaded.name), loaded.details
+        loaded = views.load_checkpoint(_file_path(checkpoint), _file_path(labels), arch, lang)
+        return {**u.model_updates(loaded.name, lang), t.checkpoint_info: loaded.details}
 
     registered = t.load_checkpoint.click(
         guarded(load_checkpoint),
-        inputs=[t.checkpoint, t.labels_file, t.arch],
+        inputs=[t.checkpoint, t.labels_file, t.arch, language],
         outputs=[t.model, t.domain, t.checkpoint_info],
         api_visibility="private",
         concurrency_id=HEAVY,
     )
     flow.chain(registered, public=False, only_after_success=True)
     clear_on_change([t.image, t.model], flow, stale)
-    t.model.change(banners.domain, inputs=[t.model], outputs=[t.domain], queue=False, api_visibility="private")
+    t.model.change(
+        lambda model, lang: banners.domain(model, lang), inputs=[t.model, language], outputs=[t.domain],
+        queue=False, api_visibility="private", show_progress="hidden",
+    )  # fmt: skip
+    _wire_redraws(t, u, language)
 
-    def arrive() -> tuple:
-        path, model, *public = views.image_arrival(t.model.value)
-        return (path, model, banners.domain(model), *public)
+    def relabel(
+        result: Any, s: bool, a: float, c: str, n: str, block: str | None, model: str | None, lang: str
+    ) -> Updates:
+        """The language changed: the model list and every view, redrawn from the state."""
+        return {**u.model_updates(model, lang), **show(result, s, a, c, n, block, lang)}
 
-    arrival = demo.load(
-        guarded(views.png_files(arrive)),
-        outputs=[t.image, t.model, t.domain, *public_out],
-        api_visibility="private",
-        concurrency_id=LIGHT,
-    )
-    flow.draw(arrival.success)
-    _wire_redraws(t)
+    def on_language(after: Chain) -> None:
+        after(
+            guarded(relabel),
+            inputs=[t.state, *options, t.model, language],
+            outputs=[*outputs, t.model, t.domain],
+            api_visibility="private",
+            concurrency_id=LIGHT,
+        )
+
+    @views.png_files
+    def arrive(lang: str) -> Updates:
+        path, model, label_, overlay, summary, result = views.image_arrival(t.model.value)
+        return {
+            t.image: path, **u.model_updates(model, lang), t.predictions: label_, t.overlay: overlay,
+            t.summary: summary, t.state: result,
+        }  # fmt: skip
+
+    def arrival(after: Chain) -> None:
+        """Chain the tab's arrival example (and its views) after ``after`` (the language detection)."""
+        done = after(
+            guarded(arrive),
+            inputs=[language],
+            outputs=[t.image, t.model, t.domain, t.predictions, t.overlay, t.summary, t.state],
+            api_visibility="private",
+            concurrency_id=LIGHT,
+        )
+        flow.draw(done.success)
+
+    return TabHooks(arrival, on_language)
 
 
-def _wire_redraws(t: ImageTab) -> None:
-    """Events that redraw from the stored result (no network) or run the extra work a button asks for."""
+def _wire_redraws(t: ImageTab, u: ImageViewUpdates, language: gr.Radio) -> None:
+    """Events that redraw from the stored result (no network) or run the extra work a button asks for.
+
+    Before any result they change nothing; their own failures are shown in their own area, never as a toast.
+    """
+
+    def on_block(result: Any, block: str | None, s: bool, a: float, c: str, n: str, lang: str) -> Updates:
+        if result is None or block is None:
+            return {}
+        chart, overlay, channel_side, spatial_side = views.block_views(result, block, s, a, c, n, lang)
+        return {
+            **u.chart_updates(chart),
+            **picture(t.overlay, overlay),
+            **u.internals_updates(channel_side, spatial_side),
+            **u.mute_updates(views.mute_limit(result, block), lang),
+        }
+
+    def chart_failed(message: views.UserMessage) -> Updates:
+        return note(t.chart_note, message.short)
+
     t.block.input(
-        guarded(views.png_files(views.block_views)),
-        inputs=[t.state, t.block, t.sort, t.alpha, t.cmap, t.normalise],
-        outputs=[t.chart, t.overlay, t.channel_internals, t.spatial_internals],
+        safely(on_block, chart_failed),
+        inputs=[t.state, t.block, t.sort, t.alpha, t.cmap, t.normalise, language],
+        outputs=[t.chart, t.chart_note, t.overlay, t.channel_internals, t.channel_internals_note,
+                 t.spatial_internals, t.spatial_internals_note, t.mute_top],
         api_visibility="private",
         concurrency_id=LIGHT,
-    )
+    )  # fmt: skip
+
+    def on_sort(result: Any, block: str | None, s: bool, lang: str) -> Updates:
+        if result is None:
+            return {}
+        return u.chart_updates(views.chart_view(result, block, s, lang))
+
     t.sort.input(
-        guarded(lambda result, name, s: views.block_views(result, name, s)[0]),
-        inputs=[t.state, t.block, t.sort],
-        outputs=[t.chart],
+        safely(on_sort, chart_failed),
+        inputs=[t.state, t.block, t.sort, language],
+        outputs=[t.chart, t.chart_note],
         api_visibility="private",
         concurrency_id=LIGHT,
     )
+
+    def on_colours(result: Any, block: str | None, a: float, c: str, n: str, lang: str) -> Updates:
+        if result is None or not result.spatial_blocks:
+            return {}
+        overlay, grid = views.overlay_view(result, block, a, c, n, lang)
+        return {**picture(t.overlay, overlay), **picture(t.grid, grid)}
+
+    def colours_failed(message: views.UserMessage) -> Updates:
+        return note(t.spatial_note, message.short)
+
     for control in (t.alpha, t.cmap, t.normalise):
         control.input(
-            guarded(views.png_files(views.overlay_view)),
-            inputs=[t.state, t.block, t.alpha, t.cmap, t.normalise],
-            outputs=[t.overlay, t.grid],
+            safely(on_colours, colours_failed),
+            inputs=[t.state, t.block, t.alpha, t.cmap, t.normalise, language],
+            outputs=[t.overlay, t.grid, t.spatial_note],
             api_visibility="private",
             concurrency_id=LIGHT,
             trigger_mode="always_last",
             show_progress="hidden",
         )
+
+    def on_gradcam(result: Any, block: str | None, a: float, c: str, lang: str) -> Updates:
+        if result is None:
+            return {t.agreement: views.say(lang, "error_first")}
+        picture_, text = views.gradcam_view(result, block, a, c, lang)
+        return {**picture(t.gradcam_image, views.Shown(picture_)), t.agreement: text}
+
+    def gradcam_failed(message: views.UserMessage) -> Updates:
+        return {t.gradcam_image: gr.update(value=None, visible=False), t.agreement: message.short}
+
     t.gradcam_run.click(
-        guarded(views.png_files(views.gradcam_view)),
-        inputs=[t.state, t.block, t.alpha, t.cmap],
+        safely(on_gradcam, gradcam_failed),
+        inputs=[t.state, t.block, t.alpha, t.cmap, language],
         outputs=[t.gradcam_image, t.agreement],
         api_visibility="private",
         concurrency_id=HEAVY,
     )
+
+    def on_intervene(result: Any, block: str | None, mode: str, k: int, lang: str) -> Updates:
+        if result is None:
+            return {t.intervention_text: views.say(lang, "error_first")}
+        before, after, text = views.intervention_view(result, block, mode, k, lang)
+        return {t.before: before, t.after: after, t.intervention_text: text}
+
+    def intervene_failed(message: views.UserMessage) -> Updates:
+        return {t.before: None, t.after: None, t.intervention_text: message.short}
+
     t.intervene_run.click(
-        guarded(views.intervention_view),
-        inputs=[t.state, t.block, t.mode, t.mute_top],
+        safely(on_intervene, intervene_failed),
+        inputs=[t.state, t.block, t.mode, t.mute_top, language],
         outputs=[t.before, t.after, t.intervention_text],
         api_visibility="private",
         concurrency_id=HEAVY,
     )
 
-    def prepare_bundle(result: Any, a: float, c: str, n: str, s: bool) -> gr.DownloadButton:
-        return gr.DownloadButton(value=str(views.bundle_view(result, a, c, n, s)), visible=True)
+    def prepare_bundle(result: Any, a: float, c: str, n: str, s: bool, lang: str) -> Updates:
+        if result is None:
+            return note(t.bundle_note, views.say(lang, "error_first"))
+        path = views.bundle_view(result, a, c, n, s)
+        return {t.bundle_download: gr.update(value=str(path), visible=True), **note(t.bundle_note, "")}
+
+    def bundle_failed(message: views.UserMessage) -> Updates:
+        return {t.bundle_download: gr.update(visible=False), **note(t.bundle_note, message.short)}
 
     t.bundle_prepare.click(
-        guarded(prepare_bundle),
-        inputs=[t.state, t.alpha, t.cmap, t.normalise, t.sort],
-        outputs=[t.bundle_download],
+        safely(prepare_bundle, bundle_failed),
+        inputs=[t.state, t.alpha, t.cmap, t.normalise, t.sort, language],
+        outputs=[t.bundle_download, t.bundle_note],
         api_visibility="private",
         concurrency_id=HEAVY,
     )

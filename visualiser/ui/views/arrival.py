@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,11 +20,11 @@ from visualiser.types import Task
 logger = logging.getLogger("visualiser.ui")
 T = TypeVar("T")
 
-_DONE: dict[str, Any] = {}
+_DONE: dict[Hashable, Any] = {}
 _LOCK = threading.Lock()
 
 
-def once(key: str, make: Callable[[], T]) -> T | None:
+def once(key: Hashable, make: Callable[[], T]) -> T | None:
     """``make()`` the first time (None, logged, if it fails for a user-facing reason), then the same value."""
     with _LOCK:
         if key in _DONE:

@@ -59,6 +59,33 @@ CLIP_RESULTS = Lru(3)
 PLANS = Lru(4)
 
 
+class Same:
+    """A cache-key part equal only to itself's object (by identity), which it keeps alive.
+
+    A model's registry name can be given to another network (``visualiser.launch`` twice in one notebook, an
+    upload under a name used before): results must be keyed by the registration, not the name alone, and
+    holding the object means its ``id`` cannot be reused while the key exists.
+    """
+
+    def __init__(self, obj: object) -> None:
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Same) and other.obj is self.obj
+
+
+def model_key(name: str | None) -> tuple[str | None, Same | None]:
+    """The model part of a cache key: its name and its registration (``Same`` of its spec)."""
+    if name is None:
+        return None, None
+    from visualiser.models.registry import get_spec
+
+    return name, Same(get_spec(name))
+
+
 def clear_caches() -> None:
     """Forget every cached result (tests use this to measure honest timings)."""
     for cache in (IMAGE_RESULTS, CLIP_RESULTS, PLANS):

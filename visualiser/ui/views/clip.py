@@ -1,27 +1,30 @@
-"""Clip tab: analyse a clip, the attention video, views over time and the frame scrubber."""
+"""Clip tab: analyse a clip, the attention video, views over time and the frame scrubber, in the reader's language.
+
+Frames are counted from 1 on screen (slider and captions); the functions here take 0-based indices into the
+result's frames, and the tab converts.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from visualiser import catalogue
 from visualiser.errors import InputError
 from visualiser.types import ProgressFn
-from visualiser.ui.views.cache import CLIP_RESULTS, content_key
+from visualiser.ui.views.cache import CLIP_RESULTS, content_key, model_key
 from visualiser.ui.views.fallback import figure_or_message
 from visualiser.ui.views.files import new_output_path
-from visualiser.ui.views.image import outside_notice
+from visualiser.ui.views.image import Notice, Shown, notice_view
 from visualiser.ui.views.options import require
+from visualiser.ui.views.phrases import say
 from visualiser.ui.views.text import Label, predictions_label, timings_text
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from visualiser.result import BlockAttention, ClipResult
+
+FRAMES_MIN, FRAMES_MAX, FRAMES_DEFAULT = 2, 32, 16  # what the frame-count slider offers for image models
 
 
 def clip_result(video: str | None, model: str | None, frames: int, progress: ProgressFn | None = None) -> ClipResult:
@@ -35,10 +38,44 @@ def clip_result(video: str | None, model: str | None, frames: int, progress: Pro
     n = int(frames)
     if not 1 <= n <= 64:
         raise InputError(f"frames to sample must be between 1 and 64, not {n}")
-    key = (content_key(video), name, n)
+    fixed = fixed_frames(name)
+    key = (content_key(video), *model_key(name), fixed or n)
     return CLIP_RESULTS.get_or_make(
-        key, lambda: pipeline.analyse_clip(video, model=name, max_frames=n, top_k=5, progress=progress)
+        key, lambda: pipeline.analyse_clip(video, model=name, max_frames=n, top_k=5, progress=progress, sha1=key[0])
     )
+
+
+def fixed_frames(model: str | None) -> int | None:
+    """The frame count a 3-D clip model always takes (None for an image model run frame by frame)."""
+    if model is None:
+        return None
+    from visualiser.models.registry import get_spec
+
+    spec = get_spec(model)
+    return spec.preprocess.frames if spec.task == "clip" else None
+
+
+@dataclass(frozen=True)
+class FramesControl:
+    """What the frame-count slider offers for a model: a 3-D model's own count (fixed), or a free range."""
+
+    minimum: int
+    maximum: int
+    value: int
+    interactive: bool
+    info: str
+
+
+def frames_control(model: str | None, current: int = FRAMES_DEFAULT, lang: str = "en") -> FramesControl:
+    """The slider for ``model``: bounded by what the model takes, and saying why when it is fixed."""
+    fixed = fixed_frames(model)
+    if fixed is not None:
+        from visualiser.ui.views.text import model_title
+
+        info = say(lang, "frames_fixed", model=model_title(model, lang), frames=fixed)
+        return FramesControl(min(FRAMES_MIN, fixed), max(FRAMES_MAX, fixed), fixed, False, info)
+    value = min(max(int(current or FRAMES_DEFAULT), FRAMES_MIN), FRAMES_MAX)
+    return FramesControl(FRAMES_MIN, FRAMES_MAX, value, True, say(lang, "frames_free", most=FRAMES_MAX))
 
 
 def clip_blocks(result: ClipResult) -> list[BlockAttention]:
@@ -69,7 +106,7 @@ def clip_summary(result: ClipResult) -> dict[str, Any]:
     return summary
 
 
-def attention_video(result: ClipResult, path: Path, progress: ProgressFn | None = None) -> str | None:
+def attention_video(result: ClipResult, path: Path, progress: ProgressFn | None = None, lang: str = "en") -> str | None:
     """The overlay video of the focus block, written to ``path`` (None for a model without spatial attention)."""
     from visualiser.render import clips
 
@@ -77,18 +114,28 @@ def attention_video(result: ClipResult, path: Path, progress: ProgressFn | None 
         return None
     if progress:
         progress(0.95, "rendering the attention video")
-    return str(clips.attention_video(result, path))
+    return str(clips.attention_video(result, path, lang=lang))
 
 
-def clip_caption(result: ClipResult) -> str:
+def video_view(result: ClipResult, lang: str = "en") -> Shown:
+    """The attention video in the reader's language (English comes with the analysis), or why there is none."""
+    if not clip_blocks(result):
+        return Shown(note=say(lang, "no_clip_attention", model=result.model_title))
+    if not _has_spatial(result):
+        return Shown(note=say(lang, "no_video", model=result.model_title))
+    return Shown(attention_video(result, new_output_path("attention", ".mp4"), lang=lang))
+
+
+def clip_caption(result: ClipResult, lang: str = "en") -> str:
     """Which result the views show: the model, the clip and the frames it saw."""
     times = result.timestamps
-    span = f"{len(result.frames)} frames"
-    if len(times):
-        unit = "s" if result.timestamps.dtype.kind == "f" else ""
-        span += f" at {float(times[0]):.1f}–{float(times[-1]):.1f} {unit}".rstrip()
-    source = result.source or "clip"
-    return f"{result.model_title} · {source} · {span}"
+    count = len(result.frames)
+    if len(times) and times.dtype.kind == "f":
+        span = say(lang, "frames_span", count=count, start=f"{float(times[0]):.1f}", end=f"{float(times[-1]):.1f}")
+    else:
+        span = say(lang, "frames_count", count=count)
+    source = result.source or say(lang, "clip")
+    return say(lang, "caption_clip", model=result.model_title, source=source, frames=span)
 
 
 def clip_arrival() -> tuple[
@@ -99,7 +146,7 @@ def clip_arrival() -> tuple[
 
     model = catalogue.default_model("clip")
     path = first_example("clip")
-    frames = 16
+    frames = fixed_frames(model) or FRAMES_DEFAULT
 
     def make() -> tuple:
         result = clip_result(str(path), model, frames)
@@ -114,74 +161,94 @@ def clip_arrival() -> tuple[
 
 @dataclass(frozen=True)
 class ClipViews:
-    """The Clip tab's per-clip views."""
+    """The Clip tab's per-clip views (each a ``Shown``)."""
 
     result: ClipResult
     blocks: list[tuple[str, str]]
     block: str | None
-    over_time: Figure | None
-    stability: Figure | None
+    over_time: Shown
+    stability: Shown
     frames: int
-    frame_image: np.ndarray
-    frame_chart: Figure | None
+    frame_image: Shown
+    frame_chart: Shown
+    notice: Notice = field(default_factory=Notice)
     timings: str = ""
     caption: str = ""
-    notice: str = ""  # the input is outside what an embedded network learned
 
 
-def clip_views(result: ClipResult) -> ClipViews:
-    """Views over time, stability and the first frame's views, from one stored result (no network)."""
-    from visualiser.analysis.stability import stability_scores
-    from visualiser.render import clips
-
-    require(result, "analyse a clip")
+def chosen_clip_block(result: ClipResult, block: str | None) -> str | None:
+    """``block`` if the clip result has it, else its focus block (None without attention)."""
     blocks = clip_blocks(result)
-    caption = clip_caption(result)
-    if not blocks:
-        picture = result.frames[0]
-        timings = timings_text(result.timings)
-        notice = outside_notice(result)
-        return ClipViews(result, [], None, None, None, len(result.frames), picture, None, timings, caption, notice)
-    block = result.focus_block.name if result.focus_block is not None else blocks[-1].name
-    frame_image, frame_chart = clip_frame_view(result, 0, block)
+    names = {b.name for b in blocks}
+    if block in names:
+        return block
+    focus = result.focus_block
+    return focus.name if focus is not None else (blocks[-1].name if blocks else None)
+
+
+def clip_views(result: ClipResult, lang: str = "en", block: str | None = None) -> ClipViews:
+    """Views over time, stability and the first frame's views, from one stored result (no network)."""
+    require(result, "analyse a clip")
+    name = chosen_clip_block(result, block)
+    frame_image, frame_chart = clip_frame_view(result, 0, name, lang)
     return ClipViews(
         result=result,
-        blocks=[(f"{b.label} · {b.name}", b.name) for b in blocks],
-        block=block,
-        over_time=clip_time_view(result, block),
-        stability=figure_or_message(lambda: clips.stability(result, stability_scores(result))),
+        blocks=[(f"{b.label} · {b.name}", b.name) for b in clip_blocks(result)],
+        block=name,
+        over_time=clip_time_view(result, name, lang),
+        stability=stability_view(result, lang),
         frames=len(result.frames),
         frame_image=frame_image,
         frame_chart=frame_chart,
-        timings=timings_text(result.timings),
-        caption=caption,
-        notice=outside_notice(result),
+        notice=notice_view(result, lang),
+        timings=timings_text(result.timings, lang),
+        caption=clip_caption(result, lang),
     )
 
 
-def clip_frame_view(result: ClipResult, index: int, block: str | None) -> tuple[np.ndarray, Figure | None]:
-    """One sampled frame with the block's attention heatmap, and the block's channel gates at that frame."""
+def stability_view(result: ClipResult, lang: str = "en") -> Shown:
+    """How stable attention is from frame to frame (or why there is nothing to compare)."""
+    from visualiser.analysis.stability import stability_scores
+    from visualiser.render import clips
+
+    if not clip_blocks(result):
+        return Shown(note=say(lang, "no_clip_attention", model=result.model_title))
+    return Shown(figure_or_message(lambda: clips.stability(result, stability_scores(result), lang=lang)))
+
+
+def clip_frame_view(result: ClipResult, index: int, block: str | None, lang: str = "en") -> tuple[Shown, Shown]:
+    """One sampled frame (0-based ``index``) with the block's attention, and the block's channel gates there."""
     from visualiser.render import channels, clips
 
     require(result, "analyse a clip")
     i = int(index)
     if not 0 <= i < len(result.frames):
-        raise InputError(f"frame must be between 0 and {len(result.frames) - 1}, not {i}")
-    chosen = result.block(block, i)
-    picture = clips.attention_frame(result, i, chosen.name) if chosen.spatial_gate is not None else result.frames[i]
-    chart = channels.channel_bars(chosen, sort=True) if chosen.channel_gate is not None else None
-    return picture, chart
+        raise InputError(f"frame must be between 1 and {len(result.frames)}, not {i + 1}")
+    name = chosen_clip_block(result, block)
+    if name is None:
+        note = say(lang, "no_clip_attention", model=result.model_title)
+        return Shown(result.frames[i]), Shown(note=note)
+    chosen = result.block(name, i)
+    picture = clips.attention_frame(result, i, chosen.name, lang=lang)
+    if chosen.channel_gate is None:
+        return Shown(picture), Shown(note=say(lang, "no_timeline", block=chosen.label))
+    return Shown(picture), Shown(channels.channel_bars(chosen, sort=True, lang=lang))
 
 
-def clip_time_view(result: ClipResult, block: str | None) -> Figure | None:
+def clip_time_view(result: ClipResult, block: str | None, lang: str = "en") -> Shown:
     """Attention over time: the frame × channel timeline (2-D models), or the block's spatio-temporal gate
     step by step (3-D models, which compute one channel gate per clip)."""
     from visualiser.render import clips, internals
 
     require(result, "analyse a clip")
-    chosen = result.block(block, 0)
+    name = chosen_clip_block(result, block)
+    if name is None:
+        return Shown(note=say(lang, "no_clip_attention", model=result.model_title))
+    chosen = result.block(name, 0)
     if not result.is_3d:
-        return clips.channel_timeline(result, chosen.name) if chosen.channel_gate is not None else None
+        if chosen.channel_gate is None:
+            return Shown(note=say(lang, "no_timeline", block=chosen.label))
+        return Shown(clips.channel_timeline(result, chosen.name, lang=lang))
     if chosen.spatial_gate is not None:
-        return internals.sam_internals(chosen)
-    return None
+        return Shown(internals.sam_internals(chosen, lang=lang))
+    return Shown(note=say(lang, "no_time_view", block=chosen.label))

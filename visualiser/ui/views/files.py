@@ -67,6 +67,8 @@ def png_files(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         out = fn(*args, **kwargs)
+        if isinstance(out, dict):
+            return {k: _as_png_file(v) for k, v in out.items()}
         if isinstance(out, tuple | list):
             return type(out)(_as_png_file(v) for v in out)
         return _as_png_file(out)

@@ -1,8 +1,13 @@
-"""Image tab: analyse, draw every view from the stored result, Grad-CAM, interventions and the bundle."""
+"""Image tab: analyse, then every view drawn from the stored result, one function per view, in the reader's language.
+
+Each view function takes the frozen result (and the display options) and returns a ``Shown``: the picture or
+figure, or, when this model cannot fill the view, no picture and the sentence that says why. Grad-CAM,
+interventions and the bundle run only when their button is pressed.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,16 +17,27 @@ from visualiser import catalogue
 from visualiser.errors import InputError
 from visualiser.result import ClipResult
 from visualiser.types import ImageSource, ProgressFn
-from visualiser.ui.views.cache import IMAGE_RESULTS, content_key
+from visualiser.ui.views.cache import IMAGE_RESULTS, content_key, model_key
 from visualiser.ui.views.fallback import picture_or_message
 from visualiser.ui.views.files import new_output_path
 from visualiser.ui.views.options import check_alpha, check_cmap, check_normalise, require
+from visualiser.ui.views.phrases import language, percent, say
 from visualiser.ui.views.text import Label, predictions_label, timings_text
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from visualiser.result import BlockAttention, ImageResult
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What one view slot shows: ``value`` (a picture or a figure), or ``None`` and ``note`` saying why not."""
+
+    value: Any = None
+    note: str = ""
+
+    @property
+    def drawn(self) -> bool:
+        return self.value is not None
 
 
 def image_result(
@@ -37,14 +53,20 @@ def image_result(
     name = model or catalogue.default_model("image")
     if name is not None:
         pipeline.get_model(name, progress=progress)
-    key = (content_key(image), name)
+    key = (content_key(image), *model_key(name))
     if not gradcam:
         with_cam = IMAGE_RESULTS.get((*key, True))  # a Grad-CAM result answers a plain request too
         if with_cam is not None:
             return with_cam
     return IMAGE_RESULTS.get_or_make(
-        (*key, gradcam), lambda: pipeline.analyse_image(image, model=name, top_k=5, gradcam=gradcam)
+        (*key, gradcam),
+        lambda: pipeline.analyse_image(image, model=name, top_k=5, gradcam=gradcam, sha1=_file_digest(image, key[0])),
     )
+
+
+def _file_digest(source: object, key: str) -> str | None:
+    """The cache key is the file's SHA-1 for a file or bytes (the pipeline need not hash it again); None for pixels."""
+    return None if isinstance(source, np.ndarray) else key
 
 
 def default_block(result: ImageResult) -> str | None:
@@ -54,8 +76,14 @@ def default_block(result: ImageResult) -> str | None:
 
 
 def block_choices(result: ImageResult) -> list[tuple[str, str]]:
-    """Dropdown entries ``(label, name)`` for every attention block."""
+    """Dropdown entries ``(label, name)`` for every attention block (block names are never i18n keys)."""
     return [(f"{b.label} · {b.name}", b.name) for b in result.blocks]
+
+
+def chosen_block(result: ImageResult, block: str | None) -> str | None:
+    """``block`` if this result has it, else the focus block (a stale dropdown value never reaches a view)."""
+    names = {b.name for b in result.blocks}
+    return block if block in names else default_block(result)
 
 
 def result_summary(result: ImageResult) -> dict[str, Any]:
@@ -86,87 +114,249 @@ def analyse_image(
     return predictions_label(result.predictions), picture, result_summary(result), result
 
 
-def outside_notice(result: ImageResult | ClipResult) -> str:
+# ---- what the reader must know first ------------------------------------------------------------------------------
+
+
+def outside_notice(result: ImageResult | ClipResult, lang: str = "en") -> str:
     """The notice for an input outside what an embedded network learned ("" when there is nothing to say).
 
-    The embedded networks' out-of-distribution scores were measured not to separate real photos from their
-    generated data well enough (``docs/MODEL_CARDS.md``), so every input that is not one of the shipped
-    generated examples gets the notice; the score is quoted as what it is.
+    The pipeline decides it from the input's identity (``result.outside_notice``: every input to an embedded network
+    that is not one of its shipped generated examples; see docs/MODEL_CARDS.md); this says it in the reader's
+    language.
     """
-    check = result.domain_check
-    if check is None and isinstance(result, ClipResult) and result.per_frame:
-        check = result.per_frame[0].domain_check
-    if check is None or catalogue.is_generated_example(result.source_sha1):
-        return ""
-    if check.reliable and not check.outside:
+    if not result.outside_notice:
         return ""
     from visualiser.models.registry import get_spec
 
-    domain = get_spec(result.model).domain or "its training data"
-    if check.outside:
-        why = (
-            f"its out-of-distribution score is {check.score:.1f}, above the {check.threshold:.1f} that "
-            f"{100 * (1 - check.false_alarm_rate):.0f} % of the network's own held-out inputs stay under"
-        )
-    else:
-        why = (
-            "it is not one of the generated examples, and this network's out-of-distribution score cannot tell "
-            f"photos from its training data reliably (this input scores above {check.percentile:.0f} % of "
-            "held-out generated inputs)"
-        )
-    return (
-        f"**Outside what {result.model_title} learned** ({domain}): {why}. Its predictions are guesses among "
-        "classes that do not fit. The gates below are still exactly what the network computed for this input: "
-        "they show how this network responds to it, not what a network trained on photos would see."
-    )
+    spec = get_spec(result.model)
+    domain = catalogue.translated_domain(spec.domain, lang) if spec.domain else say(lang, "its_training_data")
+    return say(lang, "outside", model=result.model_title, domain=domain, why=say(lang, "outside_why"))
 
 
-def _notice(result: ImageResult, outside: str) -> str:
-    """Everything the reader must know first: no class output (a user's detector), outside the training data."""
-    return "\n\n".join(part for part in (result.note, outside) if part)
+@dataclass(frozen=True)
+class Notice:
+    """Above the views: the notice text, the photo model the switch leads to (None: no switch), or what it needs."""
+
+    text: str = ""
+    switch_to: str | None = None
 
 
-def image_arrival(model: str | None = None) -> tuple[
-    str | None, str | None, Label | None, np.ndarray | None, dict[str, Any] | None, ImageResult | None
-]:
+def notice_view(result: ImageResult | ClipResult, lang: str = "en") -> Notice:
+    """What the reader must know before the gates (no class output; outside the training data), and the switch
+    to a photo model with attention, offered only where one can run here (else the notice says what it needs)."""
+    parts = []
+    if result.note:
+        parts.append(result.note if language(lang) == "en" else say(lang, "no_class_output", note=result.note))
+    outside = outside_notice(result, lang)
+    switch_to = None
+    if outside:
+        parts.append(outside)
+        photo = catalogue.photo_model()
+        if photo is not None and photo != result.model:
+            switch_to = photo
+        elif photo is None:
+            from visualiser.models.defaults import SPACE_IMAGE_MODEL
+
+            key = "clip_switch_needs" if isinstance(result, ClipResult) else "switch_needs"
+            parts.append(say(lang, key, model=SPACE_IMAGE_MODEL))
+    return Notice("\n\n".join(parts), switch_to)
+
+
+def result_caption(result: ImageResult, lang: str = "en") -> str:
+    """Which result the views show: the model and the input, as one line."""
+    height, width = result.original_image.shape[:2]
+    if result.source:
+        return say(lang, "caption_image", model=result.model_title, source=result.source, width=width, height=height)
+    return say(lang, "caption_pixels", model=result.model_title, width=width, height=height)
+
+
+def image_arrival(
+    model: str | None = None,
+) -> tuple[str | None, str | None, Label | None, np.ndarray | None, dict[str, Any] | None, ImageResult | None]:
     """The tab on arrival: the first shipped example through ``model`` (default: the app's), once per process."""
     from visualiser.ui.views.arrival import first_example, once
 
     model = model or catalogue.default_model("image")
     path = first_example("image", model)
-    done = once(f"image:{model}", lambda: analyse_image(str(path), model)) if path is not None else None
+    key = ("image", *model_key(model))  # a name registered again is another network
+    done = once(key, lambda: analyse_image(str(path), model)) if path is not None else None
     if done is None:
         return None, model, None, None, None, None
     return (str(path), model, *done)
 
 
-def result_caption(result: ImageResult) -> str:
-    """Which result the views show: the model and the input, as one line for every view's title."""
-    height, width = result.original_image.shape[:2]
-    source = f"{result.source} ({width}×{height})" if result.source else f"{width}×{height} image"
-    return f"{result.model_title} · {source}"
+# ---- one function per view ----------------------------------------------------------------------------------------
+
+
+def has_channel_gates(result: ImageResult) -> bool:
+    return any(b.channel_gate is not None for b in result.blocks)
+
+
+def overview_view(result: ImageResult, lang: str = "en") -> Shown:
+    """Every block's channel gates as small multiples (or why there are none)."""
+    from visualiser.render import channels
+
+    if not result.blocks:
+        return Shown(note=say(lang, "no_attention", model=result.model_title))
+    if not has_channel_gates(result):
+        return Shown(note=say(lang, "no_channel_gates", model=result.model_title))
+    return Shown(channels.channel_overview(result, lang=lang))
+
+
+def barcode_view(result: ImageResult, lang: str = "en") -> Shown:
+    """The block × channel barcode (or why there is none)."""
+    from visualiser.render import channels
+
+    if not has_channel_gates(result):
+        return Shown(note=say(lang, "no_barcode", model=result.model_title))
+    return Shown(picture_or_message(lambda: channels.channel_barcode_image(result, lang=lang)))
+
+
+def chart_view(result: ImageResult, block: str | None, sort: bool = True, lang: str = "en") -> Shown:
+    """The selected block's channel gates as bars."""
+    from visualiser.render import channels
+
+    name = chosen_block(result, block)
+    if name is None:
+        return Shown(note=say(lang, "no_attention", model=result.model_title))
+    chosen = result.block(name)
+    if chosen.channel_gate is None:
+        return Shown(note=say(lang, "no_channel_side", block=chosen.label))
+    return Shown(channels.channel_bars(chosen, sort=bool(sort), lang=lang))
+
+
+def spatial_note(result: ImageResult, lang: str = "en") -> str:
+    """Why the spatial section is empty ("" when the model has spatial gates)."""
+    from visualiser.render.spatial import blocks_kinds
+
+    if result.spatial_blocks:
+        return ""
+    if not result.blocks:
+        return say(lang, "no_attention", model=result.model_title)
+    return say(lang, "no_spatial", model=result.model_title, kinds=blocks_kinds(result).upper())
+
+
+def overlay_panel(
+    result: ImageResult,
+    block: str | None,
+    alpha: float = 0.5,
+    cmap: str = "viridis",
+    normalise: str = "block",
+    lang: str = "en",
+) -> Shown:
+    """The selected block's spatial gate on the input; a channel-only block shows the deepest spatial one."""
+    from visualiser.render import spatial
+
+    if not result.spatial_blocks:
+        return Shown(note=spatial_note(result, lang))
+    name = chosen_block(result, block)
+    chosen = result.block(name)
+    if chosen.spatial_gate is None:
+        chosen = result.spatial_blocks[-1]
+    a, c, n = check_alpha(alpha), check_cmap(cmap), check_normalise(normalise)
+    return Shown(spatial.overlay(result, chosen.name, a, c, n, min_side=spatial.SCREEN_MIN_SIDE, lang=lang))
+
+
+def grid_view(
+    result: ImageResult, alpha: float = 0.5, cmap: str = "viridis", normalise: str = "block", lang: str = "en"
+) -> Shown:
+    """Every spatial gate on the input, in a grid about as wide as it is tall (it sits beside the overlay)."""
+    from visualiser.render import spatial
+
+    if not result.spatial_blocks:
+        return Shown(note=spatial_note(result, lang))
+    a, c, n = check_alpha(alpha), check_cmap(cmap), check_normalise(normalise)
+    return Shown(spatial.spatial_grid(result, normalise=n, alpha=a, cmap=c, columns=None, lang=lang))
+
+
+def internals_views(block: BlockAttention, result: ImageResult | None = None, lang: str = "en") -> tuple[Shown, Shown]:
+    """Inside one block: squeeze vs excitation (SE/ECA) or the two CAM branches, and the SAM steps.
+
+    A block of a user's network shows what its module exposes; for the rest, the note says which internals
+    were not recorded and why (``FoundModule.unavailable``); an SE block's spatial side says it has none.
+    """
+    from visualiser.analysis.agreement import squeeze_gate_spearman
+    from visualiser.render import internals
+
+    missing = _unavailable(block, result, lang)
+    if block.avg_logits is not None and block.max_logits is not None:
+        channel_side = Shown(internals.cam_branches(block, lang=lang))
+    elif block.squeeze is not None and block.channel_gate is not None:
+        channel_side = Shown(internals.se_internals(block, squeeze_gate_spearman(block), lang=lang))
+    else:
+        channel_side = Shown(note=missing or say(lang, "no_channel_side", block=block.label))
+    if block.spatial_gate is None:
+        kind = block.kind.upper()
+        spatial_side = Shown(note=say(lang, "no_spatial_side", block=block.label, kind=kind))
+    elif all(v is not None for v in (block.mean_map, block.max_map, block.spatial_logits, block.spatial_kernel)):
+        spatial_side = Shown(internals.sam_internals(block, lang=lang))
+    else:
+        spatial_side = Shown(note=missing or say(lang, "no_spatial_side", block=block.label, kind=block.kind))
+    return channel_side, spatial_side
+
+
+def block_internals(result: ImageResult, block: str | None, lang: str = "en") -> tuple[Shown, Shown]:
+    """``internals_views`` of the selected block, or the sentence for a model without attention."""
+    name = chosen_block(result, block)
+    if name is None:
+        note = say(lang, "no_internals", model=result.model_title)
+        return Shown(note=note), Shown(note=note)
+    return internals_views(result.block(name), result, lang)
+
+
+def _unavailable(block: BlockAttention, result: ImageResult | None, lang: str = "en") -> str:
+    """Which internals a user's module does not expose, and why, in one sentence ("" for our own modules)."""
+    found = next((m for m in (result.modules if result is not None else ()) if m.name == block.name), None)
+    if found is None or not found.unavailable:
+        return ""
+    reasons = "; ".join(f"{what}: {why}" for what, why in found.unavailable)
+    return say(lang, "unavailable_internals", block=block.name, layout=found.layout, reasons=reasons)
+
+
+def reference_view(result: ImageResult, lang: str = "en") -> Shown:
+    """The SE-paper Fig. 6 view for this input, or why there is none (no statistics on this machine)."""
+    from visualiser.reference_stats import load_reference_stats
+    from visualiser.render import reference
+
+    path = catalogue.reference_stats_path(result.model)
+    if path is None or not has_channel_gates(result):
+        return Shown(note=say(lang, "no_reference", model=result.model_title, name=result.model))
+    return Shown(reference.reference_figure(result, load_reference_stats(path), lang=lang))
+
+
+def mute_limit(result: ImageResult, block: str | None) -> int:
+    """How many channels the selected block has (what "channels to mute" may go up to); 0 without a block."""
+    name = chosen_block(result, block)
+    return result.block(name).channels if name is not None else 0
+
+
+# ---- the whole set, for one result ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ImageViews:
-    """Everything the Image tab draws for one result."""
+    """Everything the Image tab draws for one result (each view a ``Shown``)."""
 
     result: ImageResult
     blocks: list[tuple[str, str]]
     block: str | None
-    overview: np.ndarray
-    barcode: np.ndarray | None
-    chart: Figure | None
-    grid: np.ndarray
-    overlay: np.ndarray | None
-    channel_internals: Figure | None
-    spatial_internals: Figure | None
-    reference: Figure | None
-    has_spatial: bool
+    overview: Shown
+    barcode: Shown
+    chart: Shown
+    overlay: Shown
+    grid: Shown
+    channel_internals: Shown
+    spatial_internals: Shown
+    reference: Shown
+    spatial_note: str
+    mute_limit: int
+    notice: Notice = field(default_factory=Notice)
     timings: str = ""
     caption: str = ""
-    notice: str = ""  # what the reader must know before reading the gates (input outside the model's data)
-    offer_photo_model: bool = False
+
+    @property
+    def has_spatial(self) -> bool:
+        return bool(self.result.spatial_blocks)
 
 
 def image_views(
@@ -175,41 +365,30 @@ def image_views(
     alpha: float = 0.5,
     cmap: str = "viridis",
     normalise: str = "block",
+    lang: str = "en",
+    block: str | None = None,
 ) -> ImageViews:
-    """All Image-tab views of one stored result, for its focus block (no network)."""
-    from visualiser.render import channels, spatial
-    from visualiser.render.eager import no_attention_image
-
+    """All Image-tab views of one stored result, for ``block`` (default: the focus block); no network."""
     require(result, "analyse an image")
-    block = default_block(result)
-    if block is None:
-        empty = no_attention_image(result)
-        timings = timings_text(result.timings)
-        outside = outside_notice(result)
-        return ImageViews(
-            result, [], None, empty, None, None, empty, None, None, None, None, False, timings,
-            result_caption(result), _notice(result, outside), bool(outside),
-        )  # fmt: skip
-    chart, overlay_image, channel_side, spatial_side = block_views(result, block, sort, alpha, cmap, normalise)
+    name = chosen_block(result, block)
+    channel_side, spatial_side = block_internals(result, name, lang)
     return ImageViews(
         result=result,
         blocks=block_choices(result),
-        block=block,
-        overview=channels.channel_overview(result),
-        barcode=picture_or_message(lambda: channels.channel_barcode_image(result)),
-        chart=chart,
-        grid=spatial.spatial_grid(
-            result, normalise=check_normalise(normalise), alpha=check_alpha(alpha), cmap=check_cmap(cmap)
-        ),
-        overlay=overlay_image,
+        block=name,
+        overview=overview_view(result, lang),
+        barcode=barcode_view(result, lang),
+        chart=chart_view(result, name, sort, lang),
+        overlay=overlay_panel(result, name, alpha, cmap, normalise, lang),
+        grid=grid_view(result, alpha, cmap, normalise, lang),
         channel_internals=channel_side,
         spatial_internals=spatial_side,
-        reference=reference_view(result),
-        has_spatial=bool(result.spatial_blocks),
-        timings=timings_text(result.timings),
-        caption=result_caption(result),
-        notice=_notice(result, outside := outside_notice(result)),
-        offer_photo_model=bool(outside),
+        reference=reference_view(result, lang),
+        spatial_note=spatial_note(result, lang),
+        mute_limit=mute_limit(result, name),
+        notice=notice_view(result, lang),
+        timings=timings_text(result.timings, lang),
+        caption=result_caption(result, lang),
     )
 
 
@@ -220,128 +399,81 @@ def block_views(
     alpha: float = 0.5,
     cmap: str = "viridis",
     normalise: str = "block",
-) -> tuple[Figure | None, np.ndarray | None, Figure | None, Figure | None]:
-    """The selected block's channel chart, spatial overlay and internals (channel side, spatial side).
-
-    The overlay and the spatial internals are None for blocks that gate channels only.
-    """
-    from visualiser.render import channels, spatial
-
+    lang: str = "en",
+) -> tuple[Shown, Shown, Shown, Shown]:
+    """The selected block's channel chart, spatial overlay and internals (channel side, spatial side)."""
     require(result, "analyse an image")
-    chosen = result.block(block)
-    chart = channels.channel_bars(chosen, sort=bool(sort)) if chosen.channel_gate is not None else None
-    picture = None
-    if chosen.spatial_gate is not None:
-        a, c, n = check_alpha(alpha), check_cmap(cmap), check_normalise(normalise)
-        picture = spatial.overlay(result, chosen.name, a, c, n, min_side=spatial.SCREEN_MIN_SIDE)
-    channel_side, spatial_side = internals_views(chosen, result)
-    return chart, picture, channel_side, spatial_side
-
-
-def internals_views(block: BlockAttention, result: ImageResult | None = None) -> tuple[Figure | None, Figure | None]:
-    """Inside one block: squeeze vs excitation (SE/ECA) or the two CAM branches, and the SAM steps.
-
-    A block of a user's network shows what its module exposes; for the rest, a figure says which internals
-    were not recorded and why (``FoundModule.unavailable``).
-    """
-    from visualiser.analysis.agreement import squeeze_gate_spearman
-    from visualiser.render import internals
-    from visualiser.render.figures import message_figure
-
-    missing = _unavailable(block, result)
-    channel_side = spatial_side = None
-    if block.avg_logits is not None and block.max_logits is not None:
-        channel_side = internals.cam_branches(block)
-    elif block.squeeze is not None and block.channel_gate is not None:
-        channel_side = internals.se_internals(block, squeeze_gate_spearman(block))
-    elif block.channel_gate is not None and missing:
-        channel_side = message_figure(missing)
-    if block.spatial_gate is not None:
-        needed = (block.mean_map, block.max_map, block.spatial_logits, block.spatial_kernel)
-        if all(v is not None for v in needed):
-            spatial_side = internals.sam_internals(block)
-        elif missing:
-            spatial_side = message_figure(missing)
-    return channel_side, spatial_side
-
-
-def _unavailable(block: BlockAttention, result: ImageResult | None) -> str:
-    """Which internals a user's module does not expose, and why, in one sentence ("" for our own modules)."""
-    found = next((m for m in (result.modules if result is not None else ()) if m.name == block.name), None)
-    if found is None or not found.unavailable:
-        return ""
-    reasons = "; ".join(f"{field}: {why}" for field, why in found.unavailable)
-    return f"Not recorded for {block.name} ({found.layout}): {reasons}."
+    result.block(block)  # an unknown name is refused with the list of blocks
+    channel_side, spatial_side = block_internals(result, block, lang)
+    return (
+        chart_view(result, block, sort, lang),
+        overlay_panel(result, block, alpha, cmap, normalise, lang),
+        channel_side,
+        spatial_side,
+    )
 
 
 def overlay_view(
-    result: ImageResult, block: str, alpha: float = 0.5, cmap: str = "viridis", normalise: str = "block"
-) -> tuple[np.ndarray | None, np.ndarray]:
+    result: ImageResult,
+    block: str | None,
+    alpha: float = 0.5,
+    cmap: str = "viridis",
+    normalise: str = "block",
+    lang: str = "en",
+) -> tuple[Shown, Shown]:
     """The selected block's overlay and the whole spatial grid, redrawn from a stored result (no network)."""
-    from visualiser.render import spatial
-
     require(result, "analyse an image")
-    chosen = result.block(block)
-    a, c, n = check_alpha(alpha), check_cmap(cmap), check_normalise(normalise)
-    picture = None
-    if chosen.spatial_gate is not None:
-        picture = spatial.overlay(result, chosen.name, a, c, n, min_side=spatial.SCREEN_MIN_SIDE)
-    return picture, spatial.spatial_grid(result, normalise=n, alpha=a, cmap=c)
+    return overlay_panel(result, block, alpha, cmap, normalise, lang), grid_view(result, alpha, cmap, normalise, lang)
 
 
-def reference_view(result: ImageResult) -> Figure | None:
-    """The SE-paper Fig. 6 view for this input, or None when the model has no statistics on this machine."""
-    from visualiser.reference_stats import load_reference_stats
-    from visualiser.render import reference
-
-    path = catalogue.reference_stats_path(result.model)
-    if path is None or not any(b.channel_gate is not None for b in result.blocks):
-        return None
-    return reference.reference_figure(result, load_reference_stats(path))
+# ---- on request: Grad-CAM, interventions, the bundle ---------------------------------------------------------------
 
 
-def gradcam_view(result: ImageResult, block: str, alpha: float = 0.5, cmap: str = "viridis") -> tuple[np.ndarray, str]:
-    """Grad-CAM of the top-1 class beside the block's spatial gate, with their agreement (lazy: runs backward)."""
+def gradcam_view(
+    result: ImageResult, block: str | None = None, alpha: float = 0.5, cmap: str = "viridis", lang: str = "en"
+) -> tuple[np.ndarray, str]:
+    """Grad-CAM of the top-1 class beside the block's spatial gate with their agreement; alone (with its colour bar
+    and class) for a model without spatial attention, the plain baseline included. Runs a backward pass."""
     from visualiser.analysis.agreement import map_agreement
     from visualiser.render import spatial
 
     require(result, "analyse an image")
-    chosen = result.block(block)
     with_cam = image_result(result.original_image, result.model, gradcam=True)
+    a, c = check_alpha(alpha), check_cmap(cmap)
+    if not with_cam.spatial_blocks:
+        picture = spatial.gradcam_alone(with_cam, a, c, min_side=spatial.SCREEN_MIN_SIDE, lang=lang)
+        label = next((p.label for p in with_cam.predictions if p.index == with_cam.gradcam_class), "?")
+        return picture, say(lang, "gradcam_alone", model=result.model_title, label=label)
+    name = chosen_block(with_cam, block)
+    chosen = with_cam.block(name) if name is not None else with_cam.spatial_blocks[-1]
     if chosen.spatial_gate is None:
-        spatial_blocks = with_cam.spatial_blocks
-        if not spatial_blocks:
-            picture = spatial.gradcam_alone(with_cam, check_alpha(alpha), check_cmap(cmap))
-            return picture, (
-                f"{result.model_title} has no spatial attention, so there is nothing to compare Grad-CAM with; "
-                "shown alone."
-            )
-        chosen = spatial_blocks[-1]
-    scores = map_agreement(with_cam.gradcam, with_cam.block(chosen.name).spatial_gate)
-    picture = spatial.gradcam_vs_attention(with_cam, chosen.name, scores, check_alpha(alpha), check_cmap(cmap))
-    return picture, agreement_text(chosen.label, scores.to_json())
+        chosen = with_cam.spatial_blocks[-1]
+    scores = map_agreement(with_cam.gradcam, chosen.spatial_gate)
+    picture = spatial.gradcam_vs_attention(with_cam, chosen.name, scores, a, c, lang=lang)
+    return picture, agreement_text(chosen.label, scores.to_json(), lang)
 
 
-def agreement_text(block_label: str, scores: dict[str, Any]) -> str:
+def agreement_text(block_label: str, scores: dict[str, Any], lang: str = "en") -> str:
     """One markdown line stating the agreement scores in words."""
     rho = scores.get("spearman")
     iou = scores.get("iou_top")
     fraction = scores.get("top_fraction", 0.2)
-    rho_text = "undefined (one map is constant)" if rho is None else f"{rho:.2f}"
-    iou_text = "n/a" if iou is None else f"{iou:.2f}"
-    return (
-        f"**Agreement of Grad-CAM and {block_label}:** Spearman rank correlation {rho_text}; "
-        f"overlap (IoU) of their top {round(100 * fraction)}% regions {iou_text}. "
-        "1 means the same ranking / region; 0 means unrelated."
-    )
+    rho_text = say(lang, "undefined_constant") if rho is None else f"{rho:.2f}"
+    iou_text = say(lang, "not_available") if iou is None else f"{iou:.2f}"
+    return say(lang, "agreement", block=block_label, rho=rho_text, top=round(100 * fraction), iou=iou_text)
 
 
-def intervention_view(result: ImageResult, block: str, mode: str, mute_top: int = 5) -> tuple[Label, Label, str]:
+def intervention_view(
+    result: ImageResult, block: str | None, mode: str, mute_top: int = 5, lang: str = "en"
+) -> tuple[Label, Label, str]:
     """Top-5 before and after forcing one block's gates: two real forward passes."""
     from visualiser import pipeline
 
     require(result, "analyse an image")
-    chosen = result.block(block)
+    name = chosen_block(result, block)
+    if name is None:
+        raise InputError(f"{result.model_title} has no attention block to intervene on")
+    chosen = result.block(name)
     if mode not in ("identity", "mute"):
         raise InputError(f"intervention must be 'identity' or 'mute', not {mode!r}")
     k = int(mute_top)
@@ -352,11 +484,15 @@ def intervention_view(result: ImageResult, block: str, mode: str, mute_top: int 
     )
     before, after = out.before[0], out.after[0]
     p_after_same = float(out.probabilities_after[before.index])
-    verdict = "unchanged" if before.index == after.index else f"changed to **{after.label}**"
-    text = (
-        f"{out.description}. Top-1 {verdict}; P({before.label}) went from {before.probability:.1%} "
-        f"to {p_after_same:.1%}."
-    )
+    if language(lang) == "en":
+        what = out.description
+    else:
+        what = say(lang, "iv_identity" if mode == "identity" else "iv_mute", block=chosen.label, k=k)
+    verdict = say(lang, "iv_unchanged") if before.index == after.index else say(lang, "iv_changed", label=after.label)
+    text = say(
+        lang, "iv_result", what=what, verdict=verdict, label=before.label, before=percent(before.probability),
+        after=percent(p_after_same),
+    )  # fmt: skip
     return predictions_label(out.before), predictions_label(out.after), text
 
 

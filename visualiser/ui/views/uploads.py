@@ -37,7 +37,9 @@ def max_uploaded_models() -> int:
         raise InputError(f"{MAX_UPLOADED_ENV} must be a whole number, not {raw!r}") from None
 
 
-def load_checkpoint(checkpoint: str | None, labels: str | None = None, arch: str | None = None) -> LoadedCheckpoint:
+def load_checkpoint(
+    checkpoint: str | None, labels: str | None = None, arch: str | None = None, lang: str = "en"
+) -> LoadedCheckpoint:
     """Register the uploaded checkpoint (optionally with a label file and a named architecture)."""
     from visualiser import pipeline
     from visualiser.models.uploads import checkpoint_info, register_checkpoint, unregister_checkpoint, uploaded_names
@@ -49,18 +51,30 @@ def load_checkpoint(checkpoint: str | None, labels: str | None = None, arch: str
         unregister_checkpoint(dropped)
         pipeline.forget_models([dropped])
     info = checkpoint_info(name)
-    return LoadedCheckpoint(name, info.title, checkpoint_details(info.provenance()))
+    return LoadedCheckpoint(name, info.title, checkpoint_details(info.provenance(), lang))
 
 
-def checkpoint_details(provenance: dict[str, Any]) -> str:
-    """Markdown: what the keys said, what the layout's convention supplied, the labels, the cost of loading."""
+_HEADINGS = {
+    "en": ("Loaded:", "Read from the keys and shapes:", "Assumed (the layout's convention, which keys cannot tell):",
+           "Labels:", " Loaded in {ms} ms."),
+    "zh": ("已加载：", "从键名和形状读出：", "假定（该布局的惯例，键名无法说明）：", "类别名：",
+           " 加载用时 {ms} 毫秒。"),
+}  # fmt: skip
+
+
+def checkpoint_details(provenance: dict[str, Any], lang: str = "en") -> str:
+    """Markdown: what the keys said, what the layout's convention supplied, the labels, the cost of loading.
+
+    The headings are in the reader's language; what was read is the checkpoint's own words (names, keys).
+    """
+    loaded, read_heading, assumed_heading, labels_heading, cost_text = _HEADINGS["zh" if lang == "zh" else "en"]
     read = "; ".join(str(x) for x in provenance.get("read_from_keys", ()))
     assumed = "; ".join(str(x) for x in provenance.get("assumed_by_convention", ()))
     total = provenance.get("timings_s", {}).get("total_s")
-    cost = f" Loaded in {1000 * float(total):.0f} ms." if total is not None else ""
+    cost = cost_text.format(ms=f"{1000 * float(total):.0f}") if total is not None else ""
     return (
-        f"**Loaded:** {provenance['title']}  \n"
-        f"**Read from the keys and shapes:** {read}.  \n"
-        f"**Assumed (the layout's convention, which keys cannot tell):** {assumed}.  \n"
-        f"**Labels:** {provenance['labels']}.{cost}"
+        f"**{loaded}** {provenance['title']}  \n"
+        f"**{read_heading}** {read}.  \n"
+        f"**{assumed_heading}** {assumed}.  \n"
+        f"**{labels_heading}** {provenance['labels']}.{cost}"
     )
