@@ -13,7 +13,6 @@ from safetensors.torch import load_file
 from visualiser.data.folders import write_image_folder
 from visualiser.models.registry import get_spec
 from visualiser.paths import ASSETS_DIR
-from visualiser.preprocess import preprocess_image
 from visualiser.training.cli import main
 from visualiser.training.metrics import box_on_grid, class_means, per_class_accuracy, pointing_hits
 from visualiser.training.recipes import RECIPES, get_recipe, learning_rate
@@ -172,45 +171,34 @@ def test_written_files_reload_and_reproduce_the_card(tmp_path):
     assert stats["counts"].sum() == 24
 
 
-# --- statistics over a folder -----------------------------------------------------------------------
+# --- statistics: the dataset job over the held-out data ------------------------------------------------
 
 
 @pytest.mark.slow
-def test_folder_statistics_match_a_direct_recording(tmp_path):
-    from visualiser.models.loading import create_model
-    from visualiser.training.statistics import class_statistics
+def test_shipped_statistics_are_the_dataset_job_over_the_held_out_data(tmp_path):
+    """``stats shapes_cbam generated`` reproduces the shipped .stats.npz bit for bit, and its pointing game per
+    block is the card's (the same held-out samples, the same rule)."""
+    from visualiser.cli import main as cli_main
 
-    folder = tmp_path / "imgs"
-    written = write_image_folder(folder, per_class=2, seed=5, classes=("circle", "star", "arrow"))
-    assert len(written) == 6
-    stats = class_statistics("shapes_se", folder)
-    assert list(stats["classes"]) == ["arrow", "circle", "star"]  # sorted folder names
-    # Independently: record the gates of the two star images and average them.
-    model = create_model("shapes_se")
-    spec = get_spec("shapes_se")
-    from visualiser.media import load_image
-
-    gates: list[np.ndarray] = []
-    tap = model.get_submodule("layer3.0.se.gate")  # the test's own hook on the gate the block multiplied by
-    handle = tap.register_forward_hook(lambda _m, _i, out: gates.append(out.detach().flatten().numpy().copy()))
-    try:
-        for path in sorted((folder / "star").glob("*.png")):
-            with torch.no_grad():
-                model(preprocess_image(load_image(path), spec.preprocess)[0])
-    finally:
-        handle.remove()
-    np.testing.assert_allclose(stats["layer3.0.se/class_mean"][2], np.mean(gates, 0), rtol=1e-5, atol=1e-6)
-    out = tmp_path / "s.npz"
-    assert main(["stats", "shapes_se", "--folder", str(folder), "--out", str(out)]) == 0
-    with np.load(out) as saved:
-        np.testing.assert_allclose(saved["layer3.0.se/class_mean"], stats["layer3.0.se/class_mean"])
+    assert cli_main(["stats", "shapes_cbam", "generated", "--out", str(tmp_path), "--no-figures"]) == 0
+    shipped_path = ASSETS_DIR / "models/shapes_cbam.stats.npz"
+    with np.load(tmp_path / "shapes_cbam.stats.npz") as made, np.load(shipped_path) as shipped:
+        assert sorted(made.files) == sorted(shipped.files)
+        for key in shipped.files:
+            np.testing.assert_array_equal(made[key], shipped[key], err_msg=key)
+    card = json.loads((ASSETS_DIR / "models/shapes_cbam.card.json").read_text())
+    report = json.loads((tmp_path / "report.json").read_text())
+    rates = {block: v["rate"] for block, v in report["pointing_game"].items()}
+    assert rates == card["metrics"]["pointing_game_per_block"]
 
 
 def test_statistics_of_a_model_without_gates_is_a_user_error(tmp_path, capsys):
+    from visualiser.cli import main as cli_main
+
     folder = tmp_path / "imgs"
     write_image_folder(folder, per_class=1, seed=1, classes=("ring",))
-    assert main(["stats", "shapes_plain", "--folder", str(folder), "--out", str(tmp_path / "x.npz")]) == 2
-    assert "no channel attention" in capsys.readouterr().err
+    assert cli_main(["stats", "shapes_plain", str(folder), "--out", str(tmp_path / "x")]) == 2
+    assert "no attention gates" in capsys.readouterr().err
 
 
 # --- the shipped models ---------------------------------------------------------------------------

@@ -88,10 +88,17 @@ def _parser() -> argparse.ArgumentParser:
     for name, help_text in (
         ("train", "train an embedded model"),
         ("eval", "evaluate an embedded model"),
-        ("stats", "class-mean channel excitation of a model"),
     ):
         p = sub.add_parser(name, help=help_text, add_help=False)
         p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    from visualiser.dataset.command import add_arguments
+
+    p = sub.add_parser(
+        "stats", help="gate statistics over a dataset: SE Fig. 6 per block, saturation, always-on channels, pointing"
+    )
+    add_arguments(p)
+
     return parser
 
 
@@ -170,6 +177,22 @@ def _figures(result: ImageResult | ClipResult, target: Path, all_blocks: bool) -
     return write_image_figures(result, target, options, scores.reference, agreement=scores.agreement)
 
 
+def _cmd_stats(args: argparse.Namespace) -> int:
+    from visualiser.dataset.command import run_stats
+
+    model = _checkpoint_model(args)
+    if model is None:
+        raise VisualiserError("give a model name, or your checkpoint with --weights FILE")
+    source: object = args.source
+    if args.source == "generated" and not Path(args.source).exists():
+        from visualiser.training.generated import held_out_source
+
+        source = held_out_source(model, samples=args.samples, seed=args.seed)
+    elif args.samples is not None or args.seed is not None:
+        raise VisualiserError("--samples and --seed go with the source 'generated'")
+    return run_stats(model, source, args)
+
+
 def _cmd_animate(args: argparse.Namespace) -> int:
     from visualiser.pipeline.conv3d import animate_clip
 
@@ -205,7 +228,9 @@ def _run(args: argparse.Namespace) -> int:
             return _cmd_analyse(args)
         if args.command == "animate":
             return _cmd_animate(args)
-        if args.command in ("train", "eval", "stats"):
+        if args.command == "stats":
+            return _cmd_stats(args)
+        if args.command in ("train", "eval"):
             from visualiser.training.cli import main as training_main
 
             return training_main([args.command, *args.rest])

@@ -1,6 +1,7 @@
-"""``python -m visualiser.training train | eval | stats | cards | examples | ood``.
+"""``python -m visualiser.training train | eval | cards | examples | ood``.
 
-``train``, ``eval`` and ``stats`` are also reachable as ``python -m visualiser train`` etc.
+``train`` and ``eval`` are also reachable as ``python -m visualiser train`` etc.; gate statistics over data are
+``python -m visualiser stats`` (``visualiser.dataset``).
 """
 
 from __future__ import annotations
@@ -44,14 +45,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=1000)
     p.add_argument("--seed", type=int, default=None, help="held-out stream (default: one training never used)")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
-
-    p = sub.add_parser("stats", help="class-mean channel excitation per block")
-    p.add_argument("name")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--folder", type=Path, help="folder/<class name>/<images or clips>")
-    src.add_argument("--generated", action="store_true", help="the embedded model's own held-out data")
-    p.add_argument("--samples", type=int, default=1000, help="generated samples (with --generated)")
-    p.add_argument("--out", type=Path, required=True, help="output .npz")
 
     p = sub.add_parser("ood", help="fit and measure the out-of-distribution score, write <name>.ood.json")
     p.add_argument("names", nargs="+", metavar="NAME")
@@ -110,13 +103,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = args.out or ASSETS_DIR / "examples"
             paths = write_shape_examples(out) + write_motion_examples(out) + write_photos(out, args.photos)
             print(f"wrote {len(paths)} files under {out}")
-        else:
-            from visualiser.training.statistics import class_statistics, save_statistics
-
-            source = "generated" if args.generated else args.folder
-            stats = class_statistics(args.name, source, samples=args.samples)
-            path = save_statistics(stats, args.out)
-            print(f"wrote {path}: {len(stats['blocks'])} blocks x {len(stats['classes'])} classes")
     except VisualiserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
