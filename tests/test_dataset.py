@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from visualiser.data.folders import write_image_folder
+from tools.data.folders import write_image_folder
+from tools.training.metrics import box_on_grid
 from visualiser.dataset import dataset_statistics
 from visualiser.dataset.pointing import box_mask, mask_in_input, object_cells, pointing_hits
 from visualiser.dataset.sources import part_batches, read_listing, write_listing
@@ -19,7 +20,6 @@ from visualiser.errors import InputError, VisualiserError
 from visualiser.models.registry import Preprocess
 from visualiser.paths import IMAGE_SUFFIXES
 from visualiser.preprocess import image_geometry
-from visualiser.training.metrics import box_on_grid
 
 CLASSES = ("a", "b", "c", "d")
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from visualiser.data.folders import write_image_folder
+from tools.data.folders import write_image_folder
 from visualiser.dataset import dataset_statistics
 from visualiser.dataset.pointing import mask_in_input
 

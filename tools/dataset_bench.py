@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         photos = write_photos(Path(tmp) / "photos", per_class=16 if args.quick else 32)
         report["throughput"] = throughput(photos, repeats=2 if args.quick else 3, workers=args.workers)
-        from visualiser.data.folders import write_image_folder
+        from tools.data.folders import write_image_folder
 
         shapes = Path(tmp) / "shapes"
         write_image_folder(shapes, per_class=8, seed=0)

@@ -1,7 +1,8 @@
 """``python -m visualiser stats MODEL SOURCE``: the dataset job's command-line options and what it prints.
 
-The parser lives here; ``visualiser/cli.py`` adds it as the ``stats`` subcommand, resolves ``--weights`` and the
-``generated`` source (which the training package provides), then calls ``run_stats``.
+The parser lives here; ``visualiser/cli.py`` adds it as the ``stats`` subcommand, resolves ``--weights``, then
+calls ``run_stats``. The job's own options (``add_job_arguments``) serve any front end that brings its own source,
+e.g. the repository's training tool (``python -m tools.training stats``, an embedded model's generated data).
 """
 
 from __future__ import annotations
@@ -19,9 +20,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", nargs="?", help="registry name (leave out with --weights)")
     p.add_argument(
         "source",
-        help="a folder <class>/<file> (masks beside images as <stem>.mask.png), a .csv / .parquet list with columns "
-        "path,label[,mask], or 'generated' (an embedded model's held-out data)",
+        help="a folder <class>/<file> (masks beside images as <stem>.mask.png), or a .csv / .parquet list with "
+        "columns path,label[,mask]",
     )
+    p.add_argument("--weights", type=Path, default=None, metavar="FILE", help="your own checkpoint instead of MODEL")
+    p.add_argument("--arch", metavar="NAME", help="with --weights: load it into this registered architecture")
+    p.add_argument("--labels", type=Path, metavar="FILE", help="with --weights: class names, one per line")
+    add_job_arguments(p)
+
+
+def add_job_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of the job itself, whatever the model and the source (``run_stats`` reads them)."""
     p.add_argument("--out", type=Path, default=None, help="output folder (default: stats_<model>)")
     p.add_argument("--engine", choices=["local", "ray"], default="local", help="local processes, or a Ray cluster")
     p.add_argument(
@@ -35,11 +44,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--batch-size", type=int, default=None, help="inputs per forward pass (default 32)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
-    p.add_argument("--weights", type=Path, default=None, metavar="FILE", help="your own checkpoint instead of MODEL")
-    p.add_argument("--arch", metavar="NAME", help="with --weights: load it into this registered architecture")
-    p.add_argument("--labels", type=Path, metavar="FILE", help="with --weights: class names, one per line")
-    p.add_argument("--samples", type=int, default=None, help="with 'generated': how many (default: the card's)")
-    p.add_argument("--seed", type=int, default=None, help="with 'generated': the stream (default: the card's)")
     p.add_argument("--fresh", action="store_true", help="start over instead of resuming the run in --out")
     p.add_argument("--install", action="store_true", help="also put the statistics where the app's Fig. 6 view looks")
     p.add_argument("--always", type=float, default=0.99, help="share from which a channel is always on / off")

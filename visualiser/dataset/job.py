@@ -129,7 +129,7 @@ def dataset_statistics(
             ``nn.Module`` (``preprocess`` / ``labels`` / ``scores`` as for ``analyse_image``).
         source: A folder ``<class>/<file>`` (masks beside images as ``<stem>.mask.png``), a CSV / Parquet list
             with columns ``path``, ``label`` [, ``mask``], or a ``Source`` (e.g. an embedded model's held-out
-            generated data, ``training.generated.held_out_source``).
+            generated data, ``tools.training.generated.held_out_source`` in the repository).
         out: Folder for the listing, the checkpoint and the outputs (``<model>.stats.npz``, ``report.json``,
             the CSV tables and figures); None keeps everything in memory (no resume, nothing written).
         batch_size: Inputs per forward pass (default 32; a ``Source`` may suggest its own).

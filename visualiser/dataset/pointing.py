@@ -4,7 +4,7 @@ A mask (True = object) is first carried into the model's input frame: an input p
 footprint in the original image overlaps an object pixel (the crop geometry says where each input pixel came
 from). A cell of an h×w gate over that S×S input is an object cell when any input pixel overlapping it shows the
 object, and a hit is a maximum (the first, as ``np.argmax`` picks) on an object cell. For a filled box this is
-exactly the rule of the embedded models' cards (``training.metrics.box_on_grid``): the cells a box touches.
+exactly the rule of the embedded models' cards (``tools.training.metrics.box_on_grid``): the cells a box touches.
 Clips: the gate's (T', h, w) maximum at time t is scored on frame ``min(T−1, ⌊(t + ½)·T / T'⌋)``.
 """
 

@@ -1,6 +1,6 @@
 """An embedded model's held-out generated data as a dataset source: its shipped statistics come from here.
 
-``python -m visualiser stats shapes_se generated`` and training (``loop.py``) both run the dataset job over this
+``python -m tools.training stats shapes_se`` and training (``loop.py``) both run the dataset job over this
 source: samples ``0 .. n-1`` of the card's evaluation stream (``recipe.eval_seed``), at the evaluation's batch
 size, so the shipped ``<model>.stats.npz`` is reproduced to the last bit. The pointing game scores each sample's
 object box (the card's rule), carried as a filled mask.
@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tools.training.evaluation import EVAL_BATCH
+from tools.training.recipes import get_recipe
+from tools.training.streams import DataKind, class_names, make_batch
 from visualiser.dataset.decode import DecodedBatch, Prepare, Rows
 from visualiser.dataset.pointing import box_mask
 from visualiser.errors import InputError
-from visualiser.training.evaluation import EVAL_BATCH
-from visualiser.training.recipes import get_recipe
-from visualiser.training.streams import DataKind, class_names, make_batch
 
 if TYPE_CHECKING:
     import ray.data

@@ -14,12 +14,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from tools.training.gates import GateRecord, collect_gates
+from tools.training.metrics import class_means, per_class_accuracy, pointing_hits
+from tools.training.recipes import get_recipe
+from tools.training.streams import DataKind, class_names, generator_version, make_batch
 from visualiser.models.loading import create_model
 from visualiser.models.registry import ModelSpec, get_spec
-from visualiser.training.gates import GateRecord, collect_gates
-from visualiser.training.metrics import class_means, per_class_accuracy, pointing_hits
-from visualiser.training.recipes import get_recipe
-from visualiser.training.streams import DataKind, class_names, generator_version, make_batch
 
 EVAL_BATCH = 100
 

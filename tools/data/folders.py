@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from visualiser.data import motion, shapes
+from tools.data import motion, shapes
 
 
 def write_image_folder(

@@ -1,7 +1,8 @@
-"""``python -m visualiser.training train | eval | cards | examples | ood``.
+"""``python -m tools.training train | eval | stats | ood | cards | examples``, from a checkout of the repository.
 
-``train`` and ``eval`` are also reachable as ``python -m visualiser train`` etc.; gate statistics over data are
-``python -m visualiser stats`` (``visualiser.dataset``).
+The embedded models were made with these commands; the installed package only ships what they wrote.
+``stats NAME`` runs the product's dataset job (``visualiser.dataset``, as ``python -m visualiser stats`` does) over
+the model's held-out generated data (``generated.py``), which reproduces the shipped ``<name>.stats.npz``.
 """
 
 from __future__ import annotations
@@ -13,19 +14,21 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from tools.training.evaluation import evaluate
+from tools.training.examples import write_motion_examples, write_photos, write_shape_examples
+from tools.training.generated import held_out_source
+from tools.training.loop import train
+from tools.training.model_cards import write_model_cards
+from tools.training.ood import fit_ood
+from tools.training.ood_report import summary_lines
+from visualiser.dataset.command import add_job_arguments, run_stats
 from visualiser.errors import VisualiserError
 from visualiser.paths import ASSETS_DIR
-from visualiser.training.evaluation import evaluate
-from visualiser.training.examples import write_motion_examples, write_photos, write_shape_examples
-from visualiser.training.loop import train
-from visualiser.training.model_cards import write_model_cards
-from visualiser.training.ood import fit_ood
-from visualiser.training.ood_report import summary_lines
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m visualiser.training", description="Train and score the embedded models."
+        prog="python -m tools.training", description="Train and score the embedded models."
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -45,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=1000)
     p.add_argument("--seed", type=int, default=None, help="held-out stream (default: one training never used)")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
+
+    p = sub.add_parser("stats", help="gate statistics over an embedded model's held-out generated data")
+    p.add_argument("model", metavar="NAME")
+    p.add_argument("--samples", type=int, default=None, help="how many held-out samples (default: the card's)")
+    p.add_argument("--seed", type=int, default=None, help="the generator stream (default: the card's)")
+    add_job_arguments(p)
 
     p = sub.add_parser("ood", help="fit and measure the out-of-distribution score, write <name>.ood.json")
     p.add_argument("names", nargs="+", metavar="NAME")
@@ -92,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(json.dumps(result, indent=2))
             else:
                 _print_eval(result)
+        elif args.command == "stats":
+            source = held_out_source(args.model, samples=args.samples, seed=args.seed)
+            return run_stats(args.model, source, args)
         elif args.command == "ood":
             for name in args.names:
                 _, path = fit_ood(name, false_alarm=args.false_alarm, out_dir=args.out)

@@ -19,13 +19,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from tools.training.evaluation import evaluate_model
+from tools.training.export import write_outputs
+from tools.training.generated import HeldOutSource
+from tools.training.recipes import Recipe, get_recipe, learning_rate
+from tools.training.streams import class_names, generator_version, make_batch, training_batches
 from visualiser.models.registry import get_spec
 from visualiser.paths import ASSETS_DIR
-from visualiser.training.evaluation import evaluate_model
-from visualiser.training.export import write_outputs
-from visualiser.training.generated import HeldOutSource
-from visualiser.training.recipes import Recipe, get_recipe, learning_rate
-from visualiser.training.streams import class_names, generator_version, make_batch, training_batches
 
 log = logging.getLogger(__name__)
 
