@@ -85,9 +85,10 @@ def offline_with_one_imagenet_model(tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture(scope="module")
 def app(offline_with_one_imagenet_model) -> Iterator[str]:
     require_browser()
+    from tests.support.fakes import fakes_hidden
     from visualiser.ui.shell import build_demo
 
-    with serve(build_demo()) as url:
+    with fakes_hidden(), serve(build_demo()) as url:  # the shipped models only, whatever ran before
         yield url
 
 

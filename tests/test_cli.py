@@ -100,7 +100,7 @@ def test_an_input_outside_what_an_embedded_network_learned_gets_a_note(tmp_path,
 
 
 def test_development_tools_are_not_product_commands(capsys):
-    for tool in ("bench", "loadtest"):
+    for tool in ("bench", "loadtest", "train", "eval"):  # python -m tools.bench / tools.loadtest / tools.training
         with pytest.raises(SystemExit) as refused:
             main([tool])
         assert refused.value.code == 2 and "invalid choice" in capsys.readouterr().err

@@ -115,7 +115,7 @@ def refused_argv(draw: st.DrawFn, arena: dict[str, Path]) -> list[str]:
     command = draw(st.sampled_from(["fetch", "train", "eval", "stats", "models", "bench", "loadtest"]))
     if command == "models":
         return ["models", *draw(st.sampled_from([[], ["--json"], ["--jsn"], ["extra"]]))]
-    if command in ("bench", "loadtest"):  # development tools, not product commands: refused as unknown
+    if command in ("bench", "loadtest", "train", "eval"):  # development tools (tools/), refused as unknown
         return [command, *draw(st.sampled_from([[], ["--quick"], ["--clients", "0"]]))]
     argv = [command]
     if draw(st.booleans()):
@@ -179,7 +179,7 @@ def test_refused_commands_end_cleanly(arena, data):
     )
 )
 def test_random_words_end_cleanly(arena, argv):
-    if argv[:1] in (["train"], ["eval"], ["stats"], ["fetch"]):
+    if argv[:1] in (["stats"], ["fetch"]):
         return  # these get only refusable arguments, above
     _run(argv, arena["root"])
 
@@ -193,7 +193,6 @@ def test_known_mistakes_give_one_error_line(arena):
         ["analyse", str(arena["image"]), "--model", "fake_cbam", "--out", str(arena["image"]), "--no-figures"],
         ["animate", str(arena["truncated_mp4"])],
         ["fetch", "no_such_model"],
-        ["train", "no_such_model"],  # a delegated command's own refusal is one line too
     ):
         err = io.StringIO()
         with (

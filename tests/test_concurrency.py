@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 from tests.support.fakes import fake_models_fixture  # noqa: F401 - pytest fixture
+from tools.data.shapes import make_sample, sample_rng
 from visualiser import pipeline
 from visualiser.capture import hook_count
-from visualiser.data.shapes import make_sample, sample_rng
 from visualiser.result import ImageResult
 
 THREADS = 8

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from visualiser.data import motion, shapes
-from visualiser.data.geometry import SHAPES, mask_box, shape_alpha
+from tools.data import motion, shapes
+from tools.data.geometry import SHAPES, mask_box, shape_alpha
 
 
 def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:

@@ -18,11 +18,11 @@ from torch import nn
 from tests.support import replica_nets as n
 from tests.support import replicas as r
 from tests.support.tiny import tiny_net
+from tools.training.gates import collect_gates
 from visualiser import pipeline
 from visualiser.analysis import recorded_forward
 from visualiser.capture import discover, hook_count
 from visualiser.models.registry import Preprocess
-from visualiser.training.gates import collect_gates
 
 PRE = Preprocess(input_size=32, crop_pct=1.0)
 DEVICES = [

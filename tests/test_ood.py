@@ -9,14 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from visualiser.capture.owned import OwnedHooks, hook_count
-from visualiser.errors import InputError, ModelNotFoundError, WeightsError
-from visualiser.paths import EXAMPLES_DIR, REPO_ROOT
-from visualiser.training.model_cards import EMBEDDED
-from visualiser.training.ood import RIDGE, Outputs, auroc, calibrate, fit_ood, fit_params, pooled_outputs
-from visualiser.training.ood_inputs import bundled_files, camera_move, photo_views
-from visualiser.training.ood_report import ood_markdown, read_calibrations
-from visualiser.training.ood_score import (
+from tools.training.model_cards import EMBEDDED
+from tools.training.ood import RIDGE, Outputs, auroc, calibrate, fit_ood, fit_params, pooled_outputs
+from tools.training.ood_inputs import bundled_files, camera_move, photo_views
+from tools.training.ood_report import ood_markdown, read_calibrations
+from tools.training.ood_score import (
     OodCalibration,
     decode_array,
     encode_array,
@@ -27,6 +24,9 @@ from visualiser.training.ood_score import (
     unpack_lower,
     write_calibration,
 )
+from visualiser.capture.owned import OwnedHooks, hook_count
+from visualiser.errors import InputError, ModelNotFoundError, WeightsError
+from visualiser.paths import EXAMPLES_DIR, REPO_ROOT
 
 SHAPES = ("shapes_plain", "shapes_se", "shapes_cbam")
 
@@ -246,7 +246,7 @@ def test_stored_figures_of_the_shipped_motions_and_clips():
 
 
 def test_ood_command_refuses_unknown_models_and_rates(capsys):
-    from visualiser.training.cli import main
+    from tools.training.cli import main
 
     assert main(["ood", "no_such_model"]) == 2
     assert main(["ood", "shapes_cbam", "--false-alarm", "0.7"]) == 2
@@ -275,7 +275,7 @@ def test_model_cards_page_carries_the_stored_ood_figures():
 @pytest.mark.slow
 def test_refit_with_the_stored_seeds_reproduces_the_threshold():
     """The fit is seeded end to end; 1e-3 is far below what another stream moves the threshold (0.7-12 %)."""
-    from visualiser.training.ood import fit_model_calibrations
+    from tools.training.ood import fit_model_calibrations
 
     stored = _stored("shapes_cbam")
     assert stored.report["data"]["seeds"]["calibration"] != stored.report["data"]["seeds"]["fit"]

@@ -57,3 +57,17 @@ def test_without_gradio_only_the_app_is_missing(name):
         "analyse_image": "available",
     }
     assert done.stdout.strip() == expected[name]
+
+
+def test_the_space_gets_the_system_packages_ci_tests_with():
+    """The Space installs packages.txt; CI installs the same, so what the tests saw is what the Space runs:
+    ffmpeg (Gradio re-encodes clips with it) and the CJK face the Chinese figures are drawn with."""
+    from visualiser.render.text import CJK_FONT_FILES
+
+    space = {line.strip() for line in (REPO_ROOT / "packages.txt").read_text().splitlines() if line.strip()}
+    ci = (REPO_ROOT / ".ci" / "run").read_text()
+    installed = next(line for line in ci.splitlines() if "apt-get install" in line).split()
+    assert space <= set(installed), space - set(installed)
+    assert "ffmpeg" in space
+    fonts = [p for p in space if p.startswith("fonts-wqy-")]  # Debian's package name is the file's folder + face
+    assert any(path.endswith(f"/wqy/{p.removeprefix('fonts-')}.ttc") for p in fonts for path in CJK_FONT_FILES)

@@ -10,13 +10,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from visualiser.data.folders import write_image_folder
+from tools.data.folders import write_image_folder
+from tools.training.cli import main
+from tools.training.metrics import box_on_grid, class_means, per_class_accuracy, pointing_hits
+from tools.training.recipes import RECIPES, get_recipe, learning_rate
 from visualiser.models.registry import get_spec
 from visualiser.paths import ASSETS_DIR
-from visualiser.preprocess import preprocess_image
-from visualiser.training.cli import main
-from visualiser.training.metrics import box_on_grid, class_means, per_class_accuracy, pointing_hits
-from visualiser.training.recipes import RECIPES, get_recipe, learning_rate
 
 EMBEDDED = ("shapes_plain", "shapes_se", "shapes_cbam", "motion_cbam3d")
 
@@ -90,8 +89,8 @@ def test_unknown_recipe_is_a_user_error(capsys):
 
 def test_training_steps_reduce_the_loss():
     # The loop's own step function, on one fixed batch of easy samples: the loss must fall quickly.
-    from visualiser.training.loop import _optimizer, training_step
-    from visualiser.training.streams import make_batch
+    from tools.training.loop import _optimizer, training_step
+    from tools.training.streams import make_batch
 
     torch.manual_seed(0)
     spec = get_spec("shapes_se")
@@ -105,7 +104,7 @@ def test_training_steps_reduce_the_loss():
 
 
 def test_resumed_run_equals_uninterrupted_run(tmp_path):
-    from visualiser.training.loop import train
+    from tools.training.loop import train
 
     kwargs = dict(
         steps=5, seed=1, threads=1, progress=False, workers=0, batch_size=6, evaluate_samples=8, checkpoint_every_s=0.0
@@ -139,8 +138,8 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path):
 
 
 def test_written_files_reload_and_reproduce_the_card(tmp_path):
-    from visualiser.training.evaluation import evaluate_model
-    from visualiser.training.loop import train
+    from tools.training.evaluation import evaluate_model
+    from tools.training.loop import train
 
     card = train(
         "shapes_cbam",
@@ -172,45 +171,61 @@ def test_written_files_reload_and_reproduce_the_card(tmp_path):
     assert stats["counts"].sum() == 24
 
 
-# --- statistics over a folder -----------------------------------------------------------------------
+# --- statistics: the dataset job over the held-out data ------------------------------------------------
+
+
+def test_stats_command_runs_the_dataset_job_over_the_chosen_generated_samples(tmp_path, capsys):
+    """``python -m tools.training stats NAME --samples N --seed S``: the class counts are those of the stream's first
+    N samples, and each class mean is the mean of the gates the network computed for that class's inputs."""
+    from tools.training.gates import collect_gates
+    from tools.training.streams import make_batch
+    from visualiser.models.loading import create_model
+
+    out = tmp_path / "stats"
+    argv = ["stats", "shapes_se", "--samples", "20", "--seed", "5", "--workers", "0", "--out", str(out)]
+    assert main([*argv, "--no-figures"]) == 0
+    assert "shapes_se: 20 of 20 files used" in capsys.readouterr().out
+    spec = get_spec("shapes_se")
+    batch = make_batch("shapes", 5, 20, spec.preprocess)
+    labels = batch.labels.numpy()
+    gates = collect_gates(create_model("shapes_se").eval(), [batch.inputs]).stacked_channel()
+    with np.load(out / "shapes_se.stats.npz") as made:
+        assert list(made["counts"]) == list(np.bincount(labels, minlength=8))
+        assert list(made["blocks"]) == list(gates)
+        for block, per_input in gates.items():
+            for k in np.unique(labels):
+                np.testing.assert_allclose(made[f"{block}/class_mean"][k], per_input[labels == k].mean(0), atol=1e-6)
+
+
+def test_stats_command_refuses_a_model_it_cannot_generate_data_for(capsys):
+    assert main(["stats", "seresnet50.a1_in1k"]) == 2
+    assert "trainable models" in capsys.readouterr().err
 
 
 @pytest.mark.slow
-def test_folder_statistics_match_a_direct_recording(tmp_path):
-    from visualiser.models.loading import create_model
-    from visualiser.training.statistics import class_statistics
-
-    folder = tmp_path / "imgs"
-    written = write_image_folder(folder, per_class=2, seed=5, classes=("circle", "star", "arrow"))
-    assert len(written) == 6
-    stats = class_statistics("shapes_se", folder)
-    assert list(stats["classes"]) == ["arrow", "circle", "star"]  # sorted folder names
-    # Independently: record the gates of the two star images and average them.
-    model = create_model("shapes_se")
-    spec = get_spec("shapes_se")
-    from visualiser.media import load_image
-
-    gates: list[np.ndarray] = []
-    tap = model.get_submodule("layer3.0.se.gate")  # the test's own hook on the gate the block multiplied by
-    handle = tap.register_forward_hook(lambda _m, _i, out: gates.append(out.detach().flatten().numpy().copy()))
-    try:
-        for path in sorted((folder / "star").glob("*.png")):
-            with torch.no_grad():
-                model(preprocess_image(load_image(path), spec.preprocess)[0])
-    finally:
-        handle.remove()
-    np.testing.assert_allclose(stats["layer3.0.se/class_mean"][2], np.mean(gates, 0), rtol=1e-5, atol=1e-6)
-    out = tmp_path / "s.npz"
-    assert main(["stats", "shapes_se", "--folder", str(folder), "--out", str(out)]) == 0
-    with np.load(out) as saved:
-        np.testing.assert_allclose(saved["layer3.0.se/class_mean"], stats["layer3.0.se/class_mean"])
+def test_shipped_statistics_are_the_dataset_job_over_the_held_out_data(tmp_path):
+    """``python -m tools.training stats shapes_cbam`` (the product's dataset job over the card's held-out data)
+    reproduces the shipped .stats.npz bit for bit, and its pointing game per block is the card's (the same
+    held-out samples, the same rule)."""
+    assert main(["stats", "shapes_cbam", "--out", str(tmp_path), "--no-figures"]) == 0
+    shipped_path = ASSETS_DIR / "models/shapes_cbam.stats.npz"
+    with np.load(tmp_path / "shapes_cbam.stats.npz") as made, np.load(shipped_path) as shipped:
+        assert sorted(made.files) == sorted(shipped.files)
+        for key in shipped.files:
+            np.testing.assert_array_equal(made[key], shipped[key], err_msg=key)
+    card = json.loads((ASSETS_DIR / "models/shapes_cbam.card.json").read_text())
+    report = json.loads((tmp_path / "report.json").read_text())
+    rates = {block: v["rate"] for block, v in report["pointing_game"].items()}
+    assert rates == card["metrics"]["pointing_game_per_block"]
 
 
 def test_statistics_of_a_model_without_gates_is_a_user_error(tmp_path, capsys):
+    from visualiser.cli import main as cli_main
+
     folder = tmp_path / "imgs"
     write_image_folder(folder, per_class=1, seed=1, classes=("ring",))
-    assert main(["stats", "shapes_plain", "--folder", str(folder), "--out", str(tmp_path / "x.npz")]) == 2
-    assert "no channel attention" in capsys.readouterr().err
+    assert cli_main(["stats", "shapes_plain", str(folder), "--out", str(tmp_path / "x")]) == 2
+    assert "no attention gates" in capsys.readouterr().err
 
 
 # --- the shipped models ---------------------------------------------------------------------------
@@ -252,7 +267,7 @@ def test_clip_model_starts_with_a_real_conv3d():
     ("name", "samples"), [("shapes_plain", 1000), ("shapes_se", 1000), ("shapes_cbam", 1000), ("motion_cbam3d", 500)]
 )
 def test_shipped_weights_reach_their_card_on_fresh_data(name, samples):
-    from visualiser.training.evaluation import evaluate
+    from tools.training.evaluation import evaluate
 
     card = json.loads((ASSETS_DIR / f"models/{name}.card.json").read_text())
     fresh = evaluate(name, samples=samples, seed=424242)
@@ -277,7 +292,7 @@ def test_recipes_cover_exactly_the_embedded_models():
 
 
 def test_model_cards_page_quotes_the_card_figures():
-    from visualiser.training.model_cards import render_model_cards
+    from tools.training.model_cards import render_model_cards
 
     card = {
         "name": "m",

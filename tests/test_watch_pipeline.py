@@ -177,22 +177,23 @@ def test_two_foreign_models_from_threads_give_the_records_they_give_alone():
     assert failures == [] and all(hook_count(net) == 0 for net in nets)
 
 
-def test_class_statistics_over_a_folder_for_a_module(tmp_path):
-    from visualiser.training.statistics import class_statistics
+def test_dataset_statistics_over_a_folder_for_a_module(tmp_path):
+    from visualiser.dataset import dataset_statistics
 
     for k, cls in enumerate(("cats", "dogs")):
         (tmp_path / cls).mkdir()
         for i in range(3):
             Image.fromarray(_image(20 + 3 * k + i)).save(tmp_path / cls / f"{i}.png")
     net = n.replica_net(lambda c: r.PytorchcvSEBlock(c))
-    stats = class_statistics(net, tmp_path, preprocess=PRE)
-    assert list(stats["classes"]) == ["cats", "dogs"] and list(stats["counts"]) == [3, 3]
-    assert list(stats["blocks"]) == ["stages.0.attn", "stages.1.attn"]
-    assert stats["stages.1.attn/class_mean"].shape == (2, 16)
+    run = dataset_statistics(net, tmp_path, preprocess=PRE, workers=0, batch_size=4, progress=False)
+    stats = run.sums.reference_stats()
+    assert stats.classes == ("cats", "dogs") and list(stats.counts) == [3, 3]
+    assert stats.blocks() == ("stages.0.attn", "stages.1.attn")
+    assert stats.class_mean["stages.1.attn"].shape == (2, 16)
     single = pipeline.analyse_image(tmp_path / "cats" / "0.png", model=net, preprocess=PRE)
     cats = [pipeline.analyse_image(tmp_path / "cats" / f"{i}.png", model=net, preprocess=PRE) for i in range(3)]
     mean = np.mean([c.blocks[1].channel_gate for c in cats], axis=0)
-    np.testing.assert_allclose(stats["stages.1.attn/class_mean"][0], mean, rtol=1e-6)
+    np.testing.assert_allclose(stats.class_mean["stages.1.attn"][0], mean, rtol=1e-6)
     assert single.blocks[0].channel_gate.shape == (8,)
 
 

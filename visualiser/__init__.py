@@ -7,6 +7,7 @@ The public API, imported on first use so that ``import visualiser`` stays light 
     visualiser.watch(my_model)          # context manager: the gates of any nn.Module, recorded
     visualiser.register_module(my_model, ...)  # list your network under a name every front end can use
     visualiser.launch(my_model, preprocess=..., labels=...)  # the Gradio app on your network
+    visualiser.dataset_statistics(my_model, "folder/", "out/")  # gate statistics over a whole dataset
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ _API = {
     "register_module": "visualiser.pipeline",
     "watch": "visualiser.capture",
     "launch": "visualiser.ui.shell",
+    "dataset_statistics": "visualiser.dataset",
 }
 __all__ = ["__version__", *_API]
 

@@ -252,5 +252,3 @@ def kernel_choices(lang: str = "en") -> list[Choice]:
         elif weights_available(get_spec(name)):
             out.append((words["model"].format(title=get_spec(name).title), source))
     return out
-
-

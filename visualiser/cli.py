@@ -2,8 +2,8 @@
 
 Analyses through ``visualiser.pipeline`` (as the app does) and draws what it returns. A user mistake (bad
 file, unknown model, missing weights) prints one ``error: ...`` line and exits with status 2; no traceback.
-The development tools are not commands here: ``python -m tools.bench`` and ``python -m tools.loadtest`` run
-from a checkout of the repository.
+The development tools are not commands here: ``python -m tools.bench``, ``python -m tools.loadtest`` and
+``python -m tools.training`` (train, evaluate and measure the embedded models) run from a checkout of the repository.
 """
 
 from __future__ import annotations
@@ -85,13 +85,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["3d", "2d_vs_3d"], default="3d")
     p.add_argument("--gif", action="store_true", help="also write a GIF beside the MP4")
 
-    for name, help_text in (
-        ("train", "train an embedded model"),
-        ("eval", "evaluate an embedded model"),
-        ("stats", "class-mean channel excitation of a model"),
-    ):
-        p = sub.add_parser(name, help=help_text, add_help=False)
-        p.add_argument("rest", nargs=argparse.REMAINDER)
+    from visualiser.dataset.command import add_arguments
+
+    p = sub.add_parser(
+        "stats", help="gate statistics over a dataset: SE Fig. 6 per block, saturation, always-on channels, pointing"
+    )
+    add_arguments(p)
+
     return parser
 
 
@@ -170,6 +170,15 @@ def _figures(result: ImageResult | ClipResult, target: Path, all_blocks: bool) -
     return write_image_figures(result, target, options, scores.reference, agreement=scores.agreement)
 
 
+def _cmd_stats(args: argparse.Namespace) -> int:
+    from visualiser.dataset.command import run_stats
+
+    model = _checkpoint_model(args)
+    if model is None:
+        raise VisualiserError("give a model name, or your checkpoint with --weights FILE")
+    return run_stats(model, args.source, args)
+
+
 def _cmd_animate(args: argparse.Namespace) -> int:
     from visualiser.pipeline.conv3d import animate_clip
 
@@ -182,13 +191,7 @@ def _cmd_animate(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit status."""
-    parser = _parser()
-    # REMAINDER does not take a leading option (`bench --quick`), so options before the first word are handed on too.
-    args, unknown = parser.parse_known_args(argv)
-    if unknown:
-        if not hasattr(args, "rest"):
-            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-        args.rest = [*unknown, *args.rest]
+    args = _parser().parse_args(argv)
 
     with reporting_downloads(TextProgress(sys.stderr)):  # any command that downloads weights shows MB of MB
         return _run(args)
@@ -205,10 +208,8 @@ def _run(args: argparse.Namespace) -> int:
             return _cmd_analyse(args)
         if args.command == "animate":
             return _cmd_animate(args)
-        if args.command in ("train", "eval", "stats"):
-            from visualiser.training.cli import main as training_main
-
-            return training_main([args.command, *args.rest])
+        if args.command == "stats":
+            return _cmd_stats(args)
     except VisualiserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

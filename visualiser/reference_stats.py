@@ -1,7 +1,7 @@
 """The one ``<model>.stats.npz`` format: class-mean channel gates per block, the SE paper's Fig. 6 reference.
 
-Written by the statistics command (``python -m visualiser stats``, ``visualiser.training.statistics``) and
-by training; read by the Fig. 6 view. No pickled objects; every array is named::
+Written by the dataset job (``python -m visualiser stats``, ``visualiser.dataset``; the repository's training
+tool runs the same job over the held-out data); read by the Fig. 6 view. No pickled objects; every array is named::
 
     "classes" (K,) str      class names, in label order
     "counts"  (K,) int      inputs per class

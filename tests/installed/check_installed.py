@@ -57,6 +57,8 @@ def test_core_install_wheel_holds_the_package_and_nothing_else():
         f"attention_visualiser-{visualiser.__version__}.dist-info",
     }
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
+    # The embedded models' training and data generators made the shipped files; they stay in the repository (tools/).
+    assert not [name for name in names if name.startswith(("visualiser/training/", "visualiser/data/"))]
 
 
 def test_core_install_analyses_a_shipped_example_from_the_command_line(tmp_path):
@@ -68,8 +70,9 @@ def test_core_install_analyses_a_shipped_example_from_the_command_line(tmp_path)
     assert len(summary["blocks"]) == 4 and (tmp_path / "out" / "star_0" / "spatial_grid.png").is_file()
     listed = _run(SCRIPT, "models", cwd=tmp_path)
     assert listed.returncode == 0 and re.search(r"shapes_cbam\s+image\s+cbam\s+[\d.]+ MB yes", listed.stdout)
-    tool = _run(SCRIPT, "bench", "--quick", cwd=tmp_path)
-    assert tool.returncode == 2 and "invalid choice: 'bench'" in tool.stderr  # a development tool: tools/, not shipped
+    for tool in ("bench", "train"):  # development tools: tools.bench, tools.training; not shipped
+        done = _run(SCRIPT, tool, "--quick", cwd=tmp_path)
+        assert done.returncode == 2 and f"invalid choice: '{tool}'" in done.stderr
 
 
 def test_core_install_launch_says_how_to_get_the_app():

@@ -10,6 +10,7 @@ under ``assets/``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,3 +140,21 @@ def fake_models_fixture() -> Iterator[list[str]]:
 def fake_inputs_fixture(tmp_path_factory: pytest.TempPathFactory) -> FakeInputs:
     """The example files, written once per session."""
     return write_inputs(tmp_path_factory.mktemp("inputs"))
+
+
+@contextmanager
+def fakes_hidden() -> Iterator[None]:
+    """The registry as a user's app has it: fakes that an earlier module registered for the session are taken out
+    (and put back after), so the model lists, the Compare groups and the defaults are the shipped ones."""
+    from visualiser import pipeline
+
+    names = {s.name for s in fake_specs()}
+    hidden = [s for s in registry.list_specs() if s.name in names]
+    for spec in hidden:
+        registry.unregister(spec.name)
+    pipeline.forget_models(s.name for s in hidden)
+    try:
+        yield
+    finally:
+        for spec in hidden:
+            registry.register(spec)

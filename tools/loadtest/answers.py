@@ -20,7 +20,7 @@ def write_inputs(directory: Path, count: int) -> list[Path]:
     """``count`` distinct PNGs from the shapes generator, each a different size so their geometry differs too."""
     from PIL import Image
 
-    from visualiser.data.shapes import make_sample, sample_rng
+    from tools.data.shapes import make_sample, sample_rng
 
     directory.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -6,7 +6,7 @@ shows about them is computed by exactly the layers that are parity-tested in ``t
 
 The three image models differ only in their attention (none, SE, CBAM), so comparing them
 isolates what attention does. Their architecture configs live here and nowhere else: the
-training code (``visualiser.training``) builds them through the registry. Each model's card
+training code (``tools.training`` in the repository, not shipped) builds them through the registry. Each model's card
 (``<name>.card.json``, written by training) supplies the checksum and the headline metrics.
 """
 

@@ -17,7 +17,13 @@ from visualiser.pipeline.foreign import foreign_model, prepare_image, register_m
 from visualiser.pipeline.image import FRAME_BATCH, analyse_frames, analyse_image, analyse_pixels, with_gradcam
 from visualiser.pipeline.intervene import intervene
 from visualiser.pipeline.models import LoadedModel, check_task, forget_models, get_model, loaded_model_names
-from visualiser.pipeline.scores import ResultScores, block_squeeze_gate, reference_stats, result_scores
+from visualiser.pipeline.scores import (
+    ResultScores,
+    block_squeeze_gate,
+    reference_stats,
+    result_scores,
+    user_stats_path,
+)
 
 __all__ = [
     "FRAME_BATCH",
@@ -41,5 +47,6 @@ __all__ = [
     "resolve_model",
     "result_scores",
     "unregister_module",
+    "user_stats_path",
     "with_gradcam",
 ]

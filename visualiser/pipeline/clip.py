@@ -71,7 +71,7 @@ def analyse_decoded_clip(
     """
     timings = dict(timings or {})
     if loaded.spec.task == "clip":
-        frames = _pad_frames(decoded.frames, loaded.spec.preprocess.frames or len(decoded.frames))
+        frames = pad_frames(decoded.frames, loaded.spec.preprocess.frames or len(decoded.frames))
         x, crops, geometry = preprocess_clip(frames, loaded.spec.preprocess)
         t1 = time.perf_counter()
         record = recorded_forward(loaded.model, x, foreign=loaded.foreign)
@@ -125,7 +125,7 @@ def _shared(
     }
 
 
-def _pad_frames(frames: np.ndarray, wanted: int) -> np.ndarray:
+def pad_frames(frames: np.ndarray, wanted: int) -> np.ndarray:
     """A 3-D net needs exactly ``wanted`` frames: short clips repeat frames evenly (stated in the docs)."""
     if len(frames) == wanted:
         return frames

@@ -34,7 +34,7 @@ def fetch_weights(spec: ModelSpec, allow_download: bool = True, progress: Progre
         if not path.is_file():
             raise WeightsError(
                 f"the embedded weights of {spec.name!r} ({path}) are missing; reinstall the project or "
-                f"retrain them with `python -m visualiser train {spec.name}`"
+                f"retrain them in the repository: `python -m tools.training train {spec.name}`"
             )
         if not checksum_matches(path, source.checksum):
             raise WeightsError(f"the embedded weights of {spec.name!r} ({path}) do not match their checksum")

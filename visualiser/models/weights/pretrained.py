@@ -25,7 +25,9 @@ def load_pretrained(
         tensors = read_checkpoint(path, limit=CATALOGUE_MAX_BYTES, shown=str(path))
     except WeightsError as e:
         if spec.weights.kind == "embedded":
-            advice = f"reinstall the project or retrain it with `python -m visualiser train {spec.name}`"
+            advice = (
+                f"reinstall the project, or retrain it in the repository: `python -m tools.training train {spec.name}`"
+            )
         else:
             advice = f"delete it and run `python -m visualiser fetch {spec.name}` again"
         raise WeightsError(f"{e}; {advice}") from e

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from visualiser.data.geometry import RING_INNER, SHAPES, mask_box, shape_alpha
-from visualiser.data.textures import background, composite, contrasting_colour, stroke_layer, to_uint8
+from tools.data.geometry import RING_INNER, SHAPES, mask_box, shape_alpha
+from tools.data.textures import background, composite, contrasting_colour, stroke_layer, to_uint8
 
 GENERATOR_VERSION = "shapes-1"
 CLASSES: tuple[str, ...] = SHAPES

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tools.training.ood_report import ood_markdown, read_calibrations
 from visualiser.paths import ASSETS_DIR
-from visualiser.training.ood_report import ood_markdown, read_calibrations
 
 EMBEDDED = ("shapes_plain", "shapes_se", "shapes_cbam", "motion_cbam3d")
 
@@ -17,8 +17,9 @@ _INTRO = """# Model cards: the embedded models
 Four small networks are trained by this project on procedurally generated data and shipped in
 `visualiser/assets/models/` (weights as float32 safetensors, a `.card.json` with every figure below, a
 `.labels.txt`, and for attention models a `.stats.npz` of class-mean channel gates). Regenerate a
-model with `python -m visualiser train NAME`, check it with `python -m visualiser eval NAME`, and
-this page with `python -m visualiser.training cards`. Every number here is read from the JSON cards.
+model with `python -m tools.training train NAME`, check it with `python -m tools.training eval NAME`, and
+this page with `python -m tools.training cards`, from a checkout of the repository (`tools/training/`, not
+installed with the package). Every number here is read from the JSON cards.
 
 **Data.** `shapes` images (96 px for these models): one of 8 shapes (circle, square, triangle, star,
 cross, ring, hexagon, arrow) at a random place, size (radius 15–27 % of the side), angle and colour,

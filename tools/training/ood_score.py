@@ -192,7 +192,7 @@ def read_calibration(name: str, folder: Path | None = None) -> OodCalibration | 
         return calibration_from_json(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, KeyError, TypeError) as e:
         raise WeightsError(
-            f"{path.name} is damaged ({e}); regenerate it with `python -m visualiser.training ood {name}`"
+            f"{path.name} is damaged ({e}); regenerate it with `python -m tools.training ood {name}`"
         ) from e
 
 

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from visualiser.data import motion, shapes
-from visualiser.data.textures import background, to_uint8
+from tools.data import motion, shapes
+from tools.data.textures import background, to_uint8
 from visualiser.media import load_clip, load_image
 from visualiser.models.registry import Preprocess
 from visualiser.paths import EXAMPLES_DIR

@@ -14,12 +14,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from tools.training.gates import GateRecord, collect_gates
+from tools.training.metrics import class_means, per_class_accuracy, pointing_hits
+from tools.training.recipes import get_recipe
+from tools.training.streams import DataKind, class_names, generator_version, make_batch
 from visualiser.models.loading import create_model
 from visualiser.models.registry import ModelSpec, get_spec
-from visualiser.training.gates import GateRecord, collect_gates
-from visualiser.training.metrics import class_means, per_class_accuracy, pointing_hits
-from visualiser.training.recipes import get_recipe
-from visualiser.training.streams import DataKind, class_names, generator_version, make_batch
 
 EVAL_BATCH = 100
 
@@ -73,7 +73,6 @@ def evaluate_model(
                 n: None if np.isnan(row).all() else float(row.mean()) for n, row in zip(names, class_mean, strict=True)
             }
         result["mean_channel_gate"] = means
-    result["_labels"] = labels  # for statistics; dropped before the card is written
     return result, record
 
 
@@ -88,5 +87,4 @@ def evaluate(name: str, samples: int = 1000, seed: int | None = None) -> dict[st
     model = create_model(name)
     seed = recipe.eval_seed + 7919 if seed is None else seed
     result, _ = evaluate_model(model, spec, recipe.data, samples, seed)
-    result.pop("_labels")
     return result

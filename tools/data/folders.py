@@ -1,7 +1,7 @@
 """Write generated samples to disk as labelled folders and example files.
 
-``folder/<class name>/<index>.png`` is the layout ``python -m visualiser.training stats --folder``
-reads, so a generated folder is a ready-made test input for it.
+``folder/<class name>/<index>.png`` (with ``<index>.mask.png`` beside it, on request) is the layout
+``python -m visualiser stats MODEL FOLDER`` reads, so a generated folder is a ready-made test input for it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from visualiser.data import motion, shapes
+from tools.data import motion, shapes
 
 
 def write_image_folder(
@@ -21,8 +21,13 @@ def write_image_folder(
     seed: int,
     size: int = shapes.DEFAULT_SIZE,
     classes: Sequence[str] | None = None,
+    masks: bool = False,
 ) -> list[Path]:
-    """Write ``per_class`` generated PNGs for each shape class (all, or those named); returns the paths."""
+    """Write ``per_class`` generated PNGs for each shape class (all, or those named); returns the image paths.
+
+    ``masks``: also write each image's visible-object mask beside it as ``<index>.mask.png`` (255 = object), the
+    layout the dataset job's pointing game reads.
+    """
     root = Path(directory)
     names = list(classes) if classes is not None else list(shapes.CLASSES)
     unknown = [c for c in names if c not in shapes.CLASSES]
@@ -37,6 +42,8 @@ def write_image_folder(
             sample = shapes.make_sample(rng, size, label=label)
             path = root / name / f"{i:03d}.png"
             Image.fromarray(sample.image).save(path)
+            if masks:
+                Image.fromarray(sample.mask.astype(np.uint8) * 255).save(path.with_name(f"{i:03d}.mask.png"))
             paths.append(path)
     return paths
 

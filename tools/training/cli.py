@@ -1,6 +1,8 @@
-"""``python -m visualiser.training train | eval | stats | cards | examples | ood``.
+"""``python -m tools.training train | eval | stats | ood | cards | examples``, from a checkout of the repository.
 
-``train``, ``eval`` and ``stats`` are also reachable as ``python -m visualiser train`` etc.
+The embedded models were made with these commands; the installed package only ships what they wrote.
+``stats NAME`` runs the product's dataset job (``visualiser.dataset``, as ``python -m visualiser stats`` does) over
+the model's held-out generated data (``generated.py``), which reproduces the shipped ``<name>.stats.npz``.
 """
 
 from __future__ import annotations
@@ -12,19 +14,21 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from tools.training.evaluation import evaluate
+from tools.training.examples import write_motion_examples, write_photos, write_shape_examples
+from tools.training.generated import held_out_source
+from tools.training.loop import train
+from tools.training.model_cards import write_model_cards
+from tools.training.ood import fit_ood
+from tools.training.ood_report import summary_lines
+from visualiser.dataset.command import add_job_arguments, run_stats
 from visualiser.errors import VisualiserError
 from visualiser.paths import ASSETS_DIR
-from visualiser.training.evaluation import evaluate
-from visualiser.training.examples import write_motion_examples, write_photos, write_shape_examples
-from visualiser.training.loop import train
-from visualiser.training.model_cards import write_model_cards
-from visualiser.training.ood import fit_ood
-from visualiser.training.ood_report import summary_lines
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m visualiser.training", description="Train and score the embedded models."
+        prog="python -m tools.training", description="Train and score the embedded models."
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -45,13 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="held-out stream (default: one training never used)")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
 
-    p = sub.add_parser("stats", help="class-mean channel excitation per block")
-    p.add_argument("name")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--folder", type=Path, help="folder/<class name>/<images or clips>")
-    src.add_argument("--generated", action="store_true", help="the embedded model's own held-out data")
-    p.add_argument("--samples", type=int, default=1000, help="generated samples (with --generated)")
-    p.add_argument("--out", type=Path, required=True, help="output .npz")
+    p = sub.add_parser("stats", help="gate statistics over an embedded model's held-out generated data")
+    p.add_argument("model", metavar="NAME")
+    p.add_argument("--samples", type=int, default=None, help="how many held-out samples (default: the card's)")
+    p.add_argument("--seed", type=int, default=None, help="the generator stream (default: the card's)")
+    add_job_arguments(p)
 
     p = sub.add_parser("ood", help="fit and measure the out-of-distribution score, write <name>.ood.json")
     p.add_argument("names", nargs="+", metavar="NAME")
@@ -99,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(json.dumps(result, indent=2))
             else:
                 _print_eval(result)
+        elif args.command == "stats":
+            source = held_out_source(args.model, samples=args.samples, seed=args.seed)
+            return run_stats(args.model, source, args)
         elif args.command == "ood":
             for name in args.names:
                 _, path = fit_ood(name, false_alarm=args.false_alarm, out_dir=args.out)
@@ -110,13 +115,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = args.out or ASSETS_DIR / "examples"
             paths = write_shape_examples(out) + write_motion_examples(out) + write_photos(out, args.photos)
             print(f"wrote {len(paths)} files under {out}")
-        else:
-            from visualiser.training.statistics import class_statistics, save_statistics
-
-            source = "generated" if args.generated else args.folder
-            stats = class_statistics(args.name, source, samples=args.samples)
-            path = save_statistics(stats, args.out)
-            print(f"wrote {path}: {len(stats['blocks'])} blocks x {len(stats['classes'])} classes")
     except VisualiserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

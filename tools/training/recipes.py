@@ -10,8 +10,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from tools.training.streams import DataKind
 from visualiser.errors import ModelNotFoundError
-from visualiser.training.streams import DataKind
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from tools.training.evaluation import evaluate_model
+from tools.training.export import write_outputs
+from tools.training.generated import HeldOutSource
+from tools.training.recipes import Recipe, get_recipe, learning_rate
+from tools.training.streams import class_names, generator_version, make_batch, training_batches
 from visualiser.models.registry import get_spec
 from visualiser.paths import ASSETS_DIR
-from visualiser.training.evaluation import evaluate_model
-from visualiser.training.export import write_outputs
-from visualiser.training.recipes import Recipe, get_recipe, learning_rate
-from visualiser.training.statistics import statistics_from_gates
-from visualiser.training.streams import class_names, generator_version, make_batch, training_batches
 
 log = logging.getLogger(__name__)
 
@@ -224,10 +224,16 @@ def train(
     )
     model = model.to(memory_format=torch.contiguous_format).eval()  # evaluate exactly as the shipped weights run
     start_eval = time.perf_counter()
-    result, record = evaluate_model(model, spec, recipe.data, samples, recipe.eval_seed)
-    labels = result.pop("_labels")
+    result, _ = evaluate_model(model, spec, recipe.data, samples, recipe.eval_seed)
     classes = class_names(recipe.data)
-    stats = statistics_from_gates(record, labels, classes) if record.channel else None
+    stats = None
+    if spec.attention in ("se", "cbam", "eca"):  # the shipped Fig. 6 statistics: the dataset job, held-out data
+        from visualiser.dataset import dataset_statistics
+        from visualiser.pipeline import LoadedModel
+
+        held_out = HeldOutSource(recipe.data, recipe.eval_seed, samples)
+        run = dataset_statistics(LoadedModel(spec, model, classes), held_out, workers=0, progress=False)
+        stats = run.sums.reference_stats()
     card = {
         "name": name,
         "title": spec.title,

@@ -21,7 +21,7 @@ _KIND_NAMES = {
 
 _INTRO = """## Outside what the networks learned: the out-of-distribution score
 
-Each embedded model has an `<name>.ood.json` (`python -m visualiser.training ood NAME`, seeded,
+Each embedded model has an `<name>.ood.json` (`python -m tools.training ood NAME`, seeded,
 so a refit gives the same threshold). Four scores are computed from one forward pass: max softmax
 probability and energy from the logits, and the Mahalanobis and relative Mahalanobis distances of
 the pooled penultimate features (`global_pool` / `avgpool`) to class means with a shared

@@ -2,7 +2,7 @@
 
 ``<name>.safetensors`` (float32 state_dict), ``<name>.labels.txt`` (one class a line),
 ``<name>.card.json`` (architecture, data, recipe, timing, held-out metrics) and
-``<name>.stats.npz`` (class-mean channel gates, see ``statistics.py``).
+``<name>.stats.npz`` (class-mean channel gates, ``visualiser.reference_stats``; made by ``visualiser.dataset``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from visualiser.models.registry import ModelSpec
-from visualiser.training.statistics import save_statistics
+from visualiser.reference_stats import ReferenceStats, save_reference_stats
 
 
 def parameter_count(model: nn.Module) -> int:
@@ -65,7 +65,7 @@ def write_outputs(
     model: nn.Module,
     classes: tuple[str, ...],
     card: dict[str, Any],
-    stats: dict[str, np.ndarray] | None,
+    stats: ReferenceStats | None,
 ) -> list[Path]:
     """Write all shipped files for one model; returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -84,5 +84,5 @@ def write_outputs(
     card_path.write_text(json.dumps(_jsonable(card), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     paths = [weights_path, labels_path, card_path]
     if stats is not None:
-        paths.append(save_statistics(stats, out_dir / f"{name}.stats.npz"))
+        paths.append(save_reference_stats(stats, out_dir / f"{name}.stats.npz"))
     return paths

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from visualiser.data import motion, shapes
-from visualiser.data.folders import motion_clip
+from tools.data import motion, shapes
+from tools.data.folders import motion_clip
 from visualiser.media.encode import write_video
 
 EXAMPLE_SEED = 31_337

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from visualiser.data.geometry import SHAPES, mask_box, shape_alpha
-from visualiser.data.shapes import sample_rng
-from visualiser.data.textures import background, composite, contrasting_colour, stroke_layer, to_uint8
+from tools.data.geometry import SHAPES, mask_box, shape_alpha
+from tools.data.shapes import sample_rng
+from tools.data.textures import background, composite, contrasting_colour, stroke_layer, to_uint8
 
 GENERATOR_VERSION = "motion-1"
 CLASSES: tuple[str, ...] = ("left", "right", "up", "down", "rotate_cw", "rotate_ccw", "grow", "shrink")

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from visualiser.data import motion, shapes
+from tools.data import motion, shapes
 from visualiser.models.registry import Preprocess
 from visualiser.preprocess import normalise
 

@@ -5,7 +5,7 @@ Three fresh generated streams (seeds that training, the card's evaluation and ``
 threshold (the score of a ``false_alarm`` share of its inputs lies above it) and the percentile table,
 ``test`` the false-alarm rate actually seen on data the threshold never saw and the in-distribution
 side of every AUROC. The real side: photographs and clips (``ood_inputs``). Every candidate score is
-computed through ``visualiser.training.ood_score`` from the float32 parameters as stored, so the figures
+computed through ``tools.training.ood_score`` from the float32 parameters as stored, so the figures
 are those of the file written. The candidate kept is the one with the best threshold-free summary,
 AUROC (ties: more real inputs flagged at the threshold); ``separates`` says whether even that one is
 good enough to rely on.
@@ -24,20 +24,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from visualiser.capture.owned import OwnedHooks
-from visualiser.errors import InputError
-from visualiser.models.loading import create_model
-from visualiser.models.registry import get_spec
-from visualiser.training.ood_inputs import (
+from tools.training.ood_inputs import (
     REAL_GROUPS,
     SHIPPED_REAL_GROUP,
     InputSet,
     batched,
     measurement_sets,
 )
-from visualiser.training.ood_score import OodCalibration, ood_scores, percentile_of, write_calibration
-from visualiser.training.recipes import get_recipe
-from visualiser.training.streams import class_names, generator_version, make_batch
+from tools.training.ood_score import OodCalibration, ood_scores, percentile_of, write_calibration
+from tools.training.recipes import get_recipe
+from tools.training.streams import class_names, generator_version, make_batch
+from visualiser.capture.owned import OwnedHooks
+from visualiser.errors import InputError
+from visualiser.models.loading import create_model
+from visualiser.models.registry import get_spec
 
 logger = logging.getLogger(__name__)
 
