@@ -37,8 +37,8 @@ def _call(fn: Any, values: dict[Any, Any]) -> Any:
 
 @pytest.mark.parametrize(("elem_id", "trigger"), [
     ("image-alpha", "input"), ("image-cmap", "input"), ("image-normalise", "input"), ("image-sort", "input"),
-    ("image-block", "input"), ("image-gradcam-run", "click"), ("image-intervene", "click"),
-    ("image-bundle-prepare", "click"), ("clip-frame", "input"), ("clip-block", "input"),
+    ("image-block", "select"), ("image-gradcam-run", "click"), ("image-intervene", "click"),
+    ("image-bundle-prepare", "click"), ("clip-frame", "input"), ("clip-block", "select"),
     ("clip-bundle-prepare", "click"), ("conv3d-step", "input"),
 ])  # fmt: skip
 def test_every_option_changed_before_any_result_does_nothing_harmful(demo, elem_id, trigger):
@@ -102,7 +102,7 @@ def _folds_state(demo: gr.Blocks) -> gr.State:
 def test_the_mute_slider_is_bounded_by_the_selected_block(demo, fake_inputs):
     ids = _by_id(demo)
     result = views.image_result(str(fake_inputs.image), "fake_cbam")
-    (event,) = _events(demo, "image-block", "input")
+    (event,) = _events(demo, "image-block", "select")
     state = next(c for c in event.inputs if isinstance(c, gr.State))
     out = _call(event, {state: result, ids["image-block"]: "layer1.0.se", ids["language"]: "en"})
     assert out[ids["image-mute"]]["maximum"] == 8 and out[ids["image-mute"]]["value"] == 5

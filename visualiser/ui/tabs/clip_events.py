@@ -291,7 +291,7 @@ def _wire_redraws(t: ClipTab, u: ClipViewUpdates, language: gr.Radio) -> None:
         image, chart = views.clip_frame_view(result, int(position) - 1, block, lang)
         return {**u.frame_updates(image, chart), **u.time_updates(views.clip_time_view(result, block, lang))}
 
-    t.block.input(
+    t.block.select(  # a pick (mouse or keyboard); the dropdown's input event fires twice for one pick
         safely(on_block, frame_failed),
         inputs=[t.state, t.frame, t.block, language],
         outputs=[t.frame_image, t.frame_chart, t.frame_chart_note, t.timeline, t.timeline_note],

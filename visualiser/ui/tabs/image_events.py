@@ -421,14 +421,13 @@ def _wire_redraws(t: ImageTab, u: ImageViewUpdates, language: gr.Radio) -> None:
     def chart_failed(message: views.UserMessage) -> Updates:
         return note(t.chart_note, message.short)
 
-    t.block.input(
+    t.block.select(  # a pick (mouse or keyboard); the dropdown's input event fires twice for one pick
         safely(on_block, chart_failed),
         inputs=[t.state, t.block, t.sort, t.alpha, t.cmap, t.normalise, t.folds, language],
         outputs=[t.chart, t.chart_note, t.overlay, t.channel_internals, t.channel_internals_note,
                  t.spatial_internals, t.spatial_internals_note, t.mute_top],
         api_visibility="private",
         concurrency_id=LIGHT,
-        trigger_mode="once",  # a pick fires the dropdown's input twice: the second one, while pending, is dropped
     )  # fmt: skip
 
     def on_sort(result: Any, block: str | None, s: bool, lang: str) -> Updates:
