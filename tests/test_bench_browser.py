@@ -151,7 +151,7 @@ def test_the_plan_puts_each_models_option_changes_after_its_analysis():
 
 
 def test_which_views_an_analysis_must_redraw_follows_the_models_attention():
-    assert image_views(channel=False, spatial=False) == ("#image-overview",)
+    assert image_views(channel=False, spatial=False) == ()  # the plain model: notes, no pictures
     assert image_views(channel=True, spatial=False) == ("#image-overview", "#image-chart")
     assert set(image_views(channel=True, spatial=True)) == {
         "#image-overview", "#image-chart", "#image-overlay", "#image-grid"

@@ -98,3 +98,56 @@ def test_a_user_session_end_to_end(app_url, fake_inputs, tmp_path):
             arg=step_before,
         )
         steps.check(page, "conv3d scrubbed")
+
+
+def test_an_uploaded_network_is_its_sessions_own_and_its_file_name_is_text(app_url, tmp_path):
+    """A fine-tuned 5-class CBAM net whose file name carries Markdown (``[tuned](x)``): uploaded, its gates drawn,
+    its name shown as text (no link anywhere). Another visitor's page (its own browser context and session) does
+    not list it, and a quantised (int8) file uploaded there gets the sentence the CLI prints."""
+    import dataclasses
+
+    from safetensors.torch import save_file
+
+    from tests.support.hostile import int8_safetensors
+    from visualiser.models.deterministic import with_seeded_weights
+    from visualiser.models.embedded import SHAPES_CONFIGS
+    from visualiser.models.resnet import build_resnet
+    from visualiser.models.uploads import unregister_checkpoint, uploaded_names
+
+    net = with_seeded_weights(build_resnet(dataclasses.replace(SHAPES_CONFIGS["shapes_cbam"], num_classes=5)))
+    checkpoint = tmp_path / "fine_[tuned](x).safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(checkpoint))
+    labels = tmp_path / "labels.txt"
+    labels.write_text("apple\nbanana\ncherry\ndate\nelder\n", encoding="utf-8")
+    steps = Steps("own-checkpoint")
+    with chromium() as browser:
+        try:
+            page = open_page(browser, app_url)
+            page.locator("#image-own").get_by_text("Your own network").first.click()
+            page.locator("#image-labels-file input[type=file]").set_input_files(str(labels))
+            page.locator("#image-checkpoint input[type=file]").set_input_files(str(checkpoint))
+            page.wait_for_timeout(800)
+            page.locator("#image-load-checkpoint").click()
+            wait_text(page, "#image-showing", r"Showing:.*5 classes, from fine_\[tuned\]\(x\)\.safetensors", 180_000)
+            assert "Read from the keys" in page.locator("#image-checkpoint-info").inner_text()
+            for selector in ("#image-overview img", "#image-grid img", "#image-overlay img", "#image-chart img"):
+                page.locator(selector).first.wait_for()
+            names = page.locator("#image-predictions").inner_text()
+            assert sum(fruit in names for fruit in ("apple", "banana", "cherry", "date", "elder")) == 5
+            assert "your checkpoint fine_[tuned](x).safetensors" in page.locator("#image-domain").inner_text()
+            assert page.locator("#image-showing a, #image-domain a, #image-checkpoint-info a").count() == 0
+            steps.check(page, "own checkpoint, a Markdown file name")
+
+            other = open_page(browser, app_url)  # another visitor at the same time: its own context and session
+            other.locator("#image-model input").click()
+            listed = other.get_by_role("option").all_inner_texts()
+            assert listed and not any("fine_" in o or "5 classes" in o for o in listed), listed
+            other.keyboard.press("Escape")
+            other.locator("#image-own").get_by_text("Your own network").first.click()
+            other.locator("#image-checkpoint input[type=file]").set_input_files(str(int8_safetensors(tmp_path)))
+            other.wait_for_timeout(800)
+            other.locator("#image-load-checkpoint").click()
+            other.get_by_text("quantised_int8.safetensors holds int8 tensors").first.wait_for()
+        finally:
+            for name in uploaded_names():
+                unregister_checkpoint(name)

@@ -32,6 +32,7 @@ from tests.support.browser import (
     open_tab,
     require_browser,
     serve,
+    settle,
     switch_language,
     visible,
     wait_text,
@@ -107,14 +108,18 @@ def _analyse(page, expect: str) -> str:
     """
     with page.expect_request(lambda r: "/queue/join" in r.url, timeout=60_000):
         page.locator("#image-run").click()
-    return wait_text(page, "#image-showing", expect, timeout=180_000)
+    shown = wait_text(page, "#image-showing", expect, timeout=180_000)
+    settle(page)  # the banner is drawn first; the notes and notices render a moment later
+    return shown
 
 
 def _press(page, button: str, banner: str, expect: str) -> str:
     """Press a tab's run button and wait for its banner to show the new result (see ``_analyse``)."""
     with page.expect_request(lambda r: "/queue/join" in r.url, timeout=60_000):
         page.locator(button).click()
-    return wait_text(page, banner, expect, timeout=300_000)
+    shown = wait_text(page, banner, expect, timeout=300_000)
+    settle(page)  # the banner is drawn first; the notes and notices render a moment later
+    return shown
 
 
 def _compare(page, expect: str) -> str:
@@ -146,7 +151,7 @@ def test_image_tab_on_every_model_kind_in_every_order(app, browser):
     # SE: analyse, analyse again (issue 15, item 1: the second press broke every view)
     _analyse(page, "Showing: Shapes SE-ResNet-10")
     assert visible(page, "#image-spatial-note") and not visible(page, "#image-grid")
-    assert "SE blocks gate channels only" in page.locator("#image-spatial-note").inner_text()
+    wait_text(page, "#image-spatial-note", 'SE blocks gate channels only')
     steps.check(page, "se analysed")
     _analyse(page, "Showing: Shapes SE-ResNet-10")
     steps.check(page, "se analysed again")
@@ -156,13 +161,13 @@ def test_image_tab_on_every_model_kind_in_every_order(app, browser):
     # the plain model: every panel says why it is empty; Grad-CAM still works, with its class
     choose(page, "image-model", "Shapes ResNet-10 (no attention")
     _analyse(page, "Showing: Shapes ResNet-10")
-    assert "has no attention module" in page.locator("#image-channel-note").inner_text()
+    wait_text(page, "#image-channel-note", 'has no attention module')
     page.locator("#image-gradcam-fold").get_by_text("Grad-CAM beside").first.click()
     page.locator("#image-gradcam-run").click()
     page.locator("#image-gradcam img").first.wait_for()
     assert "shown alone" in wait_text(page, "#image-agreement", "shown alone")
     page.locator("#image-intervention-fold").get_by_text("Intervention").first.click()
-    assert "Nothing to intervene on" in page.locator("#image-intervention-note").inner_text()
+    wait_text(page, "#image-intervention-note", 'Nothing to intervene on')
     steps.check(page, "plain model with grad-cam")
     # CBAM after the plain model (item 1 again), then every display option after a result
     choose(page, "image-model", "Shapes CBAM-ResNet-10")
@@ -220,8 +225,9 @@ def test_a_real_photo_gets_the_notice_and_a_switch_to_a_photo_model_that_runs(ap
     steps.check(page, "photo on the shapes model")
     page.locator("#image-switch").click()
     wait_text(page, "#image-showing", f"Showing: {IMAGENET_TITLE}", timeout=180_000)
+    settle(page)
     assert not visible(page, "#image-notice")
-    assert "SE blocks gate channels only" in page.locator("#image-spatial-note").inner_text()
+    wait_text(page, "#image-spatial-note", 'SE blocks gate channels only')
     steps.check(page, "photo on the imagenet se model")
     _analyse(page, f"Showing: {IMAGENET_TITLE}")
     steps.check(page, "imagenet analysed again")
@@ -257,6 +263,7 @@ def test_an_uploaded_checkpoint_twice_in_two_formats(app, browser, tmp_path):
             page.wait_for_timeout(800)
             page.locator("#image-load-checkpoint").click()
             wait_text(page, "#image-showing", f"Showing:.*from {checkpoint.name}", timeout=180_000)
+            settle(page)
             names = page.locator("#image-predictions").inner_text()
             assert sum(fruit in names for fruit in ("apple", "banana", "cherry", "date", "elder")) == 5
             steps.check(page, f"checkpoint {checkpoint.suffix}")
@@ -331,7 +338,7 @@ def test_clip_tab_bounds_and_the_switch_for_a_real_clip(app, browser):
     page.locator("#clip-input input[type=file]").set_input_files(str(REAL_CLIP))
     page.wait_for_timeout(800)
     _press(page, "#clip-run", "#clip-showing", "chelsea_pan")
-    assert "Outside what" in page.locator("#clip-notice").inner_text()
+    wait_text(page, "#clip-notice", 'Outside what')
     assert visible(page, "#clip-switch")
     steps.check(page, "real clip on the motion model")
     page.locator("#clip-switch").click()  # leads to a model with attention: SE-ResNet-50 frame by frame
@@ -369,7 +376,7 @@ def test_compare_streams_names_the_failed_columns_and_gives_the_notice(app, brow
     steps.check(page, "arrival")
     _upload(page, "#compare-input", PHOTO)
     _compare(page, "Compared: chelsea.jpg")
-    assert "Outside what" in page.locator("#compare-notice-1").inner_text()  # a photo on the shapes networks
+    wait_text(page, "#compare-notice-1", 'Outside what')  # a photo on the shapes networks
     steps.check(page, "a photo on the embedded networks")
     page.locator("#compare-group").get_by_text("ImageNet").click()
     banner = _compare(page, "Compared: chelsea.jpg")
@@ -411,7 +418,7 @@ def test_launch_with_a_users_network(browser, kind):
         steps.check(page, "first analysis")
         _analyse(page, f"Showing: My {kind.upper()} net")
         if kind == "se":
-            assert "gate channels only" in page.locator("#image-spatial-note").inner_text()
+            wait_text(page, "#image-spatial-note", 'gate channels only')
         else:
             page.locator("#image-grid img").first.wait_for()
         steps.check(page, "analysed again")

@@ -11,10 +11,11 @@ import pytest
 from matplotlib.figure import Figure
 
 from tests.support.fakes import CLIP_FRAMES, FAKE_CLIP_MODEL
-from visualiser import catalogue, pipeline
+from visualiser import catalogue, paths, pipeline
 from visualiser.errors import InputError, VisualiserError
 from visualiser.settings import Conv3dSettings
 from visualiser.ui import views
+from visualiser.ui.views.text import markdown_text
 
 LAST = "layer4.0.se"
 
@@ -63,7 +64,8 @@ def test_the_views_are_drawn_from_the_stored_result_without_a_forward_pass(fake_
     monkeypatch.setattr(pipeline, "analyse_pixels", refuse)
     shown = views.image_views(first)
     assert shown.result is first
-    assert shown.caption == f"{first.model_title} · {fake_inputs.image.name} (128×96)"
+    escaped = markdown_text  # the caption is Markdown: a file name is text, never a link
+    assert shown.caption == f"{escaped(first.model_title)} · {escaped(fake_inputs.image.name)} (128×96)"
     assert views.image_views(first, lang="zh").caption == f"{first.model_title} · {fake_inputs.image.name}（128×96）"
     picture, grid = views.overlay_view(shown.result, LAST, alpha=0.9, cmap="magma", normalise="shared")
     _rgb(picture)
@@ -359,7 +361,6 @@ def test_errors_are_said_in_a_short_sentence_with_the_detail_folded():
 
 
 def test_reference_view_uses_the_models_statistics_when_present(fake_models, fake_inputs, tmp_path, monkeypatch):
-    from visualiser import catalogue as image_handlers
     from visualiser.reference_stats import ReferenceStats, save_reference_stats
 
     result = views.image_result(str(fake_inputs.image), "fake_se")
@@ -368,8 +369,8 @@ def test_reference_view_uses_the_models_statistics_when_present(fake_models, fak
     means = {b.name: rng.random((1, b.channels)).astype(np.float32) for b in result.blocks}
     overall = {b.name: np.full(b.channels, 0.5, np.float32) for b in result.blocks}
     stats = ReferenceStats(("disc",), np.array([10]), means, overall, {})
-    path = save_reference_stats(stats, tmp_path / "fake_se.stats.npz")
-    monkeypatch.setattr(image_handlers, "reference_stats_path", lambda model: path if model == "fake_se" else None)
+    save_reference_stats(stats, tmp_path / "fake_se.stats.npz")
+    monkeypatch.setattr(paths, "MODELS_DIR", tmp_path)  # where pipeline.reference_stats looks
     figure = views.reference_view(result).value
     assert isinstance(figure, Figure) and len(figure.axes) >= 4
 

@@ -122,12 +122,12 @@ def test_statistics_of_another_model_are_refused():
 @pytest.mark.parametrize("model", ["shapes_se", "shapes_cbam"])
 def test_shipped_statistics_load_and_match_their_model(model):
     """The shipped statistics (the statistics command's output) read as per-class curves of their model."""
-    from visualiser.catalogue import reference_stats_path
     from visualiser.labels import load_labels
     from visualiser.models.registry import get_spec
+    from visualiser.paths import stats_path
 
-    path = reference_stats_path(model)
-    assert path is not None and path.is_file()
+    path = stats_path(model)
+    assert path.is_file()
     with np.load(path) as raw:
         matrix = raw["layer4.0.se/class_mean"]
         labels = [str(c) for c in raw["classes"]]

@@ -11,7 +11,12 @@ temporary folders) with the seeded random models of ``tests/fakes.py``. The prom
 * every file of the hostile corpus (``tests/hostile.py``) gets either a correct result (the same as the pipeline
   gives in this process) or an error whose text is the decoder's own sentence (never a traceback, never the
   generic "internal error"), and the server is still up and right afterwards;
-* rendered outputs are pruned after an hour, and Gradio's cache is swept.
+* rendered outputs are pruned after an hour, and Gradio's cache is swept;
+* an uploaded network belongs to the session that uploaded it: two API sessions cannot see, list or run each
+  other's; hostile checkpoints sent through the upload event (as the page sends them) get the CLI's sentences;
+  a 99 MB file of 1.38 million tensors is refused from its header with the server's peak memory under twice
+  its idle size; an evicted network asks its owner to upload it again and leaves no old result on screen; a
+  closed page's networks leave memory.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import pytest
 from tests.support import hostile
 from tests.support.fakes import fake_models_fixture  # noqa: F401 - pytest fixture
 from tests.test_loadtest import write_fake_app
+from tools.loadtest.page import ErrorAnswer, PageVisitor
 from tools.server import AppServer, free_port, memory_kb
 from visualiser import pipeline
 from visualiser.errors import VisualiserError
@@ -48,13 +54,15 @@ PEAK_MEMORY_LIMIT_MB = 1500  # a decoded 900 MP bomb alone would need 900 MB (1 
 
 
 UPLOAD_LIMIT_MB = 60
+UPLOADS_MB = 3  # room for nine of the test checkpoints (0.33 MB each) in the whole server, to see eviction
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     app = write_fake_app(tmp_path_factory.mktemp("app"))
     # The server accepts uploads up to the checkpoint limit; a small one keeps the 413 test's upload small.
-    with AppServer(app, startup_timeout_s=180, env={"VISUALISER_MAX_CHECKPOINT_MB": str(UPLOAD_LIMIT_MB)}) as running:
+    env = {"VISUALISER_MAX_CHECKPOINT_MB": str(UPLOAD_LIMIT_MB), "VISUALISER_UPLOADS_MB": str(UPLOADS_MB)}
+    with AppServer(app, startup_timeout_s=180, env=env) as running:
         yield running
 
 
@@ -205,8 +213,9 @@ def test_only_the_three_endpoints_are_public(server, client):
         (loaded,) = json.loads(events.split("data:", 1)[1].strip().splitlines()[0])
         assert Path(loaded["path"]).read_bytes() in shipped
     assert config["show_error"] is False and config["vibe_mode"] is False
-    with pytest.raises(ValueError, match="function index"):
-        client.predict(None, IMAGE_MODEL, True, 0.5, "viridis", "block", fn_index=1)
+    private = next(d for d in config["dependencies"] if d["api_visibility"] == "private" and d.get("backend_fn"))
+    with pytest.raises(ValueError, match="function index"):  # a private event (the page's own) is refused
+        client.predict(*([None] * len(private["inputs"])), fn_index=private["id"])
 
 
 @pytest.mark.server
@@ -370,3 +379,201 @@ def test_gradio_cache_is_swept_within_the_same_hour():
     demo = build_demo()
     every_s, older_than_s = demo.delete_cache
     assert 0 < every_s <= handler_files.OUTPUT_MAX_AGE_S and 0 < older_than_s <= handler_files.OUTPUT_MAX_AGE_S
+
+
+# --- uploaded networks: private to their session, judged before they are read ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str | None]]:
+    return hostile.build_checkpoints(tmp_path_factory.mktemp("checkpoints"))
+
+
+def _page(server: AppServer, session_hash: str | None = None) -> PageVisitor:
+    """A page of the app; with ``session_hash``, the page of that (e.g. a gradio_client) session."""
+    page = PageVisitor.open(server.url)
+    if session_hash is not None:
+        page.session_hash = session_hash
+    return page
+
+
+def _load_checkpoint(page: PageVisitor, checkpoint: Path, image: Path) -> list:
+    """What the page does: the image in place, the checkpoint uploaded, "Load and analyse" (and what it chains).
+
+    The event's inputs: the checkpoint, the label file, the architecture, then what the page holds (its language).
+    """
+    page.values[page.config.named("analyse_image").inputs[0]] = page.upload(image)
+    event = page.config.named("load_checkpoint")
+    held = [page.values.get(i) for i in event.inputs[3:]]
+    return page.act("load_checkpoint", [page.upload(checkpoint), None, "", *held])
+
+
+def _choices(update: dict) -> list[str]:
+    return [value for _, value in update["choices"]]
+
+
+def _listed(message: str) -> str:
+    return message.split("known models:", 1)[1]
+
+
+@pytest.mark.server
+def test_hostile_checkpoints_get_the_clis_sentences_through_the_upload_event(server, corpus, checkpoints):
+    for name, (path, expected) in checkpoints.items():
+        page = _page(server)
+        try:
+            if expected is None:
+                update, _, details = _load_checkpoint(page, path, corpus["cmyk"])
+                assert _choices(update)[-1] == update["value"] and "Read from the keys" in details, name
+                continue
+            with pytest.raises(ErrorAnswer) as caught:
+                _load_checkpoint(page, path, corpus["cmyk"])
+            message = str(caught.value)
+            assert message.startswith(expected), f"{name}: {message}"
+            _assert_clear(message)
+            assert "weights_only" not in message and "\n" not in message, name
+        finally:
+            page.close()
+    assert server.process is not None and server.process.poll() is None
+
+
+@pytest.mark.server
+def test_two_api_sessions_cannot_see_list_or_run_each_others_networks(server, corpus, checkpoints):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    image = handle_file(str(corpus["cmyk"]))
+    a = Client(server.url, verbose=False, analytics_enabled=False, download_files=False)
+    b = Client(server.url, verbose=False, analytics_enabled=False, download_files=False)
+    page_a, page_b = _page(server, a.session_hash), _page(server, b.session_hash)
+    try:
+        update, _, _ = _load_checkpoint(page_a, checkpoints["good"][0], corpus["cmyk"])
+        mine = update["value"]
+        assert mine.startswith("upload:finetuned-") and len(mine) == len("upload:finetuned-") + 24
+        _, _, summary = a.predict(image, mine, api_name="/analyse_image")  # the owner runs it
+        assert summary["model"] == mine
+        for call in (
+            lambda: b.predict(image, mine, api_name="/analyse_image"),
+            lambda: b.predict(handle_file(str(corpus["pattern_mp4"])), mine, 8, api_name="/analyse_clip"),
+        ):
+            with pytest.raises(AppError) as caught:
+                call()
+            message = str(caught.value)  # ours, or Gradio's for the clip tab's list: B's choices
+            assert message.startswith((f"unknown model {mine!r}; known models:", f"Value: {mine} is not in the list"))
+            assert message.count("upload:") == 1  # the name B sent, and no one's uploads listed
+        theirs = _load_checkpoint(page_b, checkpoints["good"][0], corpus["cmyk"])[0]
+        assert mine not in _choices(theirs) and theirs["value"] in _choices(theirs)  # B's list: B's own only
+        with pytest.raises(AppError) as caught:
+            a.predict(image, "upload:nothing-" + "0" * 24, api_name="/analyse_image")
+        assert mine in _listed(str(caught.value)) and theirs["value"] not in _listed(str(caught.value))
+        dropdown = page_a.config.named("analyse_image").inputs[1]  # a new visitor's page lists neither
+        initial = next(c for c in json.loads(_get(server, "/config")[1])["components"] if c["id"] == dropdown)
+        assert not any(value.startswith("upload:") for _, value in initial["props"]["choices"])
+    finally:
+        page_a.close()
+        page_b.close()
+        a.close()
+        b.close()
+
+
+@pytest.mark.server
+def test_a_closed_page_takes_its_networks_out_of_memory(server, corpus, checkpoints):
+    """The page's heartbeat ends (tab closed or reloaded): Gradio's unload event drops the session's networks."""
+    import httpx
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    a = Client(server.url, verbose=False, analytics_enabled=False, download_files=False)
+    page = _page(server, a.session_hash)
+    try:
+        mine = _load_checkpoint(page, checkpoints["good"][0], corpus["cmyk"])[0]["value"]
+        heartbeat = f"{server.url}gradio_api/heartbeat/{a.session_hash}"  # the page's, then the tab goes away
+        with pytest.raises(httpx.ReadTimeout), httpx.stream("GET", heartbeat, timeout=2) as beat:
+            for _ in beat.iter_lines():
+                pass
+        for _ in range(40):
+            try:
+                a.predict(handle_file(str(corpus["cmyk"])), mine, api_name="/analyse_image")
+            except AppError as err:
+                assert str(err).startswith(f"your uploaded network {mine} is no longer in memory")
+                break
+            time.sleep(0.25)
+        else:
+            pytest.fail("the closed page's network is still in memory")
+    finally:
+        page.close()
+        a.close()
+
+
+@pytest.mark.server
+def test_six_concurrent_uploaders_each_get_their_own_network(server, corpus, tmp_path):
+    """Upload then analyse, six visitors at once, twice each: no one's network is dropped for another's."""
+    files = [hostile.good_checkpoint(tmp_path, f"net{i}.safetensors", seed=i) for i in range(6)]
+    failures: list[str] = []
+
+    def visit(i: int) -> None:
+        page = _page(server)
+        try:
+            for _ in range(2):
+                update, _, _ = _load_checkpoint(page, files[i], corpus["cmyk"])
+                image = page.values[page.config.named("analyse_image").inputs[0]]
+                summary = page.act("analyse_image", [image, update["value"]])[2]
+                if summary["model"] != update["value"]:
+                    failures.append(f"visitor {i} got {summary['model']}")
+        except Exception as exc:  # noqa: BLE001 - every failure is reported
+            failures.append(f"visitor {i}: {exc}")
+        finally:
+            page.close()
+
+    threads = [threading.Thread(target=visit, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert failures == []
+
+
+@pytest.mark.server
+def test_an_evicted_network_asks_to_be_uploaded_again_and_clears_the_views(server, corpus, tmp_path):
+    """A's network is dropped for ten other visitors' (the server's budget); A, still showing it, presses Analyse."""
+    page = _page(server)
+    try:
+        mine = _load_checkpoint(page, hostile.good_checkpoint(tmp_path, "mine.safetensors", seed=10), corpus["cmyk"])
+        analyse = page.config.named("analyse_image")
+        predictions = analyse.outputs[0]
+        assert page.values[predictions]["label"] and page.values[analyse.inputs[1]] == mine[0]["value"]
+        for i in range(10):
+            other = _page(server)
+            _load_checkpoint(other, hostile.good_checkpoint(tmp_path, f"o{i}.safetensors", seed=20 + i), corpus["cmyk"])
+            other.close()
+        press = page.config.clicked("image-run")  # what the Analyse button runs (and the page chains after it)
+        with pytest.raises(ErrorAnswer) as caught:
+            page.act(press.api_name, [page.values.get(i) for i in press.inputs])
+        message = str(caught.value)
+        assert message.startswith(f"your uploaded network {mine[0]['value']} is no longer in memory"), message
+        assert message.endswith("upload it again")
+        assert not page.values[predictions]  # the failed analysis left no old view on the page
+    finally:
+        page.close()
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_a_million_tensor_file_is_refused_with_peak_memory_under_twice_the_idle_server(tmp_path, corpus):
+    """The issue's file: 99 MB, 1.38 M scalar tensors. Refused from its header; the server barely notices."""
+    path = hostile.many_tensors(tmp_path, 1_380_000)
+    app = write_fake_app(tmp_path / "app")
+    with AppServer(app, startup_timeout_s=180) as running:
+        warm = _page(running)
+        _load_checkpoint(warm, hostile.good_checkpoint(tmp_path), corpus["cmyk"])  # models and the upload path warm
+        warm.close()
+        time.sleep(2)
+        idle = running.memory().rss_mb
+        page = _page(running)
+        try:
+            with pytest.raises(ErrorAnswer) as caught:
+                _load_checkpoint(page, path, corpus["cmyk"])
+        finally:
+            page.close()
+        after = running.memory()
+    assert str(caught.value) == "many_1380000.safetensors holds 1380000 tensors; a ResNet has at most a few thousand"
+    assert after.hwm_mb < 2 * idle, f"peak {after.hwm_mb:.0f} MB against {idle:.0f} MB idle"

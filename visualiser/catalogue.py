@@ -252,21 +252,3 @@ def kernel_choices(lang: str = "en") -> list[Choice]:
         elif weights_available(get_spec(name)):
             out.append((words["model"].format(title=get_spec(name).title), source))
     return out
-
-
-def user_stats_path(model: str) -> Path:
-    """Where ``python -m visualiser stats ... --install`` puts a model's statistics: the user's cache."""
-    from visualiser.models.weights.cache import cache_dir
-
-    return cache_dir() / "stats" / f"{model}.stats.npz"
-
-
-def reference_stats_path(model: str) -> Path | None:
-    """The model's class-mean excitation statistics (the SE Fig. 6 reference), if they were computed here.
-
-    Statistics a user computed and installed come first, then the ones shipped with the package.
-    """
-    for path in (user_stats_path(model), paths.stats_path(model)):
-        if path.is_file():
-            return path
-    return None

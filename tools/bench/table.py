@@ -14,8 +14,8 @@ from tools.bench.subjects import IMAGENET_ARCHS
 
 NO_TARGET = "–"
 # What the in-process image rows time (tools.bench.image): the tab's own events, replayed as the page chains them.
-IMAGE_CLICK = "Image tab click in process (its events, Gradio's encoding included)"
-IMAGE_VIEWS = "Image tab views after the analysis in process"
+IMAGE_CLICK = "Image tab click in process (its one event, Gradio's encoding included)"
+IMAGE_VIEWS = "Image tab click in process above its forward pass (decoding, the views, encoding)"
 
 
 @dataclass(frozen=True)

@@ -68,13 +68,24 @@ class PageConfig:
     dependencies: dict[int, Dependency]
     initial_values: dict[int, Any]
     state_ids: frozenset[int] = frozenset()  # gr.State: kept on the server, never sent to the page
+    elem_ids: dict[str, int] = field(default_factory=dict)  # a component's elem_id -> its id
 
     @classmethod
     def from_json(cls, config: dict[str, Any]) -> PageConfig:
         deps = [Dependency.from_config(d) for d in config["dependencies"]]
         values = {int(c["id"]): c.get("props", {}).get("value") for c in config["components"]}
         states = frozenset(int(c["id"]) for c in config["components"] if c.get("type") == "state")
-        return cls(config.get("api_prefix", "/gradio_api"), {d.id: d for d in deps}, values, states)
+        named = [c for c in config["components"] if c.get("props", {}).get("elem_id")]
+        elem_ids = {c["props"]["elem_id"]: int(c["id"]) for c in named}
+        return cls(config.get("api_prefix", "/gradio_api"), {d.id: d for d in deps}, values, states, elem_ids)
+
+    def clicked(self, elem_id: str) -> Dependency:
+        """The event a click on the element ``elem_id`` starts (a button's own event, not an API endpoint)."""
+        component = self.elem_ids.get(elem_id)
+        for dep in self.dependencies.values():
+            if component is not None and (component, "click") in dep.targets:
+                return dep
+        raise KeyError(f"a click on {elem_id!r} starts no event of the page")
 
     def named(self, api_name: str) -> Dependency:
         for dep in self.dependencies.values():
@@ -139,7 +150,8 @@ class PageVisitor:
         """Set the named event's inputs, run it and everything the page chains after it.
 
         Returns the named event's own outputs without its ``gr.State`` ones, as an API caller gets them.
-        Raises ``Busy`` or ``ErrorAnswer`` for the first event that is refused or fails.
+        Raises ``Busy`` or ``ErrorAnswer`` for the first event that is refused or fails (after running what the
+        page runs on a failure, e.g. the step that clears the views and says why).
         """
         first = self.config.named(api_name)
         self.values.update(zip(first.inputs, inputs, strict=True))
@@ -151,12 +163,32 @@ class PageVisitor:
                 raise ErrorAnswer(f"the page chained more than {MAX_CHAIN} events after {api_name}")
             if not dep.backend:
                 continue
-            outputs, changed_states = self._run(dep)
+            try:
+                outputs, changed_states = self._run(dep)
+            except ErrorAnswer:
+                self._after_failure(dep)
+                raise
             own = outputs if own is None else own
             changed = self._apply(dep, outputs) | changed_states
             pending += self.config.after(dep, succeeded=True, changed=changed)
         shown = zip(first.outputs, own or [], strict=True)
         return [value for component, value in shown if component not in self.config.state_ids]
+
+    def _after_failure(self, failed: Dependency) -> None:
+        """What the page runs after a failed event (its ``.failure`` and ``.then`` steps, e.g. the banner saying
+        why), as a browser does; a failure among them is not reported again."""
+        pending, ran = self.config.after(failed, succeeded=False, changed=set()), 0
+        while pending and ran < MAX_CHAIN:
+            dep = pending.pop(0)
+            ran += 1
+            if not dep.backend:
+                continue
+            try:
+                outputs, changed_states = self._run(dep)
+            except ErrorAnswer:
+                continue
+            changed = self._apply(dep, outputs) | changed_states
+            pending += self.config.after(dep, succeeded=True, changed=changed)
 
     def _apply(self, dep: Dependency, outputs: list[Any]) -> set[int]:
         """Store the outputs as the page does; the ids whose value changed (those fire ``change``)."""

@@ -15,6 +15,14 @@ from tools.loadtest.report import Flow
 from visualiser.errors import VisualiserError
 
 ENDPOINT = "/analyse_image"
+ANALYSE_BUTTON = "image-run"  # the page's Analyse button (its event answers with every view)
+
+
+def _value(output: Any) -> Any:
+    """An output as the page holds it: an update's value (``None`` when it changes only visibility)."""
+    if isinstance(output, dict) and output.get("__type__") == "update":
+        return output.get("value")
+    return output
 
 __all__ = ["ENDPOINT", "ApiVisitor", "Busy", "ErrorAnswer", "PageFlowVisitor", "Visitor", "server_default_model"]
 
@@ -70,10 +78,16 @@ class PageFlowVisitor:
         return len(self.page.events_run) - self.analysed
 
     def analyse(self, png: Path, model: str, timeout_s: float) -> Sequence[Any]:
+        """The image and the model set, then the Analyse button's event (it answers with every view): the first
+        three outputs are the predictions, the overlay and the summary, as ``/analyse_image`` returns them."""
         self.page.http.timeout = timeout_s
         upload = self.page.upload(png)
         self.analysed += 1
-        return self.page.act(ENDPOINT, [upload, model])
+        api = self.page.config.named(ENDPOINT)  # its inputs are the page's image and model components
+        self.page.values.update({api.inputs[0]: upload, api.inputs[1]: model})
+        click = self.page.config.clicked(ANALYSE_BUTTON)
+        shown = self.page.act(click.api_name or str(click.id), [self.page.values.get(i) for i in click.inputs])
+        return [_value(v) for v in shown[:3]]
 
     def close(self) -> None:
         self.page.close()

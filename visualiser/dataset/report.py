@@ -227,7 +227,7 @@ def write_outputs(run: DatasetRun, folder: Path, figures: bool = True, always: f
 
 def install_statistics(path: Path, model: str) -> Path:
     """Copy a ``.stats.npz`` where the app's Fig. 6 view looks for ``model``'s statistics (the user cache)."""
-    from visualiser.catalogue import user_stats_path
+    from visualiser.pipeline import user_stats_path
 
     target = user_stats_path(model)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -2,12 +2,14 @@
 
 Each is composed on the server (``views.phrases``) from a phrase in the language the page sends with every
 event and the result's own words (the model's title, the input's name), so a banner is in one language whole.
+Those words are escaped (``markdown_text``): a user's file name is shown as text, never as a link or an image.
 """
 
 from __future__ import annotations
 
 from visualiser.ui import views
 from visualiser.ui.views.errors import UserMessage
+from visualiser.ui.views.text import markdown_text
 
 
 def banner_text(message: UserMessage, lang: str | None, template: str = "failed", **values: object) -> str:
@@ -32,11 +34,11 @@ class Banners:
 
     def pending(self, model: str | None, lang: str | None) -> str:
         """An analysis is running with this model."""
-        return views.say(lang, "pending", model=views.model_title(model, lang))
+        return views.say(lang, "pending", model=markdown_text(views.model_title(model, lang)))
 
     def stale(self, model: str | None, lang: str | None) -> str:
         """The input or the model changed since the last result."""
-        return views.say(lang, "stale", model=views.model_title(model, lang))
+        return views.say(lang, "stale", model=markdown_text(views.model_title(model, lang)))
 
     def showing(self, caption: str, lang: str | None) -> str:
         """Which result every view below belongs to."""
@@ -45,7 +47,7 @@ class Banners:
     def domain(self, model: str | None, lang: str | None) -> str:
         """What the chosen network learned (beside the model list)."""
         known = views.model_domain(model, views.language(lang))
-        return views.say(lang, "domain", known=known) if known else ""
+        return views.say(lang, "domain", known=markdown_text(known)) if known else ""
 
     def animating(self, lang: str | None) -> str:
         """The 3D convolution is being planned and encoded."""

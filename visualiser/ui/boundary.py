@@ -72,15 +72,17 @@ def as_gradio_error(error: BaseException, toast: bool = True) -> gr.Error:
 def guarded(fn: F, scope: str | None = None) -> F:
     """Wrap a handler so that every failure reaches the user with a safe message, logged as it deserves.
 
-    With a ``scope`` the wrapper also receives the caller's ``gr.Request`` (an extra last parameter, which
-    Gradio fills and the API does not show), remembers the failure for that session and shows no toast: the
-    scope's failure step puts it in the banner. ``functools.wraps`` keeps the signature visible to Gradio
-    (it looks for ``gr.Progress`` defaults); the request parameter is added to it.
+    With a ``scope`` the wrapper also receives the caller's ``gr.Request`` (the handler's own ``request``
+    parameter, or an extra last one, which Gradio fills and the API does not show), remembers the failure for
+    that session and shows no toast: the scope's failure step puts it in the banner. ``functools.wraps`` keeps
+    the signature visible to Gradio (it looks for ``gr.Progress`` defaults); the request parameter is added.
     """
     name = getattr(fn, "__name__", repr(fn))
     signature = inspect.signature(fn)
     params = list(signature.parameters.values())
-    if scope is not None:
+    names = [p.name for p in params]
+    own_request = "request" in names  # the handler wants the request itself (e.g. the session owns uploads)
+    if scope is not None and not own_request:
         params.append(
             inspect.Parameter(
                 "request",
@@ -93,7 +95,10 @@ def guarded(fn: F, scope: str | None = None) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         request = None
-        if scope is not None:
+        if own_request:
+            at = names.index("request")
+            request = kwargs.get("request", args[at] if len(args) > at else None)
+        elif scope is not None:
             request = kwargs.pop("request", None)
             if len(args) == len(params):
                 *rest, request = args
@@ -108,7 +113,7 @@ def guarded(fn: F, scope: str | None = None) -> F:
                 remember_failure(getattr(request, "session_hash", None), scope, error)
             raise as_gradio_error(error, toast=scope is None) from None
 
-    if scope is not None:
+    if scope is not None and not own_request:
         wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
         wrapper.__annotations__ = {**getattr(fn, "__annotations__", {}), "request": Optional[gr.Request]}  # noqa: UP045
     return wrapper  # type: ignore[return-value]

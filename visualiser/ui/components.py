@@ -9,6 +9,7 @@ import gradio as gr
 
 from visualiser import catalogue
 from visualiser.errors import VisualiserError
+from visualiser.ui.views.files import as_png_path
 
 
 def image_source(payload: Any) -> str | bytes | None:
@@ -73,16 +74,10 @@ def figure_note(elem_id: str) -> gr.Markdown:
 def picture(component: gr.components.Component, shown: Any) -> dict:
     """``{component: update}`` drawing a view's picture or figure, hidden when the view is empty.
 
-    RGB arrays are written as fast PNGs (``views.write_png``); figures and file paths pass as they are.
+    RGB arrays and matplotlib figures are written as fast PNGs (``views.write_png``, zlib level 1: Gradio would
+    encode at level 6, and ``gr.Plot`` rasterises a figure once more); file paths pass as they are.
     """
-    import numpy as np
-
-    from visualiser.ui.views.files import write_png
-
-    value = shown.value
-    if isinstance(value, np.ndarray):
-        value = str(write_png(value))
-    return {component: gr.update(value=value, visible=shown.drawn)}
+    return {component: gr.update(value=as_png_path(shown.value), visible=shown.drawn)}
 
 
 def note(component: gr.components.Component, text: str) -> dict:

@@ -1,9 +1,12 @@
 """The Gradio app: ``build_demo()`` lays out the five tabs, ``launch_kwargs()`` says how to serve them.
 
-Each tab lives in ``visualiser/ui/tabs/``; the handlers behind them are plain Python in
-``visualiser/ui/views/``. Three events are public API endpoints (``/analyse_image``,
-``/analyse_clip``, ``/conv3d_animation``); every other event is private. Nothing heavy is imported
-or loaded here: models load on first use, so the server is ready in a few seconds.
+Each tab lives in ``visualiser/ui/tabs/`` (its layout and its events); the handlers behind them are plain
+Python in ``visualiser/ui/views/``. Three events are public API endpoints (``/analyse_image``,
+``/analyse_clip``, ``/conv3d_animation``), triggered by no component; every other event is private, and an
+analysing tab answers a click in one round trip (``tabs/flow.py``). Nothing heavy is imported here: torch,
+matplotlib and the pipeline sit behind one lazy boundary (``views/heavy.py``), and ``launch`` imports them and
+loads the default models in a thread once the server is up (``views.warm_up``), so the page is served in a
+few seconds and the first click does not pay for them either.
 
 The page's language switch (English / 简体中文) sits at the top: on load it takes the browser's language,
 then every tab's arrival example is drawn in it; a switch relabels every tab and redraws every view.
@@ -24,6 +27,7 @@ if TYPE_CHECKING:  # torch loads when a model is first analysed, not when the pa
     from visualiser.analysis.forward import ScoresFn
     from visualiser.pipeline.foreign import Preprocessing
 
+from visualiser.models.checkpoints import max_checkpoint_bytes
 from visualiser.paths import EXAMPLES_DIR
 from visualiser.ui import views
 from visualiser.ui.banners import Banners
@@ -43,9 +47,11 @@ from visualiser.ui.tabs.clip import layout_clip_tab
 from visualiser.ui.tabs.clip_events import wire_clip_tab
 from visualiser.ui.tabs.compare import build_compare_tab
 from visualiser.ui.tabs.conv3d import build_conv3d_tab
+from visualiser.ui.tabs.flow import PENDING_CSS
 from visualiser.ui.tabs.image import layout_image_tab
 from visualiser.ui.tabs.image_events import wire_image_tab
 from visualiser.ui.tabs.learn import build_learn_tab
+from visualiser.ui.views.heavy import pipeline
 
 QUEUE_SIZE = 16
 CONCURRENCY = 2  # a CPU Space has 2 cores: two analyses at a time, the rest wait in the queue
@@ -71,7 +77,7 @@ CSS = """
   margin: 0 0 0.25rem auto; width: fit-content; }
 .figure-out img { object-fit: contain; max-width: 100%; height: auto; }
 .figure-out video { max-width: 100%; max-height: 28rem; width: auto; height: auto; margin: 0 auto; }
-"""
+""" + PENDING_CSS
 
 
 def theme() -> gr.themes.Base:
@@ -118,7 +124,7 @@ def build_demo(image_model: str | None = None) -> gr.Blocks:
             api_visibility="private",
             queue=False,
         )
-        conv3d_tab.flow.chain(sent, public=False, only_after_success=True)  # the sent clip is animated at once
+        conv3d_tab.flow.on(sent.success)  # the sent clip is animated at once
 
         # Labels already drawn keep the text of the locale they were drawn in: a switch sends every one again.
         translated = translated_blocks(demo.blocks.values())
@@ -170,8 +176,6 @@ def max_upload_bytes() -> int:
     Images and clips are checked by size again, against their own smaller limit (``VISUALISER_MAX_FILE_MB``),
     before anything is decoded.
     """
-    from visualiser.models.checkpoints import max_checkpoint_bytes
-
     return max_checkpoint_bytes()
 
 
@@ -212,12 +216,10 @@ def launch(
     other keyword goes to ``gr.Blocks.launch`` (e.g. ``server_port=7861``). ``block=False`` returns at once
     (for notebooks and tests); the app is served until ``demo.close()``.
     """
-    from visualiser.ui.views.warmup import warm_up
-
     name = model if model is None or isinstance(model, str) else _registered(model, preprocess, labels, scores, title)
     demo = build_demo(image_model=name)
     demo.launch(prevent_thread_lock=True, **(launch_kwargs() | kwargs))
-    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    threading.Thread(target=views.warm_up, name="warm-up", daemon=True).start()
     if block:
         demo.block_thread()
     return demo
@@ -231,6 +233,4 @@ def _registered(
     title: str | None,
 ) -> str:
     """Your network, listed under a name the whole app can use (its gates are found once, here)."""
-    from visualiser.pipeline import register_module
-
-    return register_module(model, preprocess=preprocess, labels=labels, title=title, scores=scores)
+    return pipeline.register_module(model, preprocess=preprocess, labels=labels, title=title, scores=scores)

@@ -45,11 +45,11 @@ class ClipTab:
     block: gr.Dropdown
     frame: gr.Slider
     frame_image: gr.Image
-    frame_chart: gr.Plot
+    frame_chart: gr.Image
     frame_chart_note: gr.Markdown
-    timeline: gr.Plot
+    timeline: gr.Image
     timeline_note: gr.Markdown
-    stability: gr.Plot
+    stability: gr.Image
     stability_note: gr.Markdown
 
 
@@ -76,19 +76,21 @@ def layout_clip_tab(i18n: gr.I18n, banners: Banners) -> ClipTab:
             )  # fmt: skip
             run = gr.Button(i18n("analyse"), variant="primary", elem_id="clip-run")
         with gr.Column(scale=5, min_width=320):
-            predictions = gr.Label(num_top_classes=5, label=i18n("predictions"), elem_id="clip-predictions")
-            notice = gr.Markdown(visible=False, elem_id="clip-notice", elem_classes=["notice"])
+            predictions = gr.Label(
+                num_top_classes=5, label=i18n("predictions"), elem_id="clip-predictions", elem_classes=["av-result"]
+            )
+            notice = gr.Markdown(visible=False, elem_id="clip-notice", elem_classes=["notice", "av-result"])
             switch = gr.Button(i18n("switch_video_model"), visible=False, size="sm", elem_id="clip-switch")
             attention_video = gr.Video(
                 label=i18n("attention_video"),
                 interactive=False,
                 autoplay=True,
-                elem_classes=["figure-out"],
+                elem_classes=["figure-out", "av-result"],
                 loop=True,
                 elem_id="clip-video",
             )
             video_note = figure_note("clip-video-note")
-            timings = gr.Markdown(elem_classes=["timings"], elem_id="clip-timings")
+            timings = gr.Markdown(elem_classes=["timings", "av-result"], elem_id="clip-timings")
             with gr.Accordion(i18n("raw_result"), open=False):
                 summary = gr.JSON(label=i18n("raw_result"), open=False)
             to_conv3d = gr.Button(i18n("to_conv3d"), elem_id="clip-to-conv3d")
@@ -103,7 +105,7 @@ def layout_clip_tab(i18n: gr.I18n, banners: Banners) -> ClipTab:
             examples=[[path] for path in files], inputs=[video], label=i18n("examples"), api_visibility="private"
         )
     showing = gr.Markdown(banners.nothing("en"), elem_id="clip-showing", elem_classes=["showing"])
-    with gr.Column(elem_id="clip-views-section") as views_section:
+    with gr.Column(elem_id="clip-views-section", elem_classes=["av-result"]) as views_section:
         attention_note = figure_note("clip-attention-note")
         with gr.Row():
             block = gr.Dropdown(choices=[], label=i18n("block"), info=i18n("block_info"), scale=3, elem_id="clip-block")
@@ -113,13 +115,11 @@ def layout_clip_tab(i18n: gr.I18n, banners: Banners) -> ClipTab:
         with gr.Row(equal_height=False):
             frame_image = png_image(i18n("frame_heatmap"), elem_id="clip-frame-image")
             with gr.Column():
-                frame_chart = gr.Plot(
-                    label=i18n("frame_chart"), elem_id="clip-frame-chart", elem_classes=["figure-out"]
-                )
+                frame_chart = png_image(i18n("frame_chart"), elem_id="clip-frame-chart")
                 frame_chart_note = figure_note("clip-frame-chart-note")
-        timeline = gr.Plot(label=i18n("over_time"), elem_id="clip-timeline", elem_classes=["figure-out"])
+        timeline = png_image(i18n("over_time"), elem_id="clip-timeline")
         timeline_note = figure_note("clip-timeline-note")
-        stability = gr.Plot(label=i18n("stability"), elem_id="clip-stability", elem_classes=["figure-out"])
+        stability = png_image(i18n("stability"), elem_id="clip-stability")
         stability_note = figure_note("clip-stability-note")
     placed = {k: v for k, v in locals().items() if isinstance(v, gr.blocks.Block | Examples) or v is None}
     return ClipTab(**{name: placed[name] for name in ClipTab.__dataclass_fields__})

@@ -1,7 +1,9 @@
-"""The Clip tab's events: ``/analyse_clip`` once (with progress), then every view from the stored result.
+"""The Clip tab's events: a click answers in one server round trip (with progress); no stale view survives.
 
-Same shape as the Image tab (``flow.AnalysisFlow``): the old views are cleared before an analysis starts and
-whenever the clip, the model or the frame count changes; a failure is said in the banner. The frame-count
+Same shape as the Image tab (``flow.OneTrip``): the browser hides the old views when Analyse is pressed, one
+event runs the frames' forward passes and returns the attention video and every view; ``/analyse_clip``
+(public) runs the same analysis with the API's outputs. The old views are cleared whenever the clip, the model
+or the frame count changes; a failure is said in the banner. The frame-count
 slider is bounded by the model: a 3-D model's own frame count (fixed, and the slider says so), or 2 to 32
 frames for an image model run frame by frame. The switch for a real clip leads to a model with attention.
 """
@@ -18,7 +20,7 @@ from visualiser.ui.banners import Banners
 from visualiser.ui.boundary import failure_message, guarded, safely
 from visualiser.ui.components import HEAVY, LIGHT, figure_or_note, note, picture
 from visualiser.ui.tabs.clip import ClipTab
-from visualiser.ui.tabs.flow import AnalysisFlow, Chain, TabHooks, Updates, clear_on_change, start
+from visualiser.ui.tabs.flow import Chain, OneTrip, TabHooks, Updates
 
 SCOPE = "clip"
 API_DESCRIPTION = (
@@ -31,14 +33,19 @@ def analyse_clip_event(
     video: str | None,
     model: str | None,
     frames: int,
+    request: gr.Request | None = None,
     progress: gr.Progress = gr.Progress(),  # noqa: B008
 ) -> tuple:
-    """The public clip endpoint: progress goes to the browser's progress bar."""
+    """The public clip endpoint: progress goes to the browser's progress bar; the session's own uploads only."""
 
     def report(fraction: float, description: str) -> None:
         progress(fraction, desc=description)
 
-    return views.analyse_clip(video, model, int(frames), report)
+    return views.analyse_clip(video, model, int(frames), report, owner=_owner(request))
+
+
+def _owner(request: gr.Request | None) -> str | None:
+    return getattr(request, "session_hash", None)
 
 
 class ClipViewUpdates:
@@ -110,9 +117,22 @@ class ClipViewUpdates:
             **note(t.bundle_note, ""),
         }
 
-    def model_updates(self, model: str | None, frames: int, lang: str) -> Updates:
-        """The model list in the reader's language, the model's domain and the frame slider it allows."""
-        choices = catalogue.clip_model_choices(lang)
+    def result_updates(self, result: Any, v: views.ClipViews, video: views.Shown, lang: str) -> Updates:
+        """A new result: its predictions, summary and state, the attention video and every view."""
+        t = self.t
+        label_ = views.predictions_label(result.predictions)
+        return {
+            **self.header_updates(v, video, lang),
+            **self.views_updates(v, lang),
+            t.predictions: gr.update(value=label_, visible=True),
+            t.summary: views.clip_summary(result),
+            t.state: result,
+        }
+
+    def model_updates(self, model: str | None, frames: int, lang: str, owner: str | None = None) -> Updates:
+        """The model list in the reader's language (``owner``'s uploads among them), the model's domain and the
+        frame slider it allows."""
+        choices = catalogue.clip_model_choices(lang, owner)
         names = {name for _, name in choices}
         value = model if model in names else catalogue.default_model("clip")
         control = views.frames_control(value, frames, lang)
@@ -135,36 +155,53 @@ def wire_clip_tab(tab: ClipTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks
     u = ClipViewUpdates(t, banners)
     outputs = u.outputs()
 
-    def pending(model: str | None, lang: str) -> Updates:
-        return u.blank(banners.pending(model, lang))
+    def analyse_and_draw(
+        video: str | None,
+        model: str | None,
+        frames: int,
+        lang: str,
+        request: gr.Request | None = None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> Updates:
+        """The Analyse button: the frames' forward passes, the attention video (in the reader's language) and every
+        view, in one answer."""
+
+        def report(fraction: float, description: str) -> None:
+            progress(fraction, desc=description)
+
+        result = views.analysed_clip(video, model, int(frames), report, owner=_owner(request))
+        return u.result_updates(result, views.clip_views(result, lang), views.video_view(result, lang), lang)
 
     def stale(model: str | None, lang: str) -> Updates:
         return u.blank(banners.stale(model, lang))
 
-    def show(result: Any, shown_video: Any, lang: str) -> Updates:
+    def show(result: Any, lang: str) -> Updates:
         if result is None:
             return u.blank(banners.nothing(lang))
         v = views.clip_views(result, lang)
-        video = views.Shown(shown_video) if lang == "en" and shown_video else views.video_view(result, lang)
-        return {**u.header_updates(v, video, lang), **u.views_updates(v, lang)}
+        return {**u.header_updates(v, views.video_view(result, lang), lang), **u.views_updates(v, lang)}
 
-    def failed(model: str | None, frames: int, lang: str, request: gr.Request) -> Updates:
+    def failed(model: str | None, frames: int, lang: str, request: gr.Request | None = None) -> Updates:
         message = failure_message(request, SCOPE, lang)
-        return {**u.blank(banners.failed(message, lang)), **u.model_updates(model, frames, lang)}
+        return {**u.blank(banners.failed(message, lang)), **u.model_updates(model, frames, lang, _owner(request))}
 
-    flow = AnalysisFlow(
-        scope=SCOPE, pending=pending, pending_in=[t.model, language],
-        analyse=analyse_clip_event, analyse_in=[t.video, t.model, t.frames],
-        analyse_out=[t.predictions, t.attention_video, t.summary, t.state],
-        show=show, show_in=[t.state, t.attention_video, language], failed=failed,
-        failed_in=[t.model, t.frames, language], outputs=outputs, failed_out=[*outputs, t.model, t.domain, t.frames],
-        api_name="analyse_clip",
+    flow = OneTrip(
+        scope=SCOPE, tab="tab-clip", banner="clip-showing", model="clip-model",
+        run=analyse_and_draw, run_in=[t.video, t.model, t.frames, language], outputs=outputs,
+        failed=failed, failed_in=[t.model, t.frames, language], failed_out=[*outputs, t.model, t.domain, t.frames],
+        api=analyse_clip_event, api_in=[t.video, t.model, t.frames],
+        api_out=[t.predictions, t.attention_video, t.summary, t.state], api_name="analyse_clip",
         api_description=API_DESCRIPTION,
     )  # fmt: skip
-    flow.chain(start(t.run), public=True)
+    flow.publish()
+    flow.on(t.run.click)
     if t.examples is not None:
-        flow.chain(t.examples.load_input_event, public=False)
-    clear_on_change([t.video, t.model, t.frames], flow, stale)
+        flow.on(t.examples.load_input_event.then)
+    for control in (t.video, t.model, t.frames):  # the user changed the clip, the model or the frames
+        control.input(
+            guarded(stale), inputs=[t.model, language], outputs=outputs, queue=False, show_progress="hidden",
+            api_visibility="private",
+        )  # fmt: skip
 
     def on_model(model: str | None, frames: int, lang: str) -> Updates:
         updates = u.model_updates(model, frames, lang)
@@ -175,21 +212,22 @@ def wire_clip_tab(tab: ClipTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks
         queue=False, api_visibility="private", show_progress="hidden",
     )  # fmt: skip
 
-    def to_photo_model(frames: int, lang: str) -> Updates:
+    def to_photo_model(frames: int, lang: str, request: gr.Request | None = None) -> Updates:
         photo = catalogue.photo_model()
         if photo is None:
             raise gr.Error(views.say(lang, "clip_switch_needs", model="seresnet50.a1_in1k"))
-        return u.model_updates(photo, frames, lang)
+        return u.model_updates(photo, frames, lang, _owner(request))
 
     switched = t.switch.click(
         guarded(to_photo_model), inputs=[t.frames, language], outputs=[t.model, t.domain, t.frames],
         queue=False, api_visibility="private",
     )  # fmt: skip
-    flow.chain(switched, public=False, only_after_success=True)
+    flow.on(switched.success)
     _wire_redraws(t, u, language)
 
-    def relabel(result: Any, model: str | None, frames: int, lang: str) -> Updates:
-        return {**u.model_updates(model, frames, lang), **show(result, None, lang)}  # the video is drawn again
+    def relabel(result: Any, model: str | None, frames: int, lang: str, request: gr.Request | None = None) -> Updates:
+        owner = _owner(request)
+        return {**u.model_updates(model, frames, lang, owner), **show(result, lang)}  # the video is drawn again
 
     def on_language(after: Chain) -> None:
         after(
@@ -200,22 +238,27 @@ def wire_clip_tab(tab: ClipTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks
             concurrency_id=LIGHT,
         )
 
-    def arrive(lang: str) -> Updates:
+    def arrive(lang: str, request: gr.Request | None = None) -> Updates:
+        """The tab's first example, every view drawn, in one answer."""
         path, model, frames, label_, video, summary, result = views.clip_arrival()
+        drawn = u.blank(banners.nothing(lang))
+        if result is not None:
+            v = views.clip_views(result, lang)
+            shown = views.Shown(video) if lang == "en" and video else views.video_view(result, lang)
+            drawn = {**u.header_updates(v, shown, lang), **u.views_updates(v, lang)}
         return {
-            t.video: path, **u.model_updates(model, frames, lang), t.predictions: label_, t.attention_video: video,
-            t.summary: summary, t.state: result,
+            **drawn, t.video: path, **u.model_updates(model, frames, lang, _owner(request)),
+            t.predictions: gr.update(value=label_, visible=result is not None), t.summary: summary, t.state: result,
         }  # fmt: skip
 
     def arrival(after: Chain) -> None:
-        done = after(
+        after(
             guarded(arrive),
             inputs=[language],
-            outputs=[t.video, t.model, t.domain, t.frames, t.predictions, t.attention_video, t.summary, t.state],
+            outputs=[*outputs, t.video, t.model, t.domain, t.frames],
             api_visibility="private",
             concurrency_id=LIGHT,
         )
-        flow.draw(done.success)
 
     return TabHooks(arrival, on_language)
 
@@ -248,7 +291,7 @@ def _wire_redraws(t: ClipTab, u: ClipViewUpdates, language: gr.Radio) -> None:
         image, chart = views.clip_frame_view(result, int(position) - 1, block, lang)
         return {**u.frame_updates(image, chart), **u.time_updates(views.clip_time_view(result, block, lang))}
 
-    t.block.input(
+    t.block.select(  # a pick (mouse or keyboard); the dropdown's input event fires twice for one pick
         safely(on_block, frame_failed),
         inputs=[t.state, t.frame, t.block, language],
         outputs=[t.frame_image, t.frame_chart, t.frame_chart_note, t.timeline, t.timeline_note],

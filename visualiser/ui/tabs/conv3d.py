@@ -22,7 +22,7 @@ from visualiser.ui import views
 from visualiser.ui.banners import Banners, banner_text
 from visualiser.ui.boundary import failure_message, guarded, safely
 from visualiser.ui.components import HEAVY, LIGHT, clip_examples, picture, png_image
-from visualiser.ui.tabs.flow import AnalysisFlow, Chain, TabHooks, Updates, clear_on_change, start
+from visualiser.ui.tabs.flow import Chain, OneTrip, TabHooks, Updates
 
 MODE_CHOICES = (("mode_3d", "3d"), ("mode_2d_vs_3d", "2d_vs_3d"))
 SCOPE = "conv3d"
@@ -47,7 +47,7 @@ class Conv3dTab:
     step: gr.Slider
     step_image: gr.Image
     showing: gr.Markdown
-    flow: AnalysisFlow
+    flow: OneTrip
     hooks: TabHooks
 
 
@@ -67,6 +67,12 @@ def conv3d_animation(
 ) -> tuple:
     """The public endpoint: the animation MP4, the output-shape formula, the parameter counts (and the plan)."""
     return views.conv3d_animation(video, _settings(locals()))
+
+
+_SETTING_NAMES = (
+    "video", "kernel", "kernel_t", "kernel_hw", "stride_t", "stride_hw", "padding_t", "padding_hw", "dilation_t",
+    "dilation_hw", "out_channel", "mode",
+)  # conv3d_animation's parameters, in the order of the tab's inputs
 
 
 def _settings(values: dict[str, Any]) -> Conv3dSettings:
@@ -147,24 +153,16 @@ def build_conv3d_tab(i18n: gr.I18n, banners: Banners, demo: gr.Blocks, language:
             step_image: gr.update(value=None, visible=False),
         }  # fmt: skip
 
-    def pending(lang: str) -> Updates:
-        return blank(banners.animating(lang))
-
     def stale(lang: str) -> Updates:
         return blank(banners.animation_stale(lang))
 
-    def show(plan: Any, clip: str | None, shown_video: Any, lang: str) -> Updates:
-        if plan is None:
-            return blank(views.say(lang, "animation_nothing"))
+    def drawn(plan: Any, clip: str | None, movie: Any, formula_text: Any, params_text: Any, lang: str) -> Updates:
+        """Every view of one animation: the banner, the MP4, the texts (when given), the step scrubber at the end."""
         steps = plan.steps
         banner = banners.showing(views.plan_caption(plan, source_name(clip), lang), lang)
-        if lang == "en" and shown_video:
-            movie, formula_text, params_text = shown_video, None, None
-        else:
-            movie, formula_text, params_text = views.conv3d_outputs(plan, lang)
         texts = {} if formula_text is None else {formula: formula_text, parameters: params_text}
         return {
-            showing: banner, **picture(animation, views.Shown(movie)), **texts,
+            showing: banner, **picture(animation, views.Shown(movie)), **texts, plan_state: plan,
             step: gr.update(
                 minimum=1, maximum=max(2, steps), value=steps, step=1, visible=True, interactive=steps > 1,
                 info=views.say(lang, "step_info", steps=steps),
@@ -172,20 +170,51 @@ def build_conv3d_tab(i18n: gr.I18n, banners: Banners, demo: gr.Blocks, language:
             **picture(step_image, views.Shown(views.conv3d_step(plan, steps - 1, lang))),
         }  # fmt: skip
 
-    def failed(lang: str, request: gr.Request) -> Updates:
+    def show(plan: Any, clip: str | None, lang: str) -> Updates:
+        if plan is None:
+            return blank(views.say(lang, "animation_nothing"))
+        return drawn(plan, clip, *views.conv3d_outputs(plan, lang), lang)
+
+    def animate_and_draw(
+        video_: str | None,
+        kernel_: str,
+        kernel_t_: int,
+        kernel_hw_: int,
+        stride_t: int,
+        stride_hw: int,
+        padding_t: int,
+        padding_hw: int,
+        dilation_t: int,
+        dilation_hw: int,
+        out_channel_: int,
+        mode_: str,
+        lang: str,
+    ) -> Updates:
+        """Animate: the plan, the MP4 and the texts in the reader's language and the last step, in one answer."""
+        values = (video_, kernel_, kernel_t_, kernel_hw_, stride_t, stride_hw, padding_t, padding_hw, dilation_t,
+                  dilation_hw, out_channel_, mode_)  # fmt: skip
+        plan = views.conv3d_plan(video_, _settings(dict(zip(_SETTING_NAMES, values, strict=True))))
+        return drawn(plan, video_, *views.conv3d_outputs(plan, lang), lang)
+
+    def failed(lang: str, request: gr.Request | None = None) -> Updates:
         message = failure_message(request, SCOPE, lang)
         return blank(banner_text(message, lang, "animation_failed"))
 
-    flow = AnalysisFlow(
-        scope=SCOPE, pending=pending, pending_in=[language],
-        analyse=conv3d_animation, analyse_in=inputs, analyse_out=[animation, formula, parameters, plan_state],
-        show=show, show_in=[plan_state, video, animation, language], failed=failed, failed_in=[language],
-        outputs=outputs, failed_out=outputs, api_name="conv3d_animation", api_description=API_DESCRIPTION,
+    flow = OneTrip(
+        scope=SCOPE, tab="tab-conv3d", banner="conv3d-showing", model=None, phrase="animating",
+        run=animate_and_draw, run_in=[*inputs, language], outputs=outputs, failed=failed, failed_in=[language],
+        failed_out=outputs, api=conv3d_animation, api_in=inputs, api_out=[animation, formula, parameters, plan_state],
+        api_name="conv3d_animation", api_description=API_DESCRIPTION,
     )  # fmt: skip
-    flow.chain(start(run), public=True)
+    flow.publish()
+    flow.on(run.click)
     if examples is not None:
-        flow.chain(examples.load_input_event, public=False)
-    clear_on_change(inputs, flow, stale)
+        flow.on(examples.load_input_event.then)
+    for control in inputs:  # the clip or a setting changed: the animation on screen no longer matches them
+        control.input(
+            guarded(stale), inputs=[language], outputs=outputs, queue=False, show_progress="hidden",
+            api_visibility="private",
+        )  # fmt: skip
 
     def on_kernel(source: str, kt: int, khw: int, lang: str) -> Updates:
         """The size and output-channel controls follow the kernel: a model's layer fixes its own size."""
@@ -226,23 +255,28 @@ def build_conv3d_tab(i18n: gr.I18n, banners: Banners, demo: gr.Blocks, language:
         show_progress="hidden",
     )
 
-    def arrive() -> Updates:
+    def arrive(lang: str) -> Updates:
+        """The tab's first example with the default settings, every view drawn, in one answer."""
         path, movie, formula_text, params_text, plan = views.conv3d_arrival()
-        return {video: path, animation: movie, formula: formula_text, parameters: params_text, plan_state: plan}
+        if plan is None:
+            return {**blank(views.say(lang, "animation_nothing")), video: path}
+        if lang != "en":
+            movie, formula_text, params_text = views.conv3d_outputs(plan, lang)
+        return {**drawn(plan, path, movie, formula_text, params_text, lang), video: path}
 
     def arrival(after: Chain) -> None:
-        done = after(
+        after(
             guarded(arrive),
-            outputs=[video, animation, formula, parameters, plan_state],
+            inputs=[language],
+            outputs=[*outputs, video],
             api_visibility="private",
             concurrency_id=LIGHT,
         )
-        flow.draw(done.success)
 
     def relabel(plan: Any, clip: str | None, source: str, kt: int, khw: int, lang: str) -> Updates:
         facts = views.kernel_facts(source, kt, khw, lang)
         return {
-            **show(plan, clip, None, lang),
+            **show(plan, clip, lang),
             kernel: gr.update(choices=catalogue.kernel_choices(lang)),
             size_note: facts.size_info,
             out_channel: gr.update(info=facts.channel_info),

@@ -2,6 +2,8 @@
 
 The events are wired in ``image_events``; this module only places components and names them. Every section
 a model may be unable to fill has a note beside it (``*_note``), which says why when the section is empty.
+Figures are pictures (``png_image``: PNGs written at zlib level 1), never ``gr.Plot``: nothing in them is
+interactive, and Gradio's own rasterising of a matplotlib figure cost more than drawing it.
 Choice values (``NORMALISE_CHOICES``, ``INTERVENTION_CHOICES``) are plain words that are never i18n keys.
 """
 
@@ -28,6 +30,7 @@ class ImageTab:
     """Every component of the tab (the events, other tabs and the tests use them)."""
 
     state: gr.State
+    folds: gr.State  # which folds (views.FOLDS) are open on this page: their views are drawn, the others wait
     image: gr.Image
     model: gr.Dropdown
     domain: gr.Markdown
@@ -50,11 +53,12 @@ class ImageTab:
     channel_note: gr.Markdown
     channel_group: gr.Column
     overview: gr.Image
+    barcode_fold: gr.Accordion
     barcode: gr.Image
     barcode_note: gr.Markdown
     block: gr.Dropdown
     sort: gr.Checkbox
-    chart: gr.Plot
+    chart: gr.Image
     chart_note: gr.Markdown
     spatial_note: gr.Markdown
     spatial_group: gr.Column
@@ -63,11 +67,13 @@ class ImageTab:
     normalise: gr.Radio
     overlay: gr.Image
     grid: gr.Image
-    channel_internals: gr.Plot
+    internals_fold: gr.Accordion
+    channel_internals: gr.Image
     channel_internals_note: gr.Markdown
-    spatial_internals: gr.Plot
+    spatial_internals: gr.Image
     spatial_internals_note: gr.Markdown
-    reference: gr.Plot
+    reference_fold: gr.Accordion
+    reference: gr.Image
     reference_note: gr.Markdown
     gradcam_run: gr.Button
     gradcam_image: gr.Image
@@ -88,6 +94,7 @@ class ImageTab:
 def layout_image_tab(i18n: gr.I18n, banners: Banners, default: str | None = None) -> ImageTab:
     """Place the Image tab's components inside the current Blocks (no events); ``default``: the model shown."""
     state = gr.State(None, time_to_live=3600)
+    folds = gr.State(frozenset())
     default = default or catalogue.default_model("image")
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=320):
@@ -117,10 +124,12 @@ def layout_image_tab(i18n: gr.I18n, banners: Banners, default: str | None = None
                 load_checkpoint = gr.Button(i18n("load_checkpoint"), elem_id="image-load-checkpoint")
                 checkpoint_info = gr.Markdown(elem_id="image-checkpoint-info")
         with gr.Column(scale=5, min_width=320):
-            predictions = gr.Label(num_top_classes=5, label=i18n("predictions"), elem_id="image-predictions")
-            notice = gr.Markdown(visible=False, elem_id="image-notice", elem_classes=["notice"])
+            predictions = gr.Label(
+                num_top_classes=5, label=i18n("predictions"), elem_id="image-predictions", elem_classes=["av-result"]
+            )
+            notice = gr.Markdown(visible=False, elem_id="image-notice", elem_classes=["notice", "av-result"])
             switch = gr.Button(i18n("switch_photo_model"), visible=False, size="sm", elem_id="image-switch")
-            timings = gr.Markdown(elem_classes=["timings"], elem_id="image-timings")
+            timings = gr.Markdown(elem_classes=["timings", "av-result"], elem_id="image-timings")
             with gr.Accordion(i18n("raw_result"), open=False):
                 summary = gr.JSON(label=i18n("raw_result"), open=False)
     files = image_examples(embedded_first=catalogue.is_embedded(default))
@@ -134,12 +143,12 @@ def layout_image_tab(i18n: gr.I18n, banners: Banners, default: str | None = None
             api_visibility="private",
         )
     showing = gr.Markdown(banners.nothing("en"), elem_id="image-showing", elem_classes=["showing"])
-    with gr.Column(elem_id="image-channel-section") as channel_section:
+    with gr.Column(elem_id="image-channel-section", elem_classes=["av-result"]) as channel_section:
         gr.Markdown(i18n("channel_heading"))
         channel_note = figure_note("image-channel-note")
         with gr.Column(elem_id="image-channel-group") as channel_group:
             overview = png_image(i18n("channel_overview"), elem_id="image-overview")
-            with gr.Accordion(i18n("barcode"), open=False, elem_id="image-barcode-fold"):
+            with gr.Accordion(i18n("barcode"), open=False, elem_id="image-barcode-fold") as barcode_fold:
                 barcode = png_image(i18n("barcode"), elem_id="image-barcode")
                 barcode_note = figure_note("image-barcode-note")
             with gr.Row():
@@ -147,9 +156,9 @@ def layout_image_tab(i18n: gr.I18n, banners: Banners, default: str | None = None
                     choices=[], label=i18n("block"), info=i18n("block_info"), scale=3, elem_id="image-block"
                 )
                 sort = gr.Checkbox(value=True, label=i18n("sorted"), scale=1, elem_id="image-sort")
-            chart = gr.Plot(label=i18n("block_chart"), elem_id="image-chart", elem_classes=["figure-out"])
+            chart = png_image(i18n("block_chart"), elem_id="image-chart")
             chart_note = figure_note("image-chart-note")
-    with gr.Column(elem_id="image-spatial-section") as spatial_section:
+    with gr.Column(elem_id="image-spatial-section", elem_classes=["av-result"]) as spatial_section:
         gr.Markdown(i18n("spatial_heading"))
         spatial_note = figure_note("image-spatial-note")
         with gr.Column(elem_id="image-spatial-group") as spatial_group:
@@ -167,7 +176,7 @@ def layout_image_tab(i18n: gr.I18n, banners: Banners, default: str | None = None
             with gr.Row(equal_height=True):
                 overlay = png_image(i18n("overlay"), elem_id="image-overlay")
                 grid = png_image(i18n("spatial_grid"), elem_id="image-grid")
-    with gr.Column(elem_id="image-more-section") as more_section:
+    with gr.Column(elem_id="image-more-section", elem_classes=["av-result"]) as more_section:
         more = _layout_more(i18n)
     placed = {k: v for k, v in locals().items() if isinstance(v, gr.blocks.Block | Examples) or v is None}
     return ImageTab(**{name: (more | placed)[name] for name in ImageTab.__dataclass_fields__})
@@ -175,19 +184,15 @@ def layout_image_tab(i18n: gr.I18n, banners: Banners, default: str | None = None
 
 def _layout_more(i18n: gr.I18n) -> dict[str, gr.blocks.Block]:
     """The folds under the maps (internals, class reference, Grad-CAM, interventions) and the bundle."""
-    with gr.Accordion(i18n("internals"), open=False, elem_id="image-internals-fold"):
+    with gr.Accordion(i18n("internals"), open=False, elem_id="image-internals-fold") as internals_fold:
         gr.Markdown(i18n("internals_info"))
-        channel_internals = gr.Plot(
-            label=i18n("channel_internals"), elem_id="image-channel-internals", elem_classes=["figure-out"]
-        )
+        channel_internals = png_image(i18n("channel_internals"), elem_id="image-channel-internals")
         channel_internals_note = figure_note("image-channel-internals-note")
-        spatial_internals = gr.Plot(
-            label=i18n("spatial_internals"), elem_id="image-spatial-internals", elem_classes=["figure-out"]
-        )
+        spatial_internals = png_image(i18n("spatial_internals"), elem_id="image-spatial-internals")
         spatial_internals_note = figure_note("image-spatial-internals-note")
-    with gr.Accordion(i18n("reference"), open=False, elem_id="image-reference-fold"):
+    with gr.Accordion(i18n("reference"), open=False, elem_id="image-reference-fold") as reference_fold:
         gr.Markdown(i18n("reference_info"))
-        reference = gr.Plot(label=i18n("reference"), elem_id="image-reference", elem_classes=["figure-out"])
+        reference = png_image(i18n("reference"), elem_id="image-reference")
         reference_note = figure_note("image-reference-note")
     with gr.Accordion(i18n("gradcam"), open=False, elem_id="image-gradcam-fold"):
         gr.Markdown(i18n("gradcam_info"))
@@ -218,4 +223,4 @@ def _layout_more(i18n: gr.I18n) -> dict[str, gr.blocks.Block]:
         bundle_prepare = gr.Button(i18n("bundle_prepare"), elem_id="image-bundle-prepare")
         bundle_download = gr.DownloadButton(i18n("bundle_download"), visible=False, elem_id="image-bundle-download")
     bundle_note = figure_note("image-bundle-note")
-    return {k: v for k, v in locals().items() if isinstance(v, gr.blocks.Block)}
+    return {k: v for k, v in locals().items() if isinstance(v, gr.blocks.Block)}  # the folds are Blocks too

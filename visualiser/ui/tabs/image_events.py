@@ -1,10 +1,13 @@
-"""The Image tab's events: one public analysis, then every view from the stored result; no stale view survives.
+"""The Image tab's events: a click answers in one server round trip; no stale view survives.
 
-``/analyse_image`` (public) runs the network once and returns what an API caller wants plus the result, which
-goes into ``gr.State`` (the API leaves State out). The views are chained after it with ``.success`` and drawn
-from that state, so the upload never travels back and the network never runs twice for one request. Before
-an analysis starts, and whenever the input or the model changes, every view of the old result is cleared and
-the banner says so; after a failure the banner says why (``flow``).
+A click on Analyse (or an example, the photo-model switch, a loaded checkpoint) marks the tab pending in the
+browser (``flow.pending_js``: the old views hidden, the banner says what is being analysed) and runs one
+event, ``analyse_and_draw``: one forward pass and every view on screen, in one answer. ``/analyse_image``
+(public) runs the same analysis with the API's fixed outputs (top-5, overlay, summary; the result goes into
+``gr.State``, which the API leaves out) and no page event triggers it (``flow.OneTrip.publish``). A failure
+is said in the banner and leaves no old view. Views in a closed fold (barcode, internals, class reference)
+are drawn when the fold opens; the page's open folds are kept in ``t.folds``. A display option redraws only
+the views it changes, from the stored result.
 
 Each view has one function that returns its ``{component: update}`` mapping (``overview_updates``,
 ``spatial_updates``, ...); ``shown`` merges them for a whole result, ``blank`` hides every section. A view
@@ -22,7 +25,7 @@ from visualiser.ui import views
 from visualiser.ui.banners import Banners
 from visualiser.ui.boundary import failure_message, guarded, safely
 from visualiser.ui.components import HEAVY, LIGHT, figure_or_note, image_source, note, picture
-from visualiser.ui.tabs.flow import AnalysisFlow, Chain, TabHooks, Updates, clear_on_change, start
+from visualiser.ui.tabs.flow import Chain, OneTrip, TabHooks, Updates
 from visualiser.ui.tabs.image import MUTE_DEFAULT, ImageTab
 
 SCOPE = "image"
@@ -37,6 +40,16 @@ def _file_path(upload: Any) -> str | None:
     if upload is None or isinstance(upload, str):
         return upload
     return getattr(upload, "path", None) or (upload.get("path") if isinstance(upload, dict) else None)
+
+
+def _owner(request: gr.Request | None) -> str | None:
+    """Who uploaded networks belong to: the caller's session (a page, or a gradio_client)."""
+    return getattr(request, "session_hash", None)
+
+
+def _forget_uploads(request: gr.Request) -> None:
+    """The page was closed: its uploaded networks leave memory."""
+    views.forget_uploads(_owner(request))
 
 
 class ImageViewUpdates:
@@ -154,6 +167,26 @@ class ImageViewUpdates:
         slider = gr.update(minimum=1, maximum=max(2, most), value=min(MUTE_DEFAULT, most), info=info)
         return {self.t.mute_top: slider}
 
+    def fold_updates(self, fold: str, shown: tuple[views.Shown, ...]) -> Updates:
+        """One fold's views (``views.fold_views``) as they are drawn when it opens."""
+        t = self.t
+        if fold == "barcode":
+            return {**picture(t.barcode, shown[0]), **note(t.barcode_note, shown[0].note)}
+        if fold == "internals":
+            return self.internals_updates(*shown)
+        return self.reference_updates(shown[0])
+
+    def result_updates(self, result: Any, v: views.ImageViews, lang: str) -> Updates:
+        """A new result: its predictions, summary and state, and every view."""
+        t = self.t
+        label_ = views.predictions_label(result.predictions)
+        return {
+            **self.shown(v, lang),
+            t.predictions: gr.update(value=label_, visible=True),
+            t.summary: views.result_summary(result),
+            t.state: result,
+        }
+
     def shown(self, v: views.ImageViews, lang: str) -> Updates:
         """Every view of one result."""
         return {
@@ -165,76 +198,108 @@ class ImageViewUpdates:
             **self.on_request_updates(v, lang),
         }
 
-    def model_updates(self, model: str | None, lang: str) -> Updates:
-        """The model list in the reader's language (whether each model's weights are here) and its domain."""
-        choices = catalogue.model_choices("image", lang)
+    def model_updates(self, model: str | None, lang: str, owner: str | None = None) -> Updates:
+        """The model list in the reader's language (whether each model's weights are here) and its domain;
+        ``owner``'s uploads among them (the caller's session), no one else's."""
+        choices = catalogue.model_choices("image", lang, owner)
         names = {name for _, name in choices}
         value = model if model in names else catalogue.default_model("image")
         return {self.t.model: gr.update(choices=choices, value=value), self.t.domain: self.banners.domain(value, lang)}
 
 
 def wire_image_tab(tab: ImageTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks, language: gr.Radio) -> TabHooks:
-    """Connect the tab's components: analysis chains, redraws from the state, on-request work.
+    """Connect the tab's components: the click (one round trip), the API, the folds, redraws, on-request work.
 
     Returns the tab's arrival and its redraw in a new language, which the shell attaches to the page's events.
     """
     t = tab
     u = ImageViewUpdates(t, banners)
     outputs = u.outputs()
-    options = [t.sort, t.alpha, t.cmap, t.normalise, t.block]
+    options = [t.sort, t.alpha, t.cmap, t.normalise]
 
     @views.png_files
-    def analyse_image(image: Any, model: str | None, progress: gr.Progress = gr.Progress()) -> Updates:  # noqa: B008
-        """The public image endpoint (``preprocess=False``, see ``image_source``); a weights download shows progress."""
+    def analyse_image(
+        image: Any,
+        model: str | None,
+        request: gr.Request | None = None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> Updates:
+        """The public image endpoint (``preprocess=False``, see ``image_source``); a weights download shows progress.
+
+        The caller's session (``request``) owns the networks it uploaded: it may run them, no one else may.
+        """
 
         def report(fraction: float, description: str) -> None:
             progress(fraction, desc=description)
 
-        label_, overlay, summary, result = views.analyse_image(image_source(image), model, report)
+        owner = _owner(request)
+        label_, overlay, summary, result = views.analyse_image(image_source(image), model, report, owner=owner)
         return {t.predictions: label_, t.overlay: overlay, t.summary: summary, t.state: result}
 
-    def pending(model: str | None, lang: str) -> Updates:
-        return u.blank(banners.pending(model, lang))
+    def analyse_and_draw(
+        image: Any,
+        model: str | None,
+        s: bool,
+        a: float,
+        c: str,
+        n: str,
+        folds: frozenset[str] | None,
+        lang: str,
+        request: gr.Request | None = None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> Updates:
+        """The Analyse button: one forward pass and every view on screen, in one answer (open folds only)."""
+
+        def report(fraction: float, description: str) -> None:
+            progress(fraction, desc=description)
+
+        result = views.analysed_image(image_source(image), model, report, owner=_owner(request))
+        return u.result_updates(result, views.image_views(result, s, a, c, n, lang, folds=folds or ()), lang)
+
+    def show(
+        result: Any, s: bool, a: float, c: str, n: str, block: str | None, folds: frozenset[str] | None, lang: str
+    ) -> Updates:
+        if result is None:  # nothing to show (an arrival without a result)
+            return u.blank(banners.nothing(lang))
+        return u.shown(views.image_views(result, s, a, c, n, lang, block, folds=folds or ()), lang)
 
     def stale(model: str | None, lang: str) -> Updates:
         return u.blank(banners.stale(model, lang))
 
-    def show(result: Any, s: bool, a: float, c: str, n: str, block: str | None, lang: str) -> Updates:
-        if result is None:  # nothing to show (an arrival without a result)
-            return u.blank(banners.nothing(lang))
-        return u.shown(views.image_views(result, s, a, c, n, lang, block), lang)
-
-    def failed(model: str | None, lang: str, request: gr.Request) -> Updates:
+    def failed(model: str | None, lang: str, request: gr.Request | None = None) -> Updates:
         message = failure_message(request, SCOPE, lang)
-        return {**u.blank(banners.failed(message, lang)), **u.model_updates(model, lang)}
+        return {**u.blank(banners.failed(message, lang)), **u.model_updates(model, lang, _owner(request))}
 
-    flow = AnalysisFlow(
-        scope=SCOPE, pending=pending, pending_in=[t.model, language],
-        analyse=analyse_image, analyse_in=[t.image, t.model],
-        analyse_out=[t.predictions, t.overlay, t.summary, t.state],
-        show=show, show_in=[t.state, *options, language], failed=failed, failed_in=[t.model, language],
-        outputs=outputs, failed_out=[*outputs, t.model, t.domain], api_name="analyse_image",
-        api_description=API_DESCRIPTION, preprocess=False,
+    flow = OneTrip(
+        scope=SCOPE, tab="tab-image", banner="image-showing", model="image-model",
+        run=analyse_and_draw, run_in=[t.image, t.model, *options, t.folds, language], outputs=outputs,
+        failed=failed, failed_in=[t.model, language], failed_out=[*outputs, t.model, t.domain],
+        api=analyse_image, api_in=[t.image, t.model], api_out=[t.predictions, t.overlay, t.summary, t.state],
+        api_name="analyse_image", api_description=API_DESCRIPTION, preprocess=False,
     )  # fmt: skip
-    flow.chain(start(t.run), public=True)
+    flow.publish()
+    flow.on(t.run.click)
     if t.examples is not None:
-        flow.chain(t.examples.load_input_event, public=False)
+        flow.on(t.examples.load_input_event.then)
 
-    def to_photo_model(lang: str) -> Updates:
+    def to_photo_model(lang: str, request: gr.Request | None = None) -> Updates:
         photo = catalogue.photo_model()
         if photo is None:
             raise gr.Error(views.say(lang, "switch_needs", model="seresnet50.a1_in1k"))
-        return u.model_updates(photo, lang)
+        return u.model_updates(photo, lang, _owner(request))
 
     switched = t.switch.click(
         guarded(to_photo_model), inputs=[language], outputs=[t.model, t.domain], queue=False, api_visibility="private"
     )
-    flow.chain(switched, public=False, only_after_success=True)
+    flow.on(switched.success)
 
-    def load_checkpoint(checkpoint: Any, labels: Any, arch: str | None, lang: str) -> Updates:
-        """Register the upload, select it in the model list; the chain then analyses the image with it."""
-        loaded = views.load_checkpoint(_file_path(checkpoint), _file_path(labels), arch, lang)
-        return {**u.model_updates(loaded.name, lang), t.checkpoint_info: loaded.details}
+    def load_checkpoint(
+        checkpoint: Any, labels: Any, arch: str | None, lang: str, request: gr.Request | None = None
+    ) -> Updates:
+        """Register the upload for this session, select it in its model list; the chain then analyses with it."""
+        owner = _owner(request)
+        loaded = views.load_checkpoint(_file_path(checkpoint), _file_path(labels), arch, lang, owner=owner)
+        return {**u.model_updates(loaded.name, lang, owner), t.checkpoint_info: loaded.details}
 
     registered = t.load_checkpoint.click(
         guarded(load_checkpoint),
@@ -243,49 +308,95 @@ def wire_image_tab(tab: ImageTab, i18n: gr.I18n, banners: Banners, demo: gr.Bloc
         api_visibility="private",
         concurrency_id=HEAVY,
     )
-    flow.chain(registered, public=False, only_after_success=True)
-    clear_on_change([t.image, t.model], flow, stale)
+    flow.on(registered.success)
+    demo.unload(_forget_uploads)  # a closed page's networks leave memory
+    for control in (t.image, t.model):  # the user changed the input or the model: the old result's views go
+        control.input(
+            guarded(stale), inputs=[t.model, language], outputs=outputs, queue=False, show_progress="hidden",
+            api_visibility="private",
+        )  # fmt: skip
     t.model.change(
         lambda model, lang: banners.domain(model, lang), inputs=[t.model, language], outputs=[t.domain],
         queue=False, api_visibility="private", show_progress="hidden",
     )  # fmt: skip
+    _wire_folds(t, u, language)
     _wire_redraws(t, u, language)
 
     def relabel(
-        result: Any, s: bool, a: float, c: str, n: str, block: str | None, model: str | None, lang: str
+        result: Any,
+        s: bool,
+        a: float,
+        c: str,
+        n: str,
+        block: str | None,
+        folds: frozenset[str] | None,
+        model: str | None,
+        lang: str,
+        request: gr.Request | None = None,
     ) -> Updates:
-        """The language changed: the model list and every view, redrawn from the state."""
-        return {**u.model_updates(model, lang), **show(result, s, a, c, n, block, lang)}
+        """The language changed: the model list (the session's own) and every view, redrawn from the state."""
+        return {**u.model_updates(model, lang, _owner(request)), **show(result, s, a, c, n, block, folds, lang)}
 
     def on_language(after: Chain) -> None:
         after(
             guarded(relabel),
-            inputs=[t.state, *options, t.model, language],
+            inputs=[t.state, *options, t.block, t.folds, t.model, language],
             outputs=[*outputs, t.model, t.domain],
             api_visibility="private",
             concurrency_id=LIGHT,
         )
 
-    @views.png_files
-    def arrive(lang: str) -> Updates:
-        path, model, label_, overlay, summary, result = views.image_arrival(t.model.value)
+    def arrive(s: bool, a: float, c: str, n: str, lang: str, request: gr.Request | None = None) -> Updates:
+        """The tab's first example through the tab's model, every view drawn, in one answer."""
+        path, model, label_, _, summary, result = views.image_arrival(t.model.value)
+        drawn = show(result, s, a, c, n, None, frozenset(), lang)
         return {
-            t.image: path, **u.model_updates(model, lang), t.predictions: label_, t.overlay: overlay,
-            t.summary: summary, t.state: result,
+            **drawn, t.image: path, **u.model_updates(model, lang, _owner(request)),
+            t.predictions: gr.update(value=label_, visible=result is not None), t.summary: summary, t.state: result,
         }  # fmt: skip
 
     def arrival(after: Chain) -> None:
         """Chain the tab's arrival example (and its views) after ``after`` (the language detection)."""
-        done = after(
+        after(
             guarded(arrive),
-            inputs=[language],
-            outputs=[t.image, t.model, t.domain, t.predictions, t.overlay, t.summary, t.state],
+            inputs=[*options, language],
+            outputs=[*outputs, t.image, t.model, t.domain],
             api_visibility="private",
             concurrency_id=LIGHT,
         )
-        flow.draw(done.success)
 
     return TabHooks(arrival, on_language)
+
+
+def _wire_folds(t: ImageTab, u: ImageViewUpdates, language: gr.Radio) -> None:
+    """A fold's views are drawn when it opens (from the stored result); the page's open folds are remembered,
+    so the next analysis draws the open ones with the rest and leaves the closed ones for later."""
+    for fold, accordion, figures in (
+        ("barcode", t.barcode_fold, [t.barcode, t.barcode_note]),
+        ("internals", t.internals_fold, [t.channel_internals, t.channel_internals_note, t.spatial_internals,
+                                         t.spatial_internals_note]),
+        ("reference", t.reference_fold, [t.reference, t.reference_note]),
+    ):  # fmt: skip
+
+        def opened(
+            folds: frozenset[str] | None, result: Any, block: str | None, lang: str, fold: str = fold
+        ) -> Updates:
+            folds = frozenset(folds or ()) | {fold}
+            if result is None:
+                return {t.folds: folds}
+            return {t.folds: folds, **u.fold_updates(fold, views.fold_views(result, fold, block, lang))}
+
+        def closed(folds: frozenset[str] | None, fold: str = fold) -> frozenset[str]:
+            return frozenset(folds or ()) - {fold}
+
+        def fold_failed(message: views.UserMessage, figures: list = figures) -> Updates:
+            return note(figures[-1], message.short)
+
+        accordion.expand(
+            safely(opened, fold_failed), inputs=[t.folds, t.state, t.block, language], outputs=[t.folds, *figures],
+            api_visibility="private", concurrency_id=LIGHT,
+        )  # fmt: skip
+        accordion.collapse(closed, inputs=[t.folds], outputs=[t.folds], queue=False, api_visibility="private")
 
 
 def _wire_redraws(t: ImageTab, u: ImageViewUpdates, language: gr.Radio) -> None:
@@ -294,10 +405,12 @@ def _wire_redraws(t: ImageTab, u: ImageViewUpdates, language: gr.Radio) -> None:
     Before any result they change nothing; their own failures are shown in their own area, never as a toast.
     """
 
-    def on_block(result: Any, block: str | None, s: bool, a: float, c: str, n: str, lang: str) -> Updates:
+    def on_block(
+        result: Any, block: str | None, s: bool, a: float, c: str, n: str, folds: frozenset[str] | None, lang: str
+    ) -> Updates:
         if result is None or block is None:
             return {}
-        chart, overlay, channel_side, spatial_side = views.block_views(result, block, s, a, c, n, lang)
+        chart, overlay, channel_side, spatial_side = views.block_views(result, block, s, a, c, n, lang, folds or ())
         return {
             **u.chart_updates(chart),
             **picture(t.overlay, overlay),
@@ -308,9 +421,9 @@ def _wire_redraws(t: ImageTab, u: ImageViewUpdates, language: gr.Radio) -> None:
     def chart_failed(message: views.UserMessage) -> Updates:
         return note(t.chart_note, message.short)
 
-    t.block.input(
+    t.block.select(  # a pick (mouse or keyboard); the dropdown's input event fires twice for one pick
         safely(on_block, chart_failed),
-        inputs=[t.state, t.block, t.sort, t.alpha, t.cmap, t.normalise, language],
+        inputs=[t.state, t.block, t.sort, t.alpha, t.cmap, t.normalise, t.folds, language],
         outputs=[t.chart, t.chart_note, t.overlay, t.channel_internals, t.channel_internals_note,
                  t.spatial_internals, t.spatial_internals_note, t.mute_top],
         api_visibility="private",

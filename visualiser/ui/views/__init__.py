@@ -4,30 +4,27 @@ No Gradio here (the tabs in ``visualiser.ui.tabs`` wire these to components), so
 and tested as an ordinary function. Failures a user can fix stay ``VisualiserError``; the UI's error
 boundary turns them into messages (``errors.user_message``). Every sentence is written in the reader's
 language (``phrases``); a view this result cannot fill comes back as a ``Shown`` without a picture and with
-the sentence that says why. Heavy modules (torch, the renderers) are imported on first use, which keeps the
-app's start-up fast. One module per tab; ``cache``, ``files``, ``options``, ``text`` and ``fallback`` hold
-what they share.
+the sentence that says why. The heavy modules (torch, the pipeline, the renderers) are reached through one
+lazy boundary, ``heavy``, imported on first use, which keeps the app's start-up fast. One module per tab;
+``cache``, ``files``, ``options``, ``text`` and ``fallback`` hold what they share. Only what the tabs, the
+shell and the tests use from outside is re-exported here.
 """
 
-from visualiser.ui.views.cache import clear_caches, content_key
+from visualiser.ui.views.cache import clear_caches
 from visualiser.ui.views.clip import (
     ClipViews,
-    FramesControl,
     analyse_clip,
+    analysed_clip,
     clip_arrival,
-    clip_blocks,
-    clip_caption,
     clip_frame_view,
-    clip_result,
+    clip_summary,
     clip_time_view,
     clip_views,
-    fixed_frames,
     frames_control,
     video_view,
 )
 from visualiser.ui.views.compare import CompareColumn, compare_arrival, compare_column, compare_models, compare_names
 from visualiser.ui.views.conv3d import (
-    KernelFacts,
     conv3d_animation,
     conv3d_arrival,
     conv3d_outputs,
@@ -38,97 +35,72 @@ from visualiser.ui.views.conv3d import (
     plan_caption,
 )
 from visualiser.ui.views.errors import UserMessage, user_message
-from visualiser.ui.views.files import new_output_path, output_dir, png_files, write_png
+from visualiser.ui.views.files import png_files, write_png
 from visualiser.ui.views.image import (
+    FOLDS,
     ImageViews,
-    Notice,
     Shown,
-    agreement_text,
     analyse_image,
-    barcode_view,
-    block_choices,
-    block_internals,
+    analysed_image,
     block_views,
     bundle_view,
     chart_view,
-    chosen_block,
-    default_block,
+    fold_views,
     gradcam_view,
-    grid_view,
     image_arrival,
     image_result,
     image_views,
-    internals_views,
     intervention_view,
     mute_limit,
-    notice_view,
-    outside_notice,
-    overlay_panel,
     overlay_view,
-    overview_view,
     reference_view,
-    result_caption,
     result_summary,
-    spatial_note,
 )
-from visualiser.ui.views.learn import LANGUAGES, learn_sections
-from visualiser.ui.views.options import COLORMAPS, NORMALISATIONS
+from visualiser.ui.views.learn import learn_sections
+from visualiser.ui.views.options import COLORMAPS
 from visualiser.ui.views.phrases import language, say
-from visualiser.ui.views.text import model_domain, model_title, predictions_label, timings_text
-from visualiser.ui.views.uploads import LoadedCheckpoint, load_checkpoint
+from visualiser.ui.views.text import model_domain, model_title, predictions_label
+from visualiser.ui.views.uploads import forget_uploads, load_checkpoint
 from visualiser.ui.views.warmup import warm_up
 
 __all__ = [
     "COLORMAPS",
-    "LANGUAGES",
-    "NORMALISATIONS",
+    "FOLDS",
     "ClipViews",
     "CompareColumn",
-    "FramesControl",
     "ImageViews",
-    "KernelFacts",
-    "LoadedCheckpoint",
-    "Notice",
     "Shown",
     "UserMessage",
-    "agreement_text",
     "analyse_clip",
     "analyse_image",
-    "barcode_view",
-    "block_choices",
-    "block_internals",
+    "analysed_clip",
+    "analysed_image",
     "block_views",
     "bundle_view",
     "chart_view",
-    "chosen_block",
     "clear_caches",
     "clip_arrival",
-    "clip_blocks",
-    "clip_caption",
     "clip_frame_view",
-    "clip_result",
+    "clip_summary",
     "clip_time_view",
     "clip_views",
     "compare_arrival",
     "compare_column",
     "compare_models",
     "compare_names",
-    "content_key",
     "conv3d_animation",
     "conv3d_arrival",
     "conv3d_outputs",
     "conv3d_plan",
     "conv3d_step",
     "conv3d_texts",
-    "default_block",
-    "fixed_frames",
+    "fold_views",
+    "forget_uploads",
     "frames_control",
     "gradcam_view",
-    "grid_view",
     "image_arrival",
     "image_result",
     "image_views",
-    "internals_views",
     "intervention_view",
     "kernel_facts",
     "language",
@@ -137,22 +109,13 @@ __all__ = [
     "model_domain",
     "model_title",
     "mute_limit",
-    "new_output_path",
-    "notice_view",
-    "output_dir",
-    "outside_notice",
-    "overlay_panel",
     "overlay_view",
-    "overview_view",
     "plan_caption",
     "png_files",
     "predictions_label",
     "reference_view",
-    "result_caption",
     "result_summary",
     "say",
-    "spatial_note",
-    "timings_text",
     "user_message",
     "video_view",
     "warm_up",

@@ -8,6 +8,7 @@ a folder of their own that the hourly sweep of rendered outputs leaves alone.
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 from collections.abc import Callable, Hashable
 from pathlib import Path
@@ -40,8 +41,6 @@ def once(key: Hashable, make: Callable[[], T]) -> T | None:
 
 def arrival_dir() -> Path:
     """Where arrival files live: beside the rendered outputs, outside the hourly sweep."""
-    import tempfile
-
     folder = Path(tempfile.gettempdir()) / "attention-visualiser-arrival"
     folder.mkdir(parents=True, exist_ok=True)
     return folder

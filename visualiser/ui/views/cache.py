@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from visualiser.errors import InputError
+from visualiser.models.registry import get_spec
+from visualiser.ui.views.heavy import digest
 
 T = TypeVar("T")
 
@@ -81,8 +83,6 @@ def model_key(name: str | None) -> tuple[str | None, Same | None]:
     """The model part of a cache key: its name and its registration (``Same`` of its spec)."""
     if name is None:
         return None, None
-    from visualiser.models.registry import get_spec
-
     return name, Same(get_spec(name))
 
 
@@ -94,13 +94,11 @@ def clear_caches() -> None:
 
 def content_key(source: object) -> str:
     """A digest of what the user sent (file bytes, bytes or pixels), so equal inputs share a cache entry."""
-    from visualiser.media.digest import source_sha1
-
     if isinstance(source, np.ndarray):
-        digest = hashlib.sha1(usedforsecurity=False)
-        digest.update(repr((source.shape, str(source.dtype))).encode())
-        digest.update(np.ascontiguousarray(source).tobytes())
-        return digest.hexdigest()
+        pixels = hashlib.sha1(usedforsecurity=False)
+        pixels.update(repr((source.shape, str(source.dtype))).encode())
+        pixels.update(np.ascontiguousarray(source).tobytes())
+        return pixels.hexdigest()
     if isinstance(source, bytes | str | os.PathLike):
-        return source_sha1(source)
+        return digest.source_sha1(source)
     raise InputError("please upload an image or a clip first")

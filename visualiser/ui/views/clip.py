@@ -12,14 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 from visualiser import catalogue
 from visualiser.errors import InputError
+from visualiser.models.registry import get_spec
 from visualiser.types import ProgressFn
+from visualiser.ui.views.arrival import arrival_dir, first_example, once
 from visualiser.ui.views.cache import CLIP_RESULTS, content_key, model_key
 from visualiser.ui.views.fallback import figure_or_message
 from visualiser.ui.views.files import new_output_path
+from visualiser.ui.views.heavy import channels, clips, internals, pipeline, uploads
 from visualiser.ui.views.image import Notice, Shown, notice_view
 from visualiser.ui.views.options import require
 from visualiser.ui.views.phrases import say
-from visualiser.ui.views.text import Label, predictions_label, timings_text
+from visualiser.ui.views.text import Label, markdown_text, model_title, predictions_label, shown_title, timings_text
 
 if TYPE_CHECKING:
     from visualiser.result import BlockAttention, ClipResult
@@ -29,7 +32,6 @@ FRAMES_MIN, FRAMES_MAX, FRAMES_DEFAULT = 2, 32, 16  # what the frame-count slide
 
 def clip_result(video: str | None, model: str | None, frames: int, progress: ProgressFn | None = None) -> ClipResult:
     """The analysis of a clip, cached by content, model and frame count."""
-    from visualiser import pipeline
 
     require(video, "upload a clip or pick an example")
     name = model or catalogue.default_model("clip")
@@ -49,7 +51,6 @@ def fixed_frames(model: str | None) -> int | None:
     """The frame count a 3-D clip model always takes (None for an image model run frame by frame)."""
     if model is None:
         return None
-    from visualiser.models.registry import get_spec
 
     spec = get_spec(model)
     return spec.preprocess.frames if spec.task == "clip" else None
@@ -70,8 +71,6 @@ def frames_control(model: str | None, current: int = FRAMES_DEFAULT, lang: str =
     """The slider for ``model``: bounded by what the model takes, and saying why when it is fixed."""
     fixed = fixed_frames(model)
     if fixed is not None:
-        from visualiser.ui.views.text import model_title
-
         info = say(lang, "frames_fixed", model=model_title(model, lang), frames=fixed)
         return FramesControl(min(FRAMES_MIN, fixed), max(FRAMES_MAX, fixed), fixed, False, info)
     value = min(max(int(current or FRAMES_DEFAULT), FRAMES_MIN), FRAMES_MAX)
@@ -87,14 +86,33 @@ def _has_spatial(result: ClipResult) -> bool:
     return any(b.spatial_gate is not None for b in clip_blocks(result))
 
 
+def analysed_clip(
+    video: str | None,
+    model: str | None,
+    frames: int = 16,
+    progress: ProgressFn | None = None,
+    owner: str | None = None,
+) -> ClipResult:
+    """``clip_result`` for a caller: ``owner`` (the caller's session) may use its own uploaded networks and no
+    one else's (checked before anything runs)."""
+
+    uploads.check_access(model, owner)
+    return clip_result(video, model, frames, progress)
+
+
 def analyse_clip(
-    video: str | None, model: str | None, frames: int = 16, progress: ProgressFn | None = None
+    video: str | None,
+    model: str | None,
+    frames: int = 16,
+    progress: ProgressFn | None = None,
+    owner: str | None = None,
 ) -> tuple[Label, str | None, dict[str, Any], ClipResult]:
     """Clip-level top-5, the attention video (MP4 path; None without spatial attention), a summary, the result.
 
     The result goes into the tab's ``gr.State`` (the API leaves it out); the other views are drawn from it.
+    ``owner`` (the caller's session) may use its own uploaded networks and no one else's.
     """
-    result = clip_result(video, model, frames, progress)
+    result = analysed_clip(video, model, frames, progress, owner)
     path = attention_video(result, new_output_path("attention", ".mp4"), progress)
     return predictions_label(result.predictions), path, clip_summary(result), result
 
@@ -108,7 +126,6 @@ def clip_summary(result: ClipResult) -> dict[str, Any]:
 
 def attention_video(result: ClipResult, path: Path, progress: ProgressFn | None = None, lang: str = "en") -> str | None:
     """The overlay video of the focus block, written to ``path`` (None for a model without spatial attention)."""
-    from visualiser.render import clips
 
     if not _has_spatial(result):
         return None
@@ -120,9 +137,9 @@ def attention_video(result: ClipResult, path: Path, progress: ProgressFn | None 
 def video_view(result: ClipResult, lang: str = "en") -> Shown:
     """The attention video in the reader's language (English comes with the analysis), or why there is none."""
     if not clip_blocks(result):
-        return Shown(note=say(lang, "no_clip_attention", model=result.model_title))
+        return Shown(note=say(lang, "no_clip_attention", model=shown_title(result)))
     if not _has_spatial(result):
-        return Shown(note=say(lang, "no_video", model=result.model_title))
+        return Shown(note=say(lang, "no_video", model=shown_title(result)))
     return Shown(attention_video(result, new_output_path("attention", ".mp4"), lang=lang))
 
 
@@ -134,15 +151,14 @@ def clip_caption(result: ClipResult, lang: str = "en") -> str:
         span = say(lang, "frames_span", count=count, start=f"{float(times[0]):.1f}", end=f"{float(times[-1]):.1f}")
     else:
         span = say(lang, "frames_count", count=count)
-    source = result.source or say(lang, "clip")
-    return say(lang, "caption_clip", model=result.model_title, source=source, frames=span)
+    source = markdown_text(result.source) if result.source else say(lang, "clip")
+    return say(lang, "caption_clip", model=shown_title(result), source=source, frames=span)
 
 
 def clip_arrival() -> tuple[
     str | None, str | None, int, Label | None, str | None, dict[str, Any] | None, ClipResult | None
 ]:
     """The tab on arrival: the first shipped clip through the default clip model (computed once per process)."""
-    from visualiser.ui.views.arrival import arrival_dir, first_example, once
 
     model = catalogue.default_model("clip")
     path = first_example("clip")
@@ -208,17 +224,15 @@ def clip_views(result: ClipResult, lang: str = "en", block: str | None = None) -
 
 def stability_view(result: ClipResult, lang: str = "en") -> Shown:
     """How stable attention is from frame to frame (or why there is nothing to compare)."""
-    from visualiser.analysis.stability import stability_scores
-    from visualiser.render import clips
 
     if not clip_blocks(result):
-        return Shown(note=say(lang, "no_clip_attention", model=result.model_title))
-    return Shown(figure_or_message(lambda: clips.stability(result, stability_scores(result), lang=lang)))
+        return Shown(note=say(lang, "no_clip_attention", model=shown_title(result)))
+    scores = pipeline.result_scores(result).stability
+    return Shown(figure_or_message(lambda: clips.stability(result, scores, lang=lang)))
 
 
 def clip_frame_view(result: ClipResult, index: int, block: str | None, lang: str = "en") -> tuple[Shown, Shown]:
     """One sampled frame (0-based ``index``) with the block's attention, and the block's channel gates there."""
-    from visualiser.render import channels, clips
 
     require(result, "analyse a clip")
     i = int(index)
@@ -226,7 +240,7 @@ def clip_frame_view(result: ClipResult, index: int, block: str | None, lang: str
         raise InputError(f"frame must be between 1 and {len(result.frames)}, not {i + 1}")
     name = chosen_clip_block(result, block)
     if name is None:
-        note = say(lang, "no_clip_attention", model=result.model_title)
+        note = say(lang, "no_clip_attention", model=shown_title(result))
         return Shown(result.frames[i]), Shown(note=note)
     chosen = result.block(name, i)
     picture = clips.attention_frame(result, i, chosen.name, lang=lang)
@@ -238,12 +252,11 @@ def clip_frame_view(result: ClipResult, index: int, block: str | None, lang: str
 def clip_time_view(result: ClipResult, block: str | None, lang: str = "en") -> Shown:
     """Attention over time: the frame × channel timeline (2-D models), or the block's spatio-temporal gate
     step by step (3-D models, which compute one channel gate per clip)."""
-    from visualiser.render import clips, internals
 
     require(result, "analyse a clip")
     name = chosen_clip_block(result, block)
     if name is None:
-        return Shown(note=say(lang, "no_clip_attention", model=result.model_title))
+        return Shown(note=say(lang, "no_clip_attention", model=shown_title(result)))
     chosen = result.block(name, 0)
     if not result.is_3d:
         if chosen.channel_gate is None:

@@ -13,7 +13,9 @@ import numpy as np
 from visualiser import catalogue
 from visualiser.errors import InputError, VisualiserError
 from visualiser.types import ImageSource
+from visualiser.ui.views.arrival import first_example, once
 from visualiser.ui.views.errors import UserMessage, user_message
+from visualiser.ui.views.heavy import channels, spatial
 from visualiser.ui.views.image import image_result, outside_notice
 from visualiser.ui.views.phrases import say
 from visualiser.ui.views.text import Label, model_title, predictions_label
@@ -44,7 +46,6 @@ def compare_names(group: str) -> list[str]:
 
 def compare_column(image: ImageSource | None, name: str, lang: str = "en") -> CompareColumn:
     """One model's column; a model that cannot run gives a column that says why (the input is checked first)."""
-    from visualiser.render import channels, spatial
 
     try:
         result = image_result(image, name)
@@ -75,7 +76,6 @@ def compare_models(image: ImageSource | None, group: str, lang: str = "en") -> l
 
 def compare_arrival(group: str) -> tuple[str | None, list[CompareColumn]]:
     """The tab on arrival: the first shipped example through the group's models (computed once per process)."""
-    from visualiser.ui.views.arrival import first_example, once
 
     path = first_example("image")
     columns = once(f"compare:{group}", lambda: compare_models(str(path), group)) if path is not None else None

@@ -12,10 +12,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from visualiser import catalogue
 from visualiser.errors import InputError
+from visualiser.render.conv3d.kernels import TEACHING_KERNELS, teaching_kernel
 from visualiser.settings import Conv3dSettings
+from visualiser.ui.views.arrival import arrival_dir, once
 from visualiser.ui.views.cache import PLANS, content_key
 from visualiser.ui.views.files import new_output_path
+from visualiser.ui.views.heavy import conv3d_plans, conv3d_render
 from visualiser.ui.views.options import require
 from visualiser.ui.views.phrases import say
 
@@ -29,11 +33,9 @@ ARRIVAL_SETTINGS = Conv3dSettings(stride_t=1, stride_hw=1, padding_t=0, padding_
 
 def conv3d_plan(video: str | None, settings: Conv3dSettings) -> AnimationPlan:
     """The animation plan for this clip and these settings (``pipeline.conv3d_plan``, shared by equal inputs)."""
-    from visualiser.pipeline.conv3d import conv3d_plan as plan
-
     require(video, "upload a clip, pick an example or send one from the Clip tab")
     check_out_channel(settings)
-    return PLANS.get_or_make((content_key(video), settings), lambda: plan(video, settings))
+    return PLANS.get_or_make((content_key(video), settings), lambda: conv3d_plans.conv3d_plan(video, settings))
 
 
 @dataclass(frozen=True)
@@ -56,15 +58,11 @@ def kernel_facts(source: str, kernel_t: int = 3, kernel_hw: int = 3, lang: str =
     size = (int(kernel_t), int(kernel_hw), int(kernel_hw))
     kind, _, name = source.partition(":")
     if kind == "teaching":
-        from visualiser.render.conv3d.kernels import TEACHING_KERNELS, teaching_kernel
-
         if name not in TEACHING_KERNELS:
             raise InputError(f"unknown teaching kernel {name!r}; choose one of {', '.join(TEACHING_KERNELS)}")
         spec = teaching_kernel(name, in_channels=3, size=size)
     else:
-        from visualiser.pipeline.conv3d import resolve_kernel
-
-        spec = resolve_kernel(source, size).spec
+        spec = conv3d_plans.resolve_kernel(source, size).spec
     groups, _, kt, kh, kw = spec.weight.shape
     fixed = source.startswith("model:")
     if fixed:
@@ -85,22 +83,18 @@ def check_out_channel(settings: Conv3dSettings) -> None:
 
 def conv3d_outputs(plan: AnimationPlan, lang: str = "en") -> tuple[str, str, str]:
     """The plan's MP4, its output-shape formula and the parameter counts, as the tab shows them."""
-    from visualiser.render.conv3d import render_mp4
-
-    path = render_mp4(plan, new_output_path("conv3d", ".mp4"), lang=lang)
+    path = conv3d_render.render_mp4(plan, new_output_path("conv3d", ".mp4"), lang=lang)
     formula, params = conv3d_texts(plan, lang)
     return str(path), formula, params
 
 
 def conv3d_texts(plan: AnimationPlan, lang: str = "en") -> tuple[str, str]:
     """The output-shape formula and the parameter counts of a plan (no video)."""
-    from visualiser.render.conv3d import parameter_counts, parameter_text, shape_formula_text
-
     in_shape = tuple(plan.grid.shape[1:])
     grid = say(lang, "input_grid", t=in_shape[0], h=in_shape[1], w=in_shape[2])
-    formula = grid + "\n" + shape_formula_text(in_shape, plan.spec)
-    counts = parameter_counts(plan.spec)
-    line3, line2 = parameter_text(plan.spec, say(lang, "params"))
+    formula = grid + "\n" + conv3d_render.shape_formula_text(in_shape, plan.spec)
+    counts = conv3d_render.parameter_counts(plan.spec)
+    line3, line2 = conv3d_render.parameter_text(plan.spec, say(lang, "params"))
     header = say(lang, "parameters", channels=plan.spec.in_channels, groups=plan.spec.out_channels)
     ratio = say(lang, "ratio", ratio=f"{float(counts['ratio']):.2f}")
     return formula, f"{header}\n\n- {line3}\n- {line2}\n- {ratio}"
@@ -125,20 +119,15 @@ def plan_caption(plan: AnimationPlan, source: str, lang: str = "en") -> str:
 
 def conv3d_arrival() -> tuple[str | None, str | None, str | None, str | None, AnimationPlan | None]:
     """The tab on arrival: the default settings over the first real example clip (rendered once per process)."""
-    from visualiser import catalogue
-    from visualiser.ui.views.arrival import arrival_dir, once
-
     files = catalogue.example_files("clip", embedded_first=False)
     if not files:
         return None, None, None, None, None
     path = str(files[0])
 
     def make() -> tuple[str, str, str, AnimationPlan]:
-        from visualiser.render.conv3d import render_mp4
-
         plan = conv3d_plan(path, ARRIVAL_SETTINGS)
         formula, params = conv3d_texts(plan)
-        return str(render_mp4(plan, arrival_dir() / "conv3d.mp4")), formula, params, plan
+        return str(conv3d_render.render_mp4(plan, arrival_dir() / "conv3d.mp4")), formula, params, plan
 
     done = once("conv3d", make)
     if done is None:
@@ -148,10 +137,8 @@ def conv3d_arrival() -> tuple[str | None, str | None, str | None, str | None, An
 
 def conv3d_step(plan: AnimationPlan, step: int, lang: str = "en") -> np.ndarray:
     """The animation frame at one step (0-based; cheap: one frame drawn, nothing encoded)."""
-    from visualiser.render.conv3d import frame_at
-
     require(plan, "run the animation")
     s = int(step)
     if not 0 <= s < plan.steps:
         raise InputError(f"step must be between 1 and {plan.steps}, not {s + 1}")
-    return frame_at(plan, s, lang=lang)
+    return conv3d_render.frame_at(plan, s, lang=lang)

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from visualiser.errors import InputError, ModelNotFoundError, VisualiserError, WeightsError
+from visualiser.models.registry import get_spec
 from visualiser.models.weights.messages import WeightsUnavailableError
 from visualiser.ui.views.phrases import language, say
 
@@ -72,7 +73,6 @@ def split_first_sentence(text: str) -> tuple[str, str]:
 
 
 def _title(name: str) -> str:
-    from visualiser.models.registry import get_spec
 
     try:
         return get_spec(name).title

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from visualiser.errors import VisualiserError
+from visualiser.ui.views.heavy import compose, figures
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -15,19 +16,17 @@ if TYPE_CHECKING:
 
 def picture_or_message(make: Callable[[], np.ndarray]) -> np.ndarray:
     """The picture, or a picture of the ``VisualiserError`` sentence explaining its absence."""
-    from visualiser.render.compose import message_image
 
     try:
         return make()
     except VisualiserError as err:
-        return message_image(err.message)
+        return compose.message_image(err.message)
 
 
 def figure_or_message(make: Callable[[], Figure]) -> Figure:
     """The figure, or a figure holding the ``VisualiserError`` sentence explaining its absence."""
-    from visualiser.render.figures import message_figure
 
     try:
         return make()
     except VisualiserError as err:
-        return message_figure(err.message)
+        return figures.message_figure(err.message)

@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from visualiser.ui.views.heavy import figures
+
 OUTPUT_MAX_AGE_S = 3600.0
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,10 +25,21 @@ def output_dir() -> Path:
     return out
 
 
+PRUNE_EVERY_S = 60.0  # the folder is listed at most this often (a view writes several pictures per click)
+_last_prune: dict[Path, float] = {}  # per folder (a test's temporary folder is pruned at its first picture)
+
+
 def new_output_path(stem: str, suffix: str) -> Path:
-    """A fresh file path for one rendered output; files older than an hour are pruned first."""
+    """A fresh file path for one rendered output; files older than an hour are pruned first (once a minute)."""
     out = output_dir()
-    cutoff = time.time() - OUTPUT_MAX_AGE_S
+    now = time.time()
+    if now - _last_prune.get(out, 0.0) >= PRUNE_EVERY_S:
+        _last_prune[out] = now
+        _prune(out, now - OUTPUT_MAX_AGE_S)
+    return out / f"{stem}-{time.time_ns():x}{suffix}"
+
+
+def _prune(out: Path, cutoff: float) -> None:
     for old in out.iterdir():
         try:
             if old.stat().st_mtime < cutoff:
@@ -36,7 +49,6 @@ def new_output_path(stem: str, suffix: str) -> Path:
                     old.unlink()
         except FileNotFoundError:
             continue  # another request pruned it first
-    return out / f"{stem}-{time.time_ns():x}{suffix}"
 
 
 PNG_COMPRESS_LEVEL = 1  # zlib level 1: ~4x faster than Pillow's default 6 on heatmaps, files ~10 % larger
@@ -54,6 +66,16 @@ def write_png(image: np.ndarray, stem: str = "figure") -> Path:
 def _as_png_file(value: Any) -> Any:
     if isinstance(value, np.ndarray) and value.ndim == 3 and value.dtype == np.uint8:
         return str(write_png(value))
+    return value
+
+
+def as_png_path(value: Any) -> Any:
+    """A view's picture as a PNG file's path: an RGB array or a matplotlib figure written (the figure rasterised
+    once, by Agg, at its own size); a path or ``None`` as it is."""
+    if isinstance(value, np.ndarray):
+        return str(write_png(value))
+    if hasattr(value, "savefig"):
+        return str(write_png(figures.figure_to_rgb(value)))
     return value
 
 

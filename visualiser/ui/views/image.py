@@ -7,6 +7,7 @@ interventions and the bundle run only when their button is pressed.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,14 +16,18 @@ import numpy as np
 
 from visualiser import catalogue
 from visualiser.errors import InputError
+from visualiser.models.defaults import SPACE_IMAGE_MODEL
+from visualiser.models.registry import get_spec
 from visualiser.result import ClipResult
 from visualiser.types import ImageSource, ProgressFn
+from visualiser.ui.views.arrival import first_example, once
 from visualiser.ui.views.cache import IMAGE_RESULTS, content_key, model_key
 from visualiser.ui.views.fallback import picture_or_message
 from visualiser.ui.views.files import new_output_path
+from visualiser.ui.views.heavy import bundle, channels, internals, pipeline, reference, spatial, uploads
 from visualiser.ui.views.options import check_alpha, check_cmap, check_normalise, require
 from visualiser.ui.views.phrases import language, percent, say
-from visualiser.ui.views.text import Label, predictions_label, timings_text
+from visualiser.ui.views.text import Label, markdown_text, predictions_label, shown_title, timings_text
 
 if TYPE_CHECKING:
     from visualiser.result import BlockAttention, ImageResult
@@ -47,7 +52,6 @@ def image_result(
 
     A model used for the first time is loaded first, so a weights download reports to ``progress``.
     """
-    from visualiser import pipeline
 
     require(image, "upload an image or pick an example")
     name = model or catalogue.default_model("image")
@@ -62,6 +66,16 @@ def image_result(
         (*key, gradcam),
         lambda: pipeline.analyse_image(image, model=name, top_k=5, gradcam=gradcam, sha1=_file_digest(image, key[0])),
     )
+
+
+def gradcam_result(result: ImageResult) -> ImageResult:
+    """``result`` with its Grad-CAM (``pipeline.with_gradcam``: the same pixels through the same network, the file's
+    name and SHA-1 kept), from the cache when it was computed before."""
+
+    if result.gradcam is not None:
+        return result
+    key = (content_key(result.original_image), *model_key(result.model), True)
+    return IMAGE_RESULTS.get_or_make(key, lambda: pipeline.with_gradcam(result))
 
 
 def _file_digest(source: object, key: str) -> str | None:
@@ -96,17 +110,24 @@ def result_summary(result: ImageResult) -> dict[str, Any]:
     return summary
 
 
+def analysed_image(
+    image: ImageSource | None, model: str | None, progress: ProgressFn | None = None, owner: str | None = None
+) -> ImageResult:
+    """``image_result`` for a caller: ``owner`` (the caller's session) may use its own uploaded networks and no
+    one else's (checked before anything runs)."""
+
+    uploads.check_access(model, owner)
+    return image_result(image, model, progress=progress)
+
+
 def analyse_image(
-    image: ImageSource | None, model: str | None, progress: ProgressFn | None = None
+    image: ImageSource | None, model: str | None, progress: ProgressFn | None = None, owner: str | None = None
 ) -> tuple[Label, np.ndarray | None, dict[str, Any], ImageResult]:
-    """Top-5, the focus block's spatial overlay (None without spatial attention), a summary, and the result.
+    """What ``/analyse_image`` returns: top-5, the focus block's spatial overlay (None without spatial attention),
+    a summary, and the result (for ``gr.State``, which the API leaves out). The page's Analyse button does not
+    call this: it draws the overlay with the options on screen among every other view (``image_views``)."""
 
-    The result itself goes into the tab's ``gr.State`` (which the API leaves out), so every other view is
-    drawn from it without the upload travelling back and without a second forward pass.
-    """
-    from visualiser.render import spatial
-
-    result = image_result(image, model, progress=progress)
+    result = analysed_image(image, model, progress, owner)
     block = default_block(result)
     picture = None
     if block is not None and result.block(block).spatial_gate is not None:
@@ -126,11 +147,10 @@ def outside_notice(result: ImageResult | ClipResult, lang: str = "en") -> str:
     """
     if not result.outside_notice:
         return ""
-    from visualiser.models.registry import get_spec
 
     spec = get_spec(result.model)
     domain = catalogue.translated_domain(spec.domain, lang) if spec.domain else say(lang, "its_training_data")
-    return say(lang, "outside", model=result.model_title, domain=domain, why=say(lang, "outside_why"))
+    return say(lang, "outside", model=shown_title(result), domain=domain, why=say(lang, "outside_why"))
 
 
 @dataclass(frozen=True)
@@ -155,8 +175,6 @@ def notice_view(result: ImageResult | ClipResult, lang: str = "en") -> Notice:
         if photo is not None and photo != result.model:
             switch_to = photo
         elif photo is None:
-            from visualiser.models.defaults import SPACE_IMAGE_MODEL
-
             key = "clip_switch_needs" if isinstance(result, ClipResult) else "switch_needs"
             parts.append(say(lang, key, model=SPACE_IMAGE_MODEL))
     return Notice("\n\n".join(parts), switch_to)
@@ -166,15 +184,21 @@ def result_caption(result: ImageResult, lang: str = "en") -> str:
     """Which result the views show: the model and the input, as one line."""
     height, width = result.original_image.shape[:2]
     if result.source:
-        return say(lang, "caption_image", model=result.model_title, source=result.source, width=width, height=height)
-    return say(lang, "caption_pixels", model=result.model_title, width=width, height=height)
+        return say(
+            lang,
+            "caption_image",
+            model=shown_title(result),
+            source=markdown_text(result.source),
+            width=width,
+            height=height,
+        )
+    return say(lang, "caption_pixels", model=shown_title(result), width=width, height=height)
 
 
 def image_arrival(
     model: str | None = None,
 ) -> tuple[str | None, str | None, Label | None, np.ndarray | None, dict[str, Any] | None, ImageResult | None]:
     """The tab on arrival: the first shipped example through ``model`` (default: the app's), once per process."""
-    from visualiser.ui.views.arrival import first_example, once
 
     model = model or catalogue.default_model("image")
     path = first_example("image", model)
@@ -194,31 +218,28 @@ def has_channel_gates(result: ImageResult) -> bool:
 
 def overview_view(result: ImageResult, lang: str = "en") -> Shown:
     """Every block's channel gates as small multiples (or why there are none)."""
-    from visualiser.render import channels
 
     if not result.blocks:
-        return Shown(note=say(lang, "no_attention", model=result.model_title))
+        return Shown(note=say(lang, "no_attention", model=shown_title(result)))
     if not has_channel_gates(result):
-        return Shown(note=say(lang, "no_channel_gates", model=result.model_title))
+        return Shown(note=say(lang, "no_channel_gates", model=shown_title(result)))
     return Shown(channels.channel_overview(result, lang=lang))
 
 
 def barcode_view(result: ImageResult, lang: str = "en") -> Shown:
     """The block × channel barcode (or why there is none)."""
-    from visualiser.render import channels
 
     if not has_channel_gates(result):
-        return Shown(note=say(lang, "no_barcode", model=result.model_title))
+        return Shown(note=say(lang, "no_barcode", model=shown_title(result)))
     return Shown(picture_or_message(lambda: channels.channel_barcode_image(result, lang=lang)))
 
 
 def chart_view(result: ImageResult, block: str | None, sort: bool = True, lang: str = "en") -> Shown:
     """The selected block's channel gates as bars."""
-    from visualiser.render import channels
 
     name = chosen_block(result, block)
     if name is None:
-        return Shown(note=say(lang, "no_attention", model=result.model_title))
+        return Shown(note=say(lang, "no_attention", model=shown_title(result)))
     chosen = result.block(name)
     if chosen.channel_gate is None:
         return Shown(note=say(lang, "no_channel_side", block=chosen.label))
@@ -227,13 +248,12 @@ def chart_view(result: ImageResult, block: str | None, sort: bool = True, lang: 
 
 def spatial_note(result: ImageResult, lang: str = "en") -> str:
     """Why the spatial section is empty ("" when the model has spatial gates)."""
-    from visualiser.render.spatial import blocks_kinds
 
     if result.spatial_blocks:
         return ""
     if not result.blocks:
-        return say(lang, "no_attention", model=result.model_title)
-    return say(lang, "no_spatial", model=result.model_title, kinds=blocks_kinds(result).upper())
+        return say(lang, "no_attention", model=shown_title(result))
+    return say(lang, "no_spatial", model=shown_title(result), kinds=spatial.blocks_kinds(result).upper())
 
 
 def overlay_panel(
@@ -245,7 +265,6 @@ def overlay_panel(
     lang: str = "en",
 ) -> Shown:
     """The selected block's spatial gate on the input; a channel-only block shows the deepest spatial one."""
-    from visualiser.render import spatial
 
     if not result.spatial_blocks:
         return Shown(note=spatial_note(result, lang))
@@ -261,7 +280,6 @@ def grid_view(
     result: ImageResult, alpha: float = 0.5, cmap: str = "viridis", normalise: str = "block", lang: str = "en"
 ) -> Shown:
     """Every spatial gate on the input, in a grid about as wide as it is tall (it sits beside the overlay)."""
-    from visualiser.render import spatial
 
     if not result.spatial_blocks:
         return Shown(note=spatial_note(result, lang))
@@ -275,14 +293,13 @@ def internals_views(block: BlockAttention, result: ImageResult | None = None, la
     A block of a user's network shows what its module exposes; for the rest, the note says which internals
     were not recorded and why (``FoundModule.unavailable``); an SE block's spatial side says it has none.
     """
-    from visualiser.analysis.agreement import squeeze_gate_spearman
-    from visualiser.render import internals
 
     missing = _unavailable(block, result, lang)
     if block.avg_logits is not None and block.max_logits is not None:
         channel_side = Shown(internals.cam_branches(block, lang=lang))
     elif block.squeeze is not None and block.channel_gate is not None:
-        channel_side = Shown(internals.se_internals(block, squeeze_gate_spearman(block), lang=lang))
+        rho = pipeline.block_squeeze_gate(block)
+        channel_side = Shown(internals.se_internals(block, rho, lang=lang))
     else:
         channel_side = Shown(note=missing or say(lang, "no_channel_side", block=block.label))
     if block.spatial_gate is None:
@@ -299,7 +316,7 @@ def block_internals(result: ImageResult, block: str | None, lang: str = "en") ->
     """``internals_views`` of the selected block, or the sentence for a model without attention."""
     name = chosen_block(result, block)
     if name is None:
-        note = say(lang, "no_internals", model=result.model_title)
+        note = say(lang, "no_internals", model=shown_title(result))
         return Shown(note=note), Shown(note=note)
     return internals_views(result.block(name), result, lang)
 
@@ -315,13 +332,11 @@ def _unavailable(block: BlockAttention, result: ImageResult | None, lang: str = 
 
 def reference_view(result: ImageResult, lang: str = "en") -> Shown:
     """The SE-paper Fig. 6 view for this input, or why there is none (no statistics on this machine)."""
-    from visualiser.reference_stats import load_reference_stats
-    from visualiser.render import reference
 
-    path = catalogue.reference_stats_path(result.model)
-    if path is None or not has_channel_gates(result):
-        return Shown(note=say(lang, "no_reference", model=result.model_title, name=result.model))
-    return Shown(reference.reference_figure(result, load_reference_stats(path), lang=lang))
+    stats = pipeline.reference_stats(result.model) if has_channel_gates(result) else None
+    if stats is None:
+        return Shown(note=say(lang, "no_reference", model=shown_title(result), name=result.model))
+    return Shown(reference.reference_figure(result, stats, lang=lang))
 
 
 def mute_limit(result: ImageResult, block: str | None) -> int:
@@ -331,6 +346,9 @@ def mute_limit(result: ImageResult, block: str | None) -> int:
 
 
 # ---- the whole set, for one result ---------------------------------------------------------------------------------
+
+# The views that sit in a closed fold until the reader opens it: drawn then (``fold_views``), not with the rest.
+FOLDS = ("barcode", "internals", "reference")
 
 
 @dataclass(frozen=True)
@@ -367,29 +385,47 @@ def image_views(
     normalise: str = "block",
     lang: str = "en",
     block: str | None = None,
+    folds: Collection[str] = FOLDS,
 ) -> ImageViews:
-    """All Image-tab views of one stored result, for ``block`` (default: the focus block); no network."""
+    """All Image-tab views of one stored result, for ``block`` (default: the focus block); no network.
+
+    Only the folds named in ``folds`` (the ones open on the page) are drawn; a view in a closed fold is an
+    empty ``Shown`` (nothing drawn, nothing said) until ``fold_views`` draws it when the fold opens.
+    """
     require(result, "analyse an image")
     name = chosen_block(result, block)
-    channel_side, spatial_side = block_internals(result, name, lang)
+    internals = block_internals(result, name, lang) if "internals" in folds else (Shown(), Shown())
     return ImageViews(
         result=result,
         blocks=block_choices(result),
         block=name,
         overview=overview_view(result, lang),
-        barcode=barcode_view(result, lang),
+        barcode=barcode_view(result, lang) if "barcode" in folds else Shown(),
         chart=chart_view(result, name, sort, lang),
         overlay=overlay_panel(result, name, alpha, cmap, normalise, lang),
         grid=grid_view(result, alpha, cmap, normalise, lang),
-        channel_internals=channel_side,
-        spatial_internals=spatial_side,
-        reference=reference_view(result, lang),
+        channel_internals=internals[0],
+        spatial_internals=internals[1],
+        reference=reference_view(result, lang) if "reference" in folds else Shown(),
         spatial_note=spatial_note(result, lang),
         mute_limit=mute_limit(result, name),
         notice=notice_view(result, lang),
         timings=timings_text(result.timings, lang),
         caption=result_caption(result, lang),
     )
+
+
+def fold_views(result: ImageResult, fold: str, block: str | None = None, lang: str = "en") -> tuple[Shown, ...]:
+    """The views of one fold (``FOLDS``), drawn when the reader opens it: the barcode; the selected block's
+    internals (channel side, spatial side); the class reference."""
+    require(result, "analyse an image")
+    if fold == "barcode":
+        return (barcode_view(result, lang),)
+    if fold == "internals":
+        return block_internals(result, block, lang)
+    if fold == "reference":
+        return (reference_view(result, lang),)
+    raise InputError(f"no fold named {fold!r}; folds: {', '.join(FOLDS)}")
 
 
 def block_views(
@@ -400,11 +436,13 @@ def block_views(
     cmap: str = "viridis",
     normalise: str = "block",
     lang: str = "en",
+    folds: Collection[str] = FOLDS,
 ) -> tuple[Shown, Shown, Shown, Shown]:
-    """The selected block's channel chart, spatial overlay and internals (channel side, spatial side)."""
+    """The selected block's channel chart, spatial overlay and internals (channel side, spatial side; drawn
+    only when the internals fold is in ``folds``, else empty)."""
     require(result, "analyse an image")
     result.block(block)  # an unknown name is refused with the list of blocks
-    channel_side, spatial_side = block_internals(result, block, lang)
+    channel_side, spatial_side = block_internals(result, block, lang) if "internals" in folds else (Shown(), Shown())
     return (
         chart_view(result, block, sort, lang),
         overlay_panel(result, block, alpha, cmap, normalise, lang),
@@ -434,21 +472,19 @@ def gradcam_view(
 ) -> tuple[np.ndarray, str]:
     """Grad-CAM of the top-1 class beside the block's spatial gate with their agreement; alone (with its colour bar
     and class) for a model without spatial attention, the plain baseline included. Runs a backward pass."""
-    from visualiser.analysis.agreement import map_agreement
-    from visualiser.render import spatial
 
     require(result, "analyse an image")
-    with_cam = image_result(result.original_image, result.model, gradcam=True)
+    with_cam = gradcam_result(result)
     a, c = check_alpha(alpha), check_cmap(cmap)
     if not with_cam.spatial_blocks:
         picture = spatial.gradcam_alone(with_cam, a, c, min_side=spatial.SCREEN_MIN_SIDE, lang=lang)
         label = next((p.label for p in with_cam.predictions if p.index == with_cam.gradcam_class), "?")
-        return picture, say(lang, "gradcam_alone", model=result.model_title, label=label)
+        return picture, say(lang, "gradcam_alone", model=shown_title(result), label=label)
     name = chosen_block(with_cam, block)
     chosen = with_cam.block(name) if name is not None else with_cam.spatial_blocks[-1]
     if chosen.spatial_gate is None:
         chosen = with_cam.spatial_blocks[-1]
-    scores = map_agreement(with_cam.gradcam, chosen.spatial_gate)
+    scores = pipeline.result_scores(with_cam).agreement.gradcam[chosen.name]
     picture = spatial.gradcam_vs_attention(with_cam, chosen.name, scores, a, c, lang=lang)
     return picture, agreement_text(chosen.label, scores.to_json(), lang)
 
@@ -467,7 +503,6 @@ def intervention_view(
     result: ImageResult, block: str | None, mode: str, mute_top: int = 5, lang: str = "en"
 ) -> tuple[Label, Label, str]:
     """Top-5 before and after forcing one block's gates: two real forward passes."""
-    from visualiser import pipeline
 
     require(result, "analyse an image")
     name = chosen_block(result, block)
@@ -503,10 +538,6 @@ def bundle_view(
     result: ImageResult, alpha: float = 0.5, cmap: str = "viridis", normalise: str = "block", sort: bool = True
 ) -> Path:
     """A zip of every figure (drawn with the options on screen), the arrays (NPZ), the summary and a manifest."""
-    from visualiser.analysis.agreement import image_agreement
-    from visualiser.analysis.stability import stability_scores
-    from visualiser.reference_stats import load_reference_stats
-    from visualiser.render import bundle
 
     require(result, "analyse an image or a clip")
     blocks = getattr(result, "blocks", ())
@@ -517,9 +548,8 @@ def bundle_view(
         sort_channels=bool(sort),
         per_block=len(blocks) <= BUNDLE_ALL_BLOCKS_UP_TO,
     )
-    stats_path = catalogue.reference_stats_path(result.model) if hasattr(result, "gradcam") else None
-    stats = load_reference_stats(stats_path) if stats_path is not None else None
+    scores = pipeline.result_scores(result)
     directory = new_output_path(f"{result.model}-bundle", "")
     if hasattr(result, "gradcam"):
-        return Path(bundle.write_bundle(result, directory, options, stats, agreement=image_agreement(result)))
-    return Path(bundle.write_bundle(result, directory, options, stats, stability=stability_scores(result)))
+        return Path(bundle.write_bundle(result, directory, options, scores.reference, agreement=scores.agreement))
+    return Path(bundle.write_bundle(result, directory, options, stability=scores.stability))

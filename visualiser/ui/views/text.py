@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 from visualiser import catalogue
+from visualiser.errors import ModelNotFoundError
+from visualiser.models.registry import get_spec
 from visualiser.result import Prediction
 from visualiser.ui.views.phrases import EN, say
 
 Label = dict[str, float]
+_MARKUP = re.compile(r"([\\`*_{}\[\]()<>#+!|~&])")  # what starts a link, an image, emphasis, code or HTML
+
+
+def markdown_text(text: object) -> str:
+    """``text`` as literal Markdown: markup characters backslash-escaped, line breaks as spaces (user strings)."""
+    return _MARKUP.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def shown_title(result: object) -> str:
+    """A result's model title for Markdown (an upload's title holds its file name: text, never a link)."""
+    return markdown_text(getattr(result, "model_title", ""))
 
 
 def predictions_label(predictions: Iterable[Prediction]) -> Label:
@@ -34,14 +48,19 @@ def timings_text(timings: Mapping[str, float], lang: str = "en") -> str:
 
 
 def model_title(model: str | None, lang: str = "en") -> str:
-    """The model's display title (what the banners name)."""
+    """The model's display title (what the banners name); a name no longer registered (an evicted upload) as is."""
     if model is None:
         return say(lang, "the_default_model")
-    from visualiser.models.registry import get_spec
 
-    return get_spec(model).title
+    try:
+        return get_spec(model).title
+    except ModelNotFoundError:
+        return model[:80]
 
 
 def model_domain(model: str | None, lang: str = "en") -> str:
-    """What the model learned, in one line ("" when nothing is known)."""
-    return catalogue.model_domain(model, lang)
+    """What the model learned, in one line ("" when nothing is known, or the model is no longer registered)."""
+    try:
+        return catalogue.model_domain(model, lang)
+    except ModelNotFoundError:
+        return ""

@@ -7,6 +7,12 @@ import logging
 from visualiser import catalogue
 from visualiser.errors import VisualiserError
 from visualiser.types import TASKS
+from visualiser.ui.views import heavy
+from visualiser.ui.views.clip import clip_arrival
+from visualiser.ui.views.compare import compare_arrival
+from visualiser.ui.views.conv3d import conv3d_arrival
+from visualiser.ui.views.heavy import pipeline
+from visualiser.ui.views.image import image_arrival
 
 logger = logging.getLogger("visualiser.ui")
 
@@ -18,13 +24,7 @@ def warm_up() -> None:
     after launch means the first visitor's analysis does not pay for it either. Then every tab's arrival
     example is computed, so a page opens with finished results.
     """
-    from visualiser import pipeline
-    from visualiser.render import render_all  # noqa: F401  (matplotlib and the renderers)
-    from visualiser.ui.views.clip import clip_arrival
-    from visualiser.ui.views.compare import compare_arrival
-    from visualiser.ui.views.conv3d import conv3d_arrival
-    from visualiser.ui.views.image import image_arrival
-
+    heavy.import_all()
     for task in TASKS:
         name = catalogue.default_model(task)
         if name is None:
