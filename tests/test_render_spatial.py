@@ -88,6 +88,23 @@ def test_colorbar_strip_is_added_below_the_image():
     np.testing.assert_array_equal(with_bar[: plain.shape[0]], plain)
 
 
+@pytest.mark.parametrize(
+    "label", ["colours span this block's min..max over the whole clip", "颜色覆盖该模块在整个片段上的最小..最大值"]
+)
+def test_a_colorbar_label_wider_than_a_narrow_frame_wraps_instead_of_being_cut(label):
+    """A clip's frame is narrow: its colour note used to run off the right edge ("over the whole c")."""
+    from visualiser.render.colour import BACKGROUND
+    from visualiser.render.compose import colorbar_strip
+
+    wide = colorbar_strip(900, 0.1, 0.9, label)
+    narrow = colorbar_strip(160, 0.1, 0.9, label)
+    assert narrow.shape[0] > wide.shape[0]  # more lines, not a cut one
+    below_ticks = narrow[40:]
+    right_margin = below_ticks[:, -6:]
+    assert (right_margin == np.array(BACKGROUND, np.uint8)).all()  # nothing reaches the edge
+    assert (below_ticks != np.array(BACKGROUND, np.uint8)).any(axis=2).sum() > 50  # and the note is drawn
+
+
 def test_normalisations_use_the_block_the_shared_or_the_fixed_range():
     low = np.full((4, 4), 0.2, np.float32)
     low[0, 0] = 0.0

@@ -7,6 +7,7 @@ building blocks. Everything takes and returns ``(H, W, 3)`` uint8 arrays.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -135,7 +136,8 @@ def colorbar_strip(
     y = 4 + bar_h + 3
     room = width - 2 * margin - text_width(low, 12) - text_width(high, 12) - 16
     own_line = text_width(label, 12) > room
-    strip = Image.new("RGB", (width, height + (16 if own_line else 0)), BACKGROUND)
+    lines = _wrapped(label, width - 2 * margin, 12) if own_line else []
+    strip = Image.new("RGB", (width, height + 16 * len(lines)), BACKGROUND)
     draw = ImageDraw.Draw(strip)
     bar_w = max(1, width - 2 * margin)
     ramp = lut(cmap)[np.linspace(0, 255, bar_w).round().astype(np.intp)]  # (bar_w, 3)
@@ -144,10 +146,26 @@ def colorbar_strip(
     draw_text(strip, (margin, y), low, 12)
     draw_text(strip, (margin + bar_w, y), high, 12, anchor="ra")
     if own_line:
-        draw_text(strip, (margin, y + 16), label, 12, MUTED)
+        for i, line in enumerate(lines):
+            draw_text(strip, (margin, y + 16 * (i + 1)), line, 12, MUTED)
     else:
         draw_text(strip, (width / 2, y), label, 12, MUTED, anchor="ma")
     return np.asarray(strip)
+
+
+def _wrapped(text: str, width: int, size: int) -> list[str]:
+    """``text`` in lines that each fit ``width`` pixels, broken between words or between CJK characters."""
+    lines = [""]
+    for token in _BREAKS.findall(text):
+        trial = lines[-1] + token
+        if lines[-1].strip() and text_width(trial.rstrip(), size) > width:
+            lines.append(token.lstrip())
+        else:
+            lines[-1] = trial
+    return [line.rstrip() for line in lines]
+
+
+_BREAKS = re.compile(r"[\u2e80-\u9fff\uff00-\uffef]|[^\s\u2e80-\u9fff\uff00-\uffef]+\s*|\s+")
 
 
 def _tick(value: float | str) -> str:
