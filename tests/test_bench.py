@@ -21,6 +21,7 @@ from tools.bench import (
     paired_median_times,
     table_rows,
 )
+from tools.bench.image import CLICK_EVENT
 from tools.bench.table import IMAGE_CLICK, IMAGE_VIEWS
 
 
@@ -250,7 +251,7 @@ def test_quick_benchmark_reports_finite_positive_figures(tmp_path, capsys):
     assert {"seresnet50.a1_in1k", "cbam_resnet50"} <= set(report["image_over_forward"])
     assert set(report["eager_views"]) == {"cbam_resnet50"}
     assert report["eager_views"]["cbam_resnet50"]["model_blocks"] == 16
-    assert {"event_analyse_image_ms", "views_ms", "click_ms"} <= set(report["image"]["cbam_resnet50"])
+    assert {f"event_{CLICK_EVENT}_ms", "views_ms", "click_ms"} <= set(report["image"]["cbam_resnet50"])
     assert "seresnet50.a1_in1k" in report["clip_fps"]
     printed = capsys.readouterr().out.strip()
     assert printed == markdown_table(report)

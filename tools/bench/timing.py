@@ -43,6 +43,13 @@ def interleaved_median_times(
     fns: Sequence[Callable[[], object]], repeats: int, warmup: int = 1, clock: Clock = time.perf_counter
 ) -> tuple[float, ...]:
     """Median times of several functions called in turn (a, b, c, a, b, c, ...), after ``warmup`` rounds."""
+    return tuple(statistics.median(spent) for spent in interleaved_times(fns, repeats, warmup, clock))
+
+
+def interleaved_times(
+    fns: Sequence[Callable[[], object]], repeats: int, warmup: int = 1, clock: Clock = time.perf_counter
+) -> list[list[float]]:
+    """Every time of several functions called in turn (a, b, c, a, b, c, ...), after ``warmup`` rounds."""
     if repeats < 1:
         raise ValueError("repeats must be at least 1")
     for _ in range(warmup):
@@ -54,4 +61,4 @@ def interleaved_median_times(
             t0 = clock()
             fn()
             spent.append(clock() - t0)
-    return tuple(statistics.median(spent) for spent in times)
+    return times
