@@ -246,7 +246,7 @@ def clip_frame_view(result: ClipResult, index: int, block: str | None, lang: str
     picture = clips.attention_frame(result, i, chosen.name, lang=lang)
     if chosen.channel_gate is None:
         return Shown(picture), Shown(note=say(lang, "no_timeline", block=chosen.label))
-    return Shown(picture), Shown(channels.channel_bars(chosen, sort=True, lang=lang))
+    return Shown(picture), Shown(channels.channel_bars_picture(chosen, sort=True, lang=lang))
 
 
 def clip_time_view(result: ClipResult, block: str | None, lang: str = "en") -> Shown:
