@@ -407,3 +407,23 @@ def test_png_files_turns_rgb_arrays_into_lossless_pngs_and_leaves_the_rest(tmp_p
         np.testing.assert_array_equal(np.asarray(decoded.convert("RGB")), picture)
     as_list = views.png_files(lambda: [picture])()
     assert isinstance(as_list, list) and as_list[0].endswith(".png")
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (1, 7, 3), (33, 1, 3), (40, 60, 3), (40, 60, 4), (17, 23)])
+def test_png_bytes_decode_to_the_same_pixels_in_pillow(shape):
+    import io
+
+    from PIL import Image
+
+    from visualiser.ui.views.files import png_bytes
+
+    rng = np.random.default_rng(sum(shape))
+    noise = rng.integers(0, 256, shape, dtype=np.uint8)  # every row difference wraps around somewhere
+    ramp = np.linspace(0, 255, shape[1], dtype=np.uint8).reshape((1, shape[1]) + (1,) * (len(shape) - 2))
+    smooth = np.ascontiguousarray(np.broadcast_to(ramp, shape))  # a chart's flat rows and columns
+    for picture in (noise, smooth, noise[:, ::-1]):  # the last one a strided view
+        with Image.open(io.BytesIO(png_bytes(picture))) as decoded:
+            assert decoded.format == "PNG" and decoded.size == (shape[1], shape[0])
+            np.testing.assert_array_equal(np.asarray(decoded), picture)
+    with pytest.raises(ValueError, match="uint8"):
+        png_bytes(noise.astype(np.float32))
