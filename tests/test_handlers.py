@@ -193,6 +193,8 @@ def test_3d_clip_gives_an_mp4_with_one_frame_per_sampled_frame(fake_models, fake
     picture, chart = views.clip_frame_view(shown.result, CLIP_FRAMES - 1, "layer2.0.se")
     _rgb(picture)
     _rgb(chart)
+    later = views.video_view_soon(result)  # the same video, encoded on its own thread while figures are drawn
+    assert _mp4_frames(later.result(timeout=60).value) == CLIP_FRAMES
 
 
 def test_the_frame_count_is_bounded_by_the_model(fake_models):

@@ -6,6 +6,8 @@ result's frames, and the tab converts.
 
 from __future__ import annotations
 
+import contextvars
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -141,6 +143,16 @@ def video_view(result: ClipResult, lang: str = "en") -> Shown:
     if not _has_spatial(result):
         return Shown(note=say(lang, "no_video", model=shown_title(result)))
     return Shown(attention_video(result, new_output_path("attention", ".mp4"), lang=lang))
+
+
+_VIDEO_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="attention-video")  # one per network run (HEAVY)
+
+
+def video_view_soon(result: ClipResult, lang: str = "en") -> Future[Shown]:
+    """``video_view`` on a thread of its own, started now: the H.264 encoding leaves the GIL, so the caller draws
+    the figures meanwhile (the click waits for the longer of the two, not their sum). Its failure is raised by
+    ``result()``. It runs in a copy of the caller's context (the request's context variables go with it)."""
+    return _VIDEO_POOL.submit(contextvars.copy_context().run, video_view, result, lang)
 
 
 def clip_caption(result: ClipResult, lang: str = "en") -> str:
