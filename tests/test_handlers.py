@@ -189,7 +189,8 @@ def test_3d_clip_gives_an_mp4_with_one_frame_per_sampled_frame(fake_models, fake
     assert "8 帧" in views.clip_views(result, "zh").caption
     assert shown.frames == CLIP_FRAMES and shown.block == LAST
     _rgb(shown.frame_image)
-    assert isinstance(shown.over_time.value, Figure) and isinstance(shown.stability.value, Figure)
+    _rgb(shown.over_time)  # a 3-D block's spatial gate step by step, as a picture (sam_internals_picture)
+    assert isinstance(shown.stability.value, Figure)
     picture, chart = views.clip_frame_view(shown.result, CLIP_FRAMES - 1, "layer2.0.se")
     _rgb(picture)
     _rgb(chart)

@@ -275,5 +275,5 @@ def clip_time_view(result: ClipResult, block: str | None, lang: str = "en") -> S
             return Shown(note=say(lang, "no_timeline", block=chosen.label))
         return Shown(clips.channel_timeline(result, chosen.name, lang=lang))
     if chosen.spatial_gate is not None:
-        return Shown(internals.sam_internals(chosen, lang=lang))
+        return Shown(internals.sam_internals_picture(chosen, lang=lang))  # the figure's picture, from a kept layout
     return Shown(note=say(lang, "no_time_view", block=chosen.label))
