@@ -78,7 +78,7 @@ def test_image_views_of_a_cbam_model(fake_models, fake_inputs):
     assert shown.block == LAST and shown.has_spatial
     for picture in (shown.overview, shown.grid, shown.overlay, shown.barcode):
         _rgb(picture)
-    assert isinstance(shown.chart.value, Figure)
+    _rgb(shown.chart)  # the block chart comes as a picture (channels.channel_bars_picture)
     assert isinstance(shown.channel_internals.value, Figure) and isinstance(shown.spatial_internals.value, Figure)
     assert "forward" in shown.timings and "前向传播" in views.image_views(shown.result, lang="zh").timings
     assert shown.mute_limit == 64 and shown.spatial_note == ""
@@ -189,10 +189,13 @@ def test_3d_clip_gives_an_mp4_with_one_frame_per_sampled_frame(fake_models, fake
     assert "8 帧" in views.clip_views(result, "zh").caption
     assert shown.frames == CLIP_FRAMES and shown.block == LAST
     _rgb(shown.frame_image)
-    assert isinstance(shown.over_time.value, Figure) and isinstance(shown.stability.value, Figure)
+    _rgb(shown.over_time)  # a 3-D block's spatial gate step by step, as a picture (sam_internals_picture)
+    assert isinstance(shown.stability.value, Figure)
     picture, chart = views.clip_frame_view(shown.result, CLIP_FRAMES - 1, "layer2.0.se")
     _rgb(picture)
-    assert isinstance(chart.value, Figure)
+    _rgb(chart)
+    later = views.video_view_soon(result)  # the same video, encoded on its own thread while figures are drawn
+    assert _mp4_frames(later.result(timeout=60).value) == CLIP_FRAMES
 
 
 def test_the_frame_count_is_bounded_by_the_model(fake_models):
@@ -407,3 +410,23 @@ def test_png_files_turns_rgb_arrays_into_lossless_pngs_and_leaves_the_rest(tmp_p
         np.testing.assert_array_equal(np.asarray(decoded.convert("RGB")), picture)
     as_list = views.png_files(lambda: [picture])()
     assert isinstance(as_list, list) and as_list[0].endswith(".png")
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (1, 7, 3), (33, 1, 3), (40, 60, 3), (40, 60, 4), (17, 23)])
+def test_png_bytes_decode_to_the_same_pixels_in_pillow(shape):
+    import io
+
+    from PIL import Image
+
+    from visualiser.ui.views.files import png_bytes
+
+    rng = np.random.default_rng(sum(shape))
+    noise = rng.integers(0, 256, shape, dtype=np.uint8)  # every row difference wraps around somewhere
+    ramp = np.linspace(0, 255, shape[1], dtype=np.uint8).reshape((1, shape[1]) + (1,) * (len(shape) - 2))
+    smooth = np.ascontiguousarray(np.broadcast_to(ramp, shape))  # a chart's flat rows and columns
+    for picture in (noise, smooth, noise[:, ::-1]):  # the last one a strided view
+        with Image.open(io.BytesIO(png_bytes(picture))) as decoded:
+            assert decoded.format == "PNG" and decoded.size == (shape[1], shape[0])
+            np.testing.assert_array_equal(np.asarray(decoded), picture)
+    with pytest.raises(ValueError, match="uint8"):
+        png_bytes(noise.astype(np.float32))

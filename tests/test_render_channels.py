@@ -94,6 +94,26 @@ def test_draws_on_a_given_axes():
     assert figure_to_rgb(fig).shape[2] == 3
 
 
+@pytest.mark.parametrize("sort", [False, True])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_chart_picture_is_the_figure_pixel_for_pixel_block_after_block(sort, lang):
+    rng = np.random.default_rng(5)
+    for channels_, seed in ((96, 1), (96, 2), (2048, 3), (96, 4)):  # a kept frame reused, then another
+        gate = np.random.default_rng(seed).random(channels_).astype(np.float32) ** rng.uniform(0.5, 3)
+        block = _block_with(gate, name=f"layer{seed}.0.se")
+        expected = figure_to_rgb(channels.channel_bars(block, sort=sort, lang=lang))
+        picture = channels.channel_bars_picture(block, sort=sort, lang=lang)
+        assert picture.dtype == np.uint8 and picture.shape == expected.shape
+        assert np.array_equal(picture, expected)  # no bar, label or title of an earlier block left behind
+
+
+def test_the_chart_picture_changes_with_the_gates():
+    gate = np.linspace(0.05, 0.95, 64, dtype=np.float32)
+    low = channels.channel_bars_picture(_block_with(gate * 0.5))
+    high = channels.channel_bars_picture(_block_with(gate))
+    assert not np.array_equal(low, high)
+
+
 def test_block_without_channel_gate_is_a_user_facing_error():
     block = BlockAttention(name="x.se", stage=1, block=0, kind="cbam", channels=0)
     with pytest.raises(VisualiserError, match="no channel gate"):

@@ -101,6 +101,19 @@ def test_sam_internals_for_a_3d_block_takes_one_time_slice_and_every_kernel_slic
         internals.sam_internals(block, t=9)
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_spatial_steps_picture_is_the_figure_pixel_for_pixel_block_after_block(lang):
+    from visualiser.render.figures import figure_to_rgb
+
+    flat = [make_block(f"layer{i}.0.se", i, 0, "cbam", 16, (6, 6), seed=10 + i) for i in (1, 2)]  # one kept layout
+    three_d = clip_result_3d(frames=8, gate_frames=4).blocks[0]
+    for block, t in ((flat[0], None), (three_d, 1), (flat[1], None), (three_d, 2)):
+        expected = figure_to_rgb(internals.sam_internals(block, t=t, lang=lang))
+        picture = internals.sam_internals_picture(block, t=t, lang=lang)
+        assert picture.shape == expected.shape and np.array_equal(picture, expected)  # no earlier block's values
+    assert not np.array_equal(internals.sam_internals_picture(flat[0]), internals.sam_internals_picture(flat[1]))
+
+
 def test_missing_intermediates_are_a_clear_error():
     se = make_block("layer1.0.se", 1, 0, "se", 16)
     with pytest.raises(VisualiserError, match="avg_logits"):

@@ -10,11 +10,18 @@ the panels say how many channels one column holds.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
 from matplotlib.collections import PolyCollection
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -74,28 +81,116 @@ def channel_bars(
     ``ax`` when given (its figure is returned), otherwise on a new Figure.
     """
     gate = channel_gate(block)
-    channels = gate.shape[0]
-    order = np.argsort(-gate, kind="stable") if sort else np.arange(channels)
-    heights = gate[order]
     own_figure = ax is None
     if ax is None:
-        # Fixed margins instead of constrained layout: half the drawing time of this often-redrawn chart.
-        fig = new_figure(9.0, 3.4, layout=None)
-        ax = fig.add_axes((0.07, 0.15, 0.83, 0.62))
+        fig, ax = _bars_axes()
     else:
         fig = ax.get_figure()  # type: ignore[assignment]
-    bars = gate_bars(ax, heights, cmap)
-    ax.set_ylabel(say(lang, "gate"))
-    ax.set_xlabel(say(lang, "channels_sorted" if sort else "channel_index"))
-    _label_top(ax, gate, order, top_k, sort, lang)
-    title = say(lang, "bars_title", block=block.label, channels=channels, summary=summary_line(gate, lang))
-    ax.set_title(title, fontsize=9, pad=8 + 8 * min(top_k, 4))
-    if own_figure:
-        bar = fig.colorbar(bars, cax=fig.add_axes((0.915, 0.15, 0.015, 0.62)))
-    else:
-        bar = fig.colorbar(bars, ax=ax, pad=0.01)
+    _bars_frame(ax, gate.shape[0], sort, top_k, lang)
+    bars, _ = _bars_data(ax, block, sort, top_k, cmap, lang)
+    colour_axes = {"cax": fig.add_axes(_COLORBAR_BOX)} if own_figure else {"ax": ax, "pad": 0.01}
+    bar = fig.colorbar(bars, **colour_axes)
     bar.set_label(say(lang, "gate_fixed"))
     return fig
+
+
+# Fixed margins instead of constrained layout: half the drawing time of this often-redrawn chart.
+_CHART_SIZE = (9.0, 3.4)
+_AXES_BOX = (0.07, 0.15, 0.83, 0.62)
+_COLORBAR_BOX = (0.915, 0.15, 0.015, 0.62)
+
+
+def _bars_axes() -> tuple[Figure, Axes]:
+    fig = new_figure(*_CHART_SIZE, layout=None)
+    return fig, fig.add_axes(_AXES_BOX)
+
+
+def _bars_frame(ax: Axes, channels: int, sort: bool, top_k: int, lang: str) -> None:
+    """What the chart shows whatever the gates: axis range and labels, the title's room for the top-k labels."""
+    ax.set_xlim(-0.5, channels - 0.5)
+    ax.set_ylim(0.0, 1.0)
+    ax.set_ylabel(say(lang, "gate"))
+    ax.set_xlabel(say(lang, "channels_sorted" if sort else "channel_index"))
+    ax.set_title("", fontsize=9, pad=8 + 8 * min(top_k, 4))
+
+
+def _bars_data(
+    ax: Axes, block: BlockAttention, sort: bool, top_k: int, cmap: str, lang: str
+) -> tuple[PolyCollection, list[Artist]]:
+    """What the chart draws from the gates: the bars, the top-k labels and the title (with the saturation line);
+    returns the bars and every artist this added."""
+    gate = channel_gate(block)
+    channels = gate.shape[0]
+    order = np.argsort(-gate, kind="stable") if sort else np.arange(channels)
+    before = set(ax.get_children())
+    bars = gate_bars(ax, gate[order], cmap)
+    _label_top(ax, gate, order, top_k, sort, lang)
+    ax.title.set_text(say(lang, "bars_title", block=block.label, channels=channels, summary=summary_line(gate, lang)))
+    added = [a for a in ax.get_children() if a not in before]
+    return bars, [bars, *(a for a in added if a is not bars), ax.title]
+
+
+@dataclass
+class _BarsTemplate:
+    """A drawn chart without its data (axes, ticks, labels, colour bar), kept to draw one block's gates on."""
+
+    fig: Figure
+    ax: Axes
+    background: Any
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_TEMPLATES: OrderedDict[tuple, _BarsTemplate] = OrderedDict()
+_TEMPLATES_LOCK = threading.Lock()
+_TEMPLATES_KEPT = 16
+
+
+def _bars_template(channels: int, sort: bool, top_k: int, cmap: str, lang: str) -> _BarsTemplate:
+    key = (channels, sort, top_k, cmap, lang)
+    with _TEMPLATES_LOCK:
+        template = _TEMPLATES.get(key)
+        if template is not None:
+            _TEMPLATES.move_to_end(key)
+            return template
+    fig, ax = _bars_axes()
+    _bars_frame(ax, channels, sort, top_k, lang)
+    scale = ScalarMappable(Normalize(0.0, 1.0), cmap)  # the bars' colour scale, without the bars
+    fig.colorbar(scale, cax=fig.add_axes(_COLORBAR_BOX)).set_label(say(lang, "gate_fixed"))
+    for spine in ax.spines.values():  # drawn over each block's bars instead (once, as a full draw would)
+        spine.set_visible(False)
+    fig.canvas.draw()
+    for spine in ax.spines.values():
+        spine.set_visible(True)
+    template = _BarsTemplate(fig, ax, fig.canvas.copy_from_bbox(fig.bbox))  # type: ignore[attr-defined]
+    with _TEMPLATES_LOCK:
+        template = _TEMPLATES.setdefault(key, template)
+        while len(_TEMPLATES) > _TEMPLATES_KEPT:
+            _TEMPLATES.popitem(last=False)
+    return template
+
+
+def channel_bars_picture(
+    block: BlockAttention, sort: bool = False, top_k: int = 5, cmap: str = DEFAULT_CMAP, lang: str = "en"
+) -> np.ndarray:
+    """``channel_bars`` as an RGB array, drawn in a fraction of the time: the chart without its data (axes, ticks,
+    labels, colour bar) is drawn once per channel count, order and language and kept; each block's bars, top-k
+    labels and title are drawn onto a copy of it (matplotlib's blitting). The same picture as the figure's."""
+    gate = channel_gate(block)
+    template = _bars_template(gate.shape[0], bool(sort), top_k, cmap, lang)
+    canvas = template.fig.canvas
+    with template.lock:
+        canvas.restore_region(template.background)  # type: ignore[attr-defined]
+        _, drawn = _bars_data(template.ax, block, bool(sort), top_k, cmap, lang)
+        try:
+            # in the figure's own order (bars under the spines, labels over them), as a full draw would
+            for artist in sorted([*drawn, *template.ax.spines.values()], key=lambda a: a.get_zorder()):
+                template.ax.draw_artist(artist)
+            picture = np.asarray(canvas.buffer_rgba())[..., :3].copy()  # type: ignore[attr-defined]
+        finally:
+            for artist in drawn[:-1]:
+                artist.remove()
+            template.ax.title.set_text("")
+    return picture
 
 
 def gate_bars(ax: Axes, heights: np.ndarray, cmap: str = DEFAULT_CMAP) -> PolyCollection:

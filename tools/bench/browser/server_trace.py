@@ -42,6 +42,8 @@ PROBES: dict[str, str] = {
     "visualiser.render.channels:channel_overview": "channel overview drawn",
     "visualiser.render.channels:channel_barcode_image": "barcode drawn",
     "visualiser.render.channels:channel_bars": "block chart figure",
+    "visualiser.render.channels:channel_bars_picture": "block chart picture (kept frame + data)",
+    "visualiser.render.internals:sam_internals_picture": "spatial steps picture (kept layout refilled)",
     "visualiser.ui.views.clip:attention_video": "attention video (overlays + H.264)",
     "visualiser.ui.views.clip:clip_views": "clip_views (every figure of the Clip tab)",
     "visualiser.ui.views.clip:clip_frame_view": "a frame's heatmap and chart",

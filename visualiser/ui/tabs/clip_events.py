@@ -10,6 +10,7 @@ frames for an image model run frame by frame. The switch for a real clip leads t
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from typing import Any
 
 import gradio as gr
@@ -117,13 +118,17 @@ class ClipViewUpdates:
             **note(t.bundle_note, ""),
         }
 
-    def result_updates(self, result: Any, v: views.ClipViews, video: views.Shown, lang: str) -> Updates:
-        """A new result: its predictions, summary and state, the attention video and every view."""
+    def result_updates(
+        self, result: Any, v: views.ClipViews, video: views.Shown | Future[views.Shown], lang: str
+    ) -> Updates:
+        """A new result: its predictions, summary and state, the attention video and every view. A video still being
+        encoded (``views.video_view_soon``) is waited for after the figures are drawn and written."""
         t = self.t
         label_ = views.predictions_label(result.predictions)
+        drawn = self.views_updates(v, lang)
         return {
-            **self.header_updates(v, video, lang),
-            **self.views_updates(v, lang),
+            **self.header_updates(v, video.result() if isinstance(video, Future) else video, lang),
+            **drawn,
             t.predictions: gr.update(value=label_, visible=True),
             t.summary: views.clip_summary(result),
             t.state: result,
@@ -170,7 +175,8 @@ def wire_clip_tab(tab: ClipTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks
             progress(fraction, desc=description)
 
         result = views.analysed_clip(video, model, int(frames), report, owner=_owner(request))
-        return u.result_updates(result, views.clip_views(result, lang), views.video_view(result, lang), lang)
+        encoding = views.video_view_soon(result, lang)  # H.264 on its own thread while the figures are drawn
+        return u.result_updates(result, views.clip_views(result, lang), encoding, lang)
 
     def stale(model: str | None, lang: str) -> Updates:
         return u.blank(banners.stale(model, lang))
@@ -178,8 +184,10 @@ def wire_clip_tab(tab: ClipTab, i18n: gr.I18n, banners: Banners, demo: gr.Blocks
     def show(result: Any, lang: str) -> Updates:
         if result is None:
             return u.blank(banners.nothing(lang))
+        encoding = views.video_view_soon(result, lang)
         v = views.clip_views(result, lang)
-        return {**u.header_updates(v, views.video_view(result, lang), lang), **u.views_updates(v, lang)}
+        drawn = u.views_updates(v, lang)
+        return {**u.header_updates(v, encoding.result(), lang), **drawn}
 
     def failed(model: str | None, frames: int, lang: str, request: gr.Request | None = None) -> Updates:
         message = failure_message(request, SCOPE, lang)

@@ -22,6 +22,7 @@ from visualiser.ui.views.clip import (
     clip_views,
     frames_control,
     video_view,
+    video_view_soon,
 )
 from visualiser.ui.views.compare import CompareColumn, compare_arrival, compare_column, compare_models, compare_names
 from visualiser.ui.views.conv3d import (
@@ -118,6 +119,7 @@ __all__ = [
     "say",
     "user_message",
     "video_view",
+    "video_view_soon",
     "warm_up",
     "write_png",
 ]

@@ -6,6 +6,8 @@ result's frames, and the tab converts.
 
 from __future__ import annotations
 
+import contextvars
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -143,6 +145,16 @@ def video_view(result: ClipResult, lang: str = "en") -> Shown:
     return Shown(attention_video(result, new_output_path("attention", ".mp4"), lang=lang))
 
 
+_VIDEO_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="attention-video")  # one per network run (HEAVY)
+
+
+def video_view_soon(result: ClipResult, lang: str = "en") -> Future[Shown]:
+    """``video_view`` on a thread of its own, started now: the H.264 encoding leaves the GIL, so the caller draws
+    the figures meanwhile (the click waits for the longer of the two, not their sum). Its failure is raised by
+    ``result()``. It runs in a copy of the caller's context (the request's context variables go with it)."""
+    return _VIDEO_POOL.submit(contextvars.copy_context().run, video_view, result, lang)
+
+
 def clip_caption(result: ClipResult, lang: str = "en") -> str:
     """Which result the views show: the model, the clip and the frames it saw."""
     times = result.timestamps
@@ -246,7 +258,7 @@ def clip_frame_view(result: ClipResult, index: int, block: str | None, lang: str
     picture = clips.attention_frame(result, i, chosen.name, lang=lang)
     if chosen.channel_gate is None:
         return Shown(picture), Shown(note=say(lang, "no_timeline", block=chosen.label))
-    return Shown(picture), Shown(channels.channel_bars(chosen, sort=True, lang=lang))
+    return Shown(picture), Shown(channels.channel_bars_picture(chosen, sort=True, lang=lang))
 
 
 def clip_time_view(result: ClipResult, block: str | None, lang: str = "en") -> Shown:
@@ -263,5 +275,5 @@ def clip_time_view(result: ClipResult, block: str | None, lang: str = "en") -> S
             return Shown(note=say(lang, "no_timeline", block=chosen.label))
         return Shown(clips.channel_timeline(result, chosen.name, lang=lang))
     if chosen.spatial_gate is not None:
-        return Shown(internals.sam_internals(chosen, lang=lang))
+        return Shown(internals.sam_internals_picture(chosen, lang=lang))  # the figure's picture, from a kept layout
     return Shown(note=say(lang, "no_time_view", block=chosen.label))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import shutil
+import struct
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,15 +53,36 @@ def _prune(out: Path, cutoff: float) -> None:
             continue  # another request pruned it first
 
 
-PNG_COMPRESS_LEVEL = 1  # zlib level 1: ~4x faster than Pillow's default 6 on heatmaps, files ~10 % larger
+PNG_COMPRESS_LEVEL = 1  # zlib level 1: ~4x faster than level 6 (Gradio's, via Pillow) on heatmaps, files ~10 % larger
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """An RGB (or grey) uint8 array as a PNG file's bytes, written here rather than by Pillow: every row with the
+    "Up" filter (the difference to the row above, one numpy subtraction) and zlib at level 1. On the views'
+    pictures (overlays, charts, grids) this takes half Pillow's time at level 1 for files of about the same size
+    (Pillow chooses a filter per row). Lossless: any decoder gives back ``image`` exactly."""
+    if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
+        raise ValueError(f"a PNG needs an (H, W), (H, W, 3) or (H, W, 4) uint8 array, not {image.dtype} {image.shape}")
+    height, width = image.shape[:2]
+    colour = 0 if image.ndim == 2 else {3: 2, 4: 6}[image.shape[2]]  # PNG colour type: grey, RGB, RGBA
+    rows = np.ascontiguousarray(image).reshape(height, -1)
+    data = np.empty((height, rows.shape[1] + 1), dtype=np.uint8)
+    data[:, 0] = 2  # filter type 2, "Up"
+    data[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=data[1:, 1:])  # modulo 256, as the filter is defined
+    header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
+    body = zlib.compress(data, PNG_COMPRESS_LEVEL)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", body) + _chunk(b"IEND", b"")
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def write_png(image: np.ndarray, stem: str = "figure") -> Path:
     """Save an RGB array as a PNG in the output folder, quickly (what the front ends send to browsers)."""
-    from PIL import Image
-
     path = new_output_path(stem, ".png")
-    Image.fromarray(np.ascontiguousarray(image)).save(path, format="png", compress_level=PNG_COMPRESS_LEVEL)
+    path.write_bytes(png_bytes(image))
     return path
 
 

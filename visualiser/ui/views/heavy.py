@@ -23,7 +23,10 @@ class OnFirstUse:
         object.__setattr__(self, "_name", name)
 
     def __getattr__(self, attr: str) -> Any:
-        module = sys.modules.get(self._name) or importlib.import_module(self._name)
+        module = sys.modules.get(self._name)
+        if module is None or getattr(module.__spec__, "_initializing", False):
+            # another thread may be importing it right now: the import system waits for it to finish
+            module = importlib.import_module(self._name)
         return getattr(module, attr)
 
     def __repr__(self) -> str:

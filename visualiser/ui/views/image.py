@@ -235,7 +235,7 @@ def barcode_view(result: ImageResult, lang: str = "en") -> Shown:
 
 
 def chart_view(result: ImageResult, block: str | None, sort: bool = True, lang: str = "en") -> Shown:
-    """The selected block's channel gates as bars."""
+    """The selected block's channel gates as bars (a picture: ``channels.channel_bars`` drawn on a kept frame)."""
 
     name = chosen_block(result, block)
     if name is None:
@@ -243,7 +243,7 @@ def chart_view(result: ImageResult, block: str | None, sort: bool = True, lang: 
     chosen = result.block(name)
     if chosen.channel_gate is None:
         return Shown(note=say(lang, "no_channel_side", block=chosen.label))
-    return Shown(channels.channel_bars(chosen, sort=bool(sort), lang=lang))
+    return Shown(channels.channel_bars_picture(chosen, sort=bool(sort), lang=lang))
 
 
 def spatial_note(result: ImageResult, lang: str = "en") -> str:
