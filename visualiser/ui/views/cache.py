@@ -30,6 +30,11 @@ class Lru:
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
 
+    @property
+    def size(self) -> int:
+        """How many results it keeps (the load test fills it before it measures memory)."""
+        return self._size
+
     def get_or_make(self, key: Hashable, make: Callable[[], T]) -> T:
         with self._lock:
             if key in self._items:
