@@ -12,6 +12,7 @@ from tools.loadtest.report import FLOWS, LoadConfig
 from tools.loadtest.run import run_load
 from visualiser.errors import VisualiserError
 from visualiser.paths import APP_PATH
+from visualiser.ui.views.cache import IMAGE_RESULTS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -22,13 +23,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=16, help="concurrent visitors (threads)")
     parser.add_argument("--requests", type=int, default=20, help="requests per visitor")
     parser.add_argument("--model", default=None, help="image model (default: the server's default)")
-    parser.add_argument("--inputs", type=int, default=6, help="distinct generated images")
+    parser.add_argument(
+        "--inputs",
+        type=int,
+        default=IMAGE_RESULTS.size,
+        help="distinct generated images (default: as many as the app's result cache holds, so the solo pass fills "
+        "it and the memory measured under load is what the load adds)",
+    )
     parser.add_argument(
         "--flow",
         choices=FLOWS,
         default="api",
-        help="api: gradio_client calls /analyse_image; page: what a browser does (the public event, then the "
-        "views the page chains after it)",
+        help="api: gradio_client calls /analyse_image; page: what a browser does (the Analyse button's one event, "
+        "answered with every view on screen)",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
     parser.add_argument("--timeout-s", type=float, default=600.0, help="the whole run stops after this long")
