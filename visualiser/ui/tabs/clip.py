@@ -102,7 +102,11 @@ def layout_clip_tab(i18n: gr.I18n, banners: Banners) -> ClipTab:
     examples = None
     if files:
         examples = gr.Examples(
-            examples=[[path] for path in files], inputs=[video], label=i18n("examples"), api_visibility="private"
+            examples=[[path] for path in files],
+            inputs=[video],
+            label=i18n("examples"),
+            examples_per_page=len(files),  # one page, as on the Image tab
+            api_visibility="private",
         )
     showing = gr.Markdown(banners.nothing("en"), elem_id="clip-showing", elem_classes=["showing"])
     with gr.Column(elem_id="clip-views-section", elem_classes=["av-result"]) as views_section:

@@ -113,7 +113,11 @@ def build_compare_tab(i18n: gr.I18n, banners: Banners, demo: gr.Blocks, language
             examples = image_examples()
             if examples:
                 gr.Examples(
-                    examples=[[p] for p in examples], inputs=[image], label=i18n("examples"), api_visibility="private"
+                    examples=[[p] for p in examples],
+                    inputs=[image],
+                    label=i18n("examples"),
+                    examples_per_page=len(examples),  # one page, as on the Image tab
+                    api_visibility="private",
                 )
     showing = gr.Markdown(views.say("en", "compare_nothing"), elem_id="compare-showing", elem_classes=["showing"])
     with gr.Row(equal_height=False):

@@ -139,7 +139,7 @@ def layout_image_tab(i18n: gr.I18n, banners: Banners, default: str | None = None
             examples=[[path] for path in files],
             inputs=[image],
             label=i18n("examples"),
-            examples_per_page=12,
+            examples_per_page=len(files),  # one page: Gradio's "Pages:" line is English whatever the language
             api_visibility="private",
         )
     showing = gr.Markdown(banners.nothing("en"), elem_id="image-showing", elem_classes=["showing"])
