@@ -398,7 +398,7 @@ def test_api_load_has_no_failures_no_mismatches_and_one_forward_per_request(tmp_
     assert report["clients"] > VIEWS_CACHE_SIZE
     assert report["sent"] == report["completed"] == 24, printed
     assert report["failures"] == 0 and report["mismatches"] == 0 and report["busy"] == 0, printed
-    assert report["indistinct_input_pairs"] == 0  # the four inputs' answers differ, so a mix-up would show
+    assert report["indistinct_input_pairs"] == 0  # the inputs' answers all differ, so a mix-up would show
     assert report["solo_forwards"] == VIEWS_CACHE_SIZE and report["forwards"] == 24, printed
     assert report["forwards_by_model"] == {"fake_cbam": 24}
     assert 0 < report["latency_p50_s"] <= report["latency_p95_s"] <= report["latency_max_s"]
